@@ -1,0 +1,15 @@
+"""The plugin's one Prometheus registry, shared by every feature (tokens, router, archive...).
+
+Features define their metrics against REGISTRY; GET /medimaging/metrics renders it.
+"""
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def render(registry=REGISTRY):
+    """Return (body_bytes, content_type) in the Prometheus text exposition format."""
+    return generate_latest(registry), CONTENT_TYPE

@@ -1,0 +1,1 @@
+"""Bearer tokens for OAuth-protected DICOMweb servers: providers, scheduling, the refreshing manager."""

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to medimaging.orthanc
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn Azure SDK exceptions into one clear message: what was asked, what ARM answered, what to do."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# What to do next, by ARM error code (or by a short name for transport failures).
+HINTS = {
+    'AuthorizationFailed': 'grant the identity a role that allows this action on the scope '
+                           '(for example Contributor on the resource group), then re-run',
+    'AuthenticationFailed': 'check client_id, secret and tenant (or the managed identity) and authority_host',
+    'InvalidAuthenticationToken': 'the token was refused: check tenant, cloud/arm_endpoint and authority_host',
+    'ExpiredAuthenticationToken': 're-run; if it persists check the controller clock',
+    'SubscriptionNotFound': 'check subscription_id (or AZURE_SUBSCRIPTION_ID) and that the identity can see it',
+    'ResourceGroupNotFound': 'create the resource group first (medimaging.orthanc.azure_resource_group)',
+    'ParentResourceNotFound': 'create the parent resource first (for example the workspace, server or account)',
+    'InvalidResourceLocation': 'the resource already exists in another location: use that location '
+                               'or delete it first',
+    'LocationNotAvailableForResourceType': 'choose a location where this resource type is offered',
+    'StorageAccountAlreadyTaken': 'storage account names are global: choose another name',
+    'AccountNameInvalid': 'use 3-24 lower-case letters and digits',
+    'ServerNameAlreadyExists': 'flexible server names are global: choose another name',
+    'RoleAssignmentExists': 'the assignment already exists under another name; nothing to do',
+    'PrincipalNotFound': 'the principal is new or in another tenant: wait a minute for replication and re-run',
+    'InvalidTemplateDeployment': 'read the message above for the field ARM refused',
+    'Conflict': 'another operation is running on this resource: wait for it and re-run',
+    'AnotherOperationInProgress': 'another operation is running on this resource: wait for it and re-run',
+    'OperationTimedOut': 'the operation is still running in Azure: re-run later or raise wait_timeout',
+    'ServiceRequestError': 'could not reach the endpoint: check arm_endpoint/cloud, proxy and ca_bundle',
+    'ClientAuthenticationError': 'no credential worked: set auth_source and its options '
+                                 '(client_id/secret/tenant, AZURE_* variables, az login or a managed identity)',
+}
+
+DEFAULT_HINT = 'fix the input named in the message, or check the Azure activity log for the request'
+
+
+class AzureOperationError(Exception):
+    """A failed Azure call, already phrased for a person.
+
+    details holds the structured fields a module returns next to msg (never a secret).
+    """
+
+    def __init__(self, asked, code=None, message=None, status=None, hint=None):
+        self.asked = asked
+        self.code = code
+        self.arm_message = message
+        self.status = status
+        self.hint = hint or HINTS.get(code or '', DEFAULT_HINT)
+        super(AzureOperationError, self).__init__(self.text())
+
+    def text(self):
+        answered = ' '.join(str(p) for p in (self.status, self.code) if p)
+        parts = ['Could not %s.' % self.asked]
+        if answered or self.arm_message:
+            parts.append('Azure answered %s: %s.' % (answered or 'an error', (self.arm_message or '').rstrip('.')))
+        parts.append('What to do: %s.' % self.hint.rstrip('.'))
+        return ' '.join(parts)
+
+    def details(self):
+        return {'error': {'asked': self.asked, 'code': self.code, 'status': self.status,
+                          'message': self.arm_message, 'hint': self.hint}}
+
+
+def from_exception(exc, asked):
+    """Map any exception raised by azure-core, azure-identity or an SDK to AzureOperationError."""
+    if isinstance(exc, AzureOperationError):
+        return exc
+    name = type(exc).__name__
+    status = getattr(exc, 'status_code', None)
+    code, message = _arm_error(exc)
+    if name == 'ClientAuthenticationError' and not code:
+        code = 'ClientAuthenticationError'
+    elif name in ('ServiceRequestError', 'ServiceResponseError', 'ServiceRequestTimeoutError'):
+        code = code or 'ServiceRequestError'
+    elif name == 'CredentialUnavailableError':
+        code = 'ClientAuthenticationError'
+    return AzureOperationError(asked, code=code, message=message or _first_line(exc), status=status)
+
+
+def _arm_error(exc):
+    """(code, message) from an HttpResponseError's ARM error body, when there is one."""
+    err = getattr(exc, 'error', None)
+    code = getattr(err, 'code', None) if err is not None else None
+    message = getattr(err, 'message', None) if err is not None else None
+    if code is None:
+        response = getattr(exc, 'response', None)
+        try:
+            body = response.json() if response is not None else None
+        except Exception:  # not JSON: fall back to the exception text
+            body = None
+        if isinstance(body, dict):
+            inner = body.get('error', body)
+            if isinstance(inner, dict):
+                code, message = inner.get('code'), inner.get('message')
+    return code, message
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
