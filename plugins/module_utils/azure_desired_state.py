@@ -233,7 +233,7 @@ class DesiredState(object):
             if self.check_mode:
                 result['resource'] = desired
                 return result
-            written = self._write(resource.create, body, 'create %s' % resource.label())
+            written = self.write(resource.create, body, 'create %s' % resource.label())
             result['resource'] = written if written is not None else desired
             return result
 
@@ -257,7 +257,7 @@ class DesiredState(object):
             body = deep_merge(drop_paths(current, resource.read_only), desired)
         else:
             body = drop_paths(desired, resource.create_only)
-        written = self._write(resource.update, body, 'update %s' % resource.label())
+        written = self.write(resource.update, body, 'update %s' % resource.label())
         result['resource'] = written if written is not None else deep_merge(current, desired)
         return result
 
@@ -273,19 +273,19 @@ class DesiredState(object):
                 raise AzureOperationError('delete %s' % resource.label(), code='NotSupported',
                                           message='this resource cannot be deleted on its own',
                                           hint='delete its parent resource instead')
-            self._write(lambda dummy: resource.delete(), None, 'delete %s' % resource.label())
+            self.write(lambda dummy: resource.delete(), None, 'delete %s' % resource.label())
         return result
 
-    def _write(self, call, body, asked):
+    def write(self, call, body, asked):
         try:
             answer = call(body)
-            return self._finish(answer, asked)
+            return self.finish(answer, asked)
         except AzureOperationError:
             raise
         except Exception as exc:
             raise from_exception(exc, asked)
 
-    def _finish(self, answer, asked):
+    def finish(self, answer, asked):
         """Wait for an LROPoller (or pass a plain answer through)."""
         if not (hasattr(answer, 'result') and hasattr(answer, 'done')):
             return answer

@@ -70,6 +70,8 @@ def from_exception(exc, asked):
         return exc
     name = type(exc).__name__
     status = getattr(exc, 'status_code', None)
+    if status is not None and status < 300:
+        status = None  # a failed long-running operation: the poll itself answered 200
     code, message = _arm_error(exc)
     if name == 'ClientAuthenticationError' and not code:
         code = 'ClientAuthenticationError'

@@ -18,6 +18,7 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth impo
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_clients import AzureClients, missing_sdk
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import DesiredState
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import name_problem
 
 # Tests inject fake clients here (AzureClients built on a fake transport); modules never set it.
 CLIENTS_FACTORY = None
@@ -67,3 +68,12 @@ def fail(module, exc):
 def invalid(module, option, problem, fix):
     """Fail before any call to Azure, naming the option."""
     module.fail_json(msg='Invalid %s: %s. %s.' % (option, problem, fix.rstrip('.')))
+
+
+def check_name(module, option, kind):
+    """Fail before any call when module.params[option] breaks the Azure naming rule for kind."""
+    value = module.params.get(option)
+    problem = name_problem(kind, value)
+    if value is not None and problem:
+        invalid(module, option, "'%s' does not follow the naming rule (%s)" % (value, problem),
+                'Choose a name that does')

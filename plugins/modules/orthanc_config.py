@@ -18,7 +18,7 @@ description:
     file-system writes from REST off, logs de-identified.
   - Secrets (user passwords, the PostgreSQL password) never appear in the diff or the result; they are masked.
 author:
-  - medimaging.orthanc contributors
+  - medimaging.orthanc contributors (@medimaging)
 options:
   dest:
     description: Path of the configuration file to write.

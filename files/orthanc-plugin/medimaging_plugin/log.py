@@ -13,7 +13,9 @@ LOGGER_NAME = "medimaging"
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-    re.compile(r"(?i)((?:client_secret|client_assertion|access_token|password|secret|token)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"),
+    # form fields (client_secret=...) and JSON members ("access_token": "..."), not prose ("token: x")
+    re.compile(r"(?i)((?<![\w/.-])(?:client_secret|client_assertion|access_token|refresh_token|id_token|password)"
+               r"(?:=|[\"']\s*:\s*[\"']))[^\s&\"',}]+"),
 ]
 
 

@@ -3,8 +3,13 @@
 Features define their metrics against REGISTRY; GET /medimaging/metrics renders it.
 """
 
+import prometheus_client
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# The *_created series double the output and mean nothing to dashboards.
+if hasattr(prometheus_client, "disable_created_metrics"):
+    prometheus_client.disable_created_metrics()
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 CONTENT_TYPE = CONTENT_TYPE_LATEST

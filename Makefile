@@ -1,0 +1,83 @@
+# medimaging.orthanc: the targets are the words a user says.
+#   make lab     bring up the local hybrid lab and the on-prem Orthanc (the main job)
+#   make test    everything CI runs: sanity, lint, unit, integration, molecule
+#   make bench   benchmarks (ratios measured in one run; never part of make test)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+STAMPS := .cache/stamps
+COLLECTION_LINK := .cache/collections/ansible_collections/medimaging/orthanc
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cache/node/bin:$(CURDIR)/.cache/tools/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Keep __pycache__ out of the plugin tree that roles copy to hosts.
+export PYTHONDONTWRITEBYTECODE := 1
+PYTEST := $(VENV)/bin/pytest -p no:cacheprovider
+
+.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+# ---- setup: each step re-runs only when its inputs change -------------------------------------------------
+setup: $(STAMPS)/system $(STAMPS)/venv $(STAMPS)/plugin-venv $(STAMPS)/node $(STAMPS)/kube $(COLLECTION_LINK)
+
+$(STAMPS)/system: scripts/install-system-packages.sh
+	bash scripts/install-system-packages.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: requirements.txt requirements-dev.txt scripts/install-controller-venv.sh $(STAMPS)/system
+	bash scripts/install-controller-venv.sh $(VENV)
+	@touch $@
+
+$(STAMPS)/plugin-venv: files/orthanc-plugin/requirements.txt scripts/install-plugin-venv.sh $(STAMPS)/system
+	bash scripts/install-plugin-venv.sh .cache/plugin-venv
+	@touch $@
+
+$(STAMPS)/node: scripts/install-node-tools.sh
+	bash scripts/install-node-tools.sh .cache/node
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/kube: scripts/install-kube-binaries.sh $(STAMPS)/venv
+	bash scripts/install-kube-binaries.sh .cache/tools/bin
+	@touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@) && ln -sfn ../../../.. $@
+
+# ---- the main job --------------------------------------------------------------------------------------
+lab: setup
+	ansible-playbook -i inventories/local playbooks/hybrid_lab.yml
+
+lab-down: setup
+	ansible-playbook -i inventories/local playbooks/hybrid_lab.yml -e hybrid_lab_state=absent
+
+# ---- tests ---------------------------------------------------------------------------------------------
+test: setup
+	bash scripts/run-tests.sh
+
+sanity: setup
+	bash scripts/run-sanity.sh
+
+lint: setup
+	ansible-lint --profile production
+	yamllint -s .
+
+unit: setup
+	$(PYTEST) tests/unit
+
+integration: setup
+	$(PYTEST) tests/integration
+
+molecule: setup
+	bash scripts/run-molecule.sh
+
+bench: setup
+	bash scripts/run-benchmarks.sh
+
+build: setup
+	mkdir -p build && ansible-galaxy collection build --force --output-path build .
+
+clean:
+	rm -rf build .cache/stamps tests/output

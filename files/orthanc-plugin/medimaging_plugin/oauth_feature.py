@@ -1,0 +1,128 @@
+"""The DicomWebOAuth feature: validated settings -> TokenManager -> Orthanc registrations.
+
+Life cycle: `from_config()` at plugin load (validates everything, never raises), `start()` once
+Orthanc has started (feature detection needs its REST API), `stop()` when Orthanc stops.
+A configuration error disables this feature only; Orthanc keeps serving.
+"""
+
+import os
+import time
+
+from .config import ConfigError
+from .config.oauth import SECTION, load_oauth_settings
+from .dicomweb import PersistenceRefused, Registrar, dicomweb_root, refuse_if_persisted
+from .log import get_logger, redact
+from .metrics import REGISTRY
+from .tokens.http import HttpClient
+from .tokens.manager import TokenManager
+from .tokens.metrics import OAuthMetrics
+from .tokens.providers import build_provider
+
+LOG = get_logger("oauth")
+
+
+class OAuthFeature:
+    def __init__(self, api, orthanc_config, settings=None, error=None, environ=None,
+                 registry=REGISTRY, clock=time.time):
+        self.api = api
+        self.orthanc_config = orthanc_config
+        self.settings = settings
+        self.error = error
+        self.environ = os.environ if environ is None else environ
+        self.registry = registry
+        self.clock = clock
+        self.manager = None
+        self.registrar = None
+        self.orthanc_version = None
+
+    @classmethod
+    def from_config(cls, api, orthanc_config, environ=None, **kwargs):
+        try:
+            settings = load_oauth_settings(orthanc_config, environ)
+        except ConfigError as exc:
+            LOG.error("%s: invalid configuration, feature disabled (Orthanc keeps serving): %s",
+                      SECTION, redact(exc))
+            return cls(api, orthanc_config, error=str(redact(exc)), environ=environ, **kwargs)
+        if settings is not None and settings.enabled:
+            LOG.info("%s: configuration valid, %d server(s): %s", SECTION, len(settings.servers),
+                     ", ".join("%s (%s)" % (s.name, s.provider) for s in settings.servers))
+        return cls(api, orthanc_config, settings=settings, environ=environ, **kwargs)
+
+    @property
+    def state(self):
+        if self.error:
+            return "error"
+        if self.settings is None:
+            return "not-configured"
+        if not self.settings.enabled:
+            return "disabled"
+        return "running" if self.manager else "starting"
+
+    def start(self):
+        if self.state != "starting":
+            return
+        try:
+            refuse_if_persisted(self.orthanc_config)
+            self._detect_dicomweb()
+        except (PersistenceRefused, RuntimeError) as exc:
+            self.error = str(exc)
+            LOG.error("%s: feature disabled: %s", SECTION, exc)
+            return
+        self.registrar = Registrar(self.api, dicomweb_root(self.orthanc_config))
+        http = HttpClient(self.settings.http_timeout)
+        providers = {s.name: build_provider(s, http, self.environ) for s in self.settings.servers}
+        self.manager = TokenManager(self.settings, providers, self.registrar,
+                                    OAuthMetrics(self.registry), clock=self.clock)
+        self.manager.start()
+
+    def _detect_dicomweb(self):
+        """Feature detection rather than version assumptions: the DICOMweb plugin must be loaded
+        (its servers API is what we drive)."""
+        plugins = self.api.get_json("/plugins")
+        if "dicom-web" not in (plugins or []):
+            raise RuntimeError("the DICOMweb plugin is not loaded in this Orthanc; "
+                               "add libOrthancDicomWeb to Plugins")
+        system = self.api.get_json("/system") or {}
+        self.orthanc_version = system.get("Version")
+
+    def stop(self):
+        if self.manager is not None:
+            self.manager.stop()
+            self.manager = None
+
+    # ---- REST side ----
+    def status(self):
+        body = {"feature": SECTION, "state": self.state, "error": self.error,
+                "orthanc_version": self.orthanc_version, "servers": {}}
+        if self.manager is not None:
+            body["servers"] = {name: self.manager.status(name) for name in self.manager.names()}
+        return body
+
+    def test(self, name):
+        """Acquire a fresh token, register it, then QIDO-ping the server through Orthanc."""
+        if self.manager is None:
+            return 503, {"ok": False, "error": "%s is %s" % (SECTION, self.state),
+                         "detail": self.error}
+        if not self.manager.has(name):
+            return 404, {"ok": False, "error": "no OAuth server named %r" % name,
+                         "servers": self.manager.names()}
+        result = {"server": name}
+        started = time.monotonic()
+        token_ok = self.manager.refresh_now(name)
+        status = self.manager.status(name)
+        result["token"] = {"ok": token_ok, "error": status["last_error"],
+                           "expires_at": status["expires_at"],
+                           "seconds": round(time.monotonic() - started, 3)}
+        if not token_ok:
+            result["ok"] = False
+            return 502, result
+        started = time.monotonic()
+        try:
+            studies = self.registrar.qido_ping(name)
+            result["qido"] = {"ok": True, "studies": studies,
+                              "seconds": round(time.monotonic() - started, 3)}
+        except Exception as exc:  # Orthanc raises on any HTTP error of the remote server
+            result["qido"] = {"ok": False, "error": redact(exc),
+                              "seconds": round(time.monotonic() - started, 3)}
+        result["ok"] = result["qido"]["ok"]
+        return (200 if result["ok"] else 502), result

@@ -1,0 +1,51 @@
+"""REST endpoints of the plugin, as pure functions: (method, groups, body) -> (status, type, bytes).
+
+Orthanc routes them behind its own authentication (RegisterRestCallback).
+  GET  /medimaging/oauth/status              per server: provider, expiry, last refresh, last error
+  POST /medimaging/oauth/servers/{name}/test acquire a token now and run a QIDO ping
+  GET  /medimaging/metrics                   Prometheus text format (all features)
+"""
+
+import json
+
+from . import metrics
+
+JSON = "application/json"
+ROUTES = {
+    "oauth_status": r"/medimaging/oauth/status",
+    "oauth_test": r"/medimaging/oauth/servers/([A-Za-z0-9_.-]+)/test",
+    "metrics": r"/medimaging/metrics",
+}
+
+
+def _json(status, body):
+    return status, JSON, json.dumps(body, indent=2).encode("utf-8")
+
+
+def _only(method, allowed):
+    if method != allowed:
+        return 405, "text/plain", ("use %s" % allowed).encode()
+    return None
+
+
+def oauth_status(feature, method, groups, body):
+    return _only(method, "GET") or _json(200, feature.status())
+
+
+def oauth_test(feature, method, groups, body):
+    refused = _only(method, "POST")
+    if refused:
+        return refused
+    status, answer = feature.test(groups[0])
+    return _json(status, answer)
+
+
+def metrics_endpoint(feature, method, groups, body):
+    refused = _only(method, "GET")
+    if refused:
+        return refused
+    payload, content_type = metrics.render()
+    return 200, content_type, payload
+
+
+HANDLERS = {"oauth_status": oauth_status, "oauth_test": oauth_test, "metrics": metrics_endpoint}

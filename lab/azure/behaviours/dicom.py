@@ -1,0 +1,149 @@
+"""Microsoft.HealthcareApis/workspaces/dicomservices: each service is a real Orthanc (DICOMweb plugin)
+behind the emulator's HTTPS at <serviceUrl>/v1/ and /v2/. The proxy lets a request through only with a
+token for the DICOM audience whose principal holds DICOM Data Owner (any verb) or Reader (reads).
+
+Orthanc 1.10 listens on 0.0.0.0 whatever we ask, so it is locked down: HTTP authentication with a
+password only the emulator knows, no remote access, no DICOM port.
+"""
+import base64
+import http.client
+import os
+import secrets
+import shutil
+import threading
+
+from lab.azure import rbac
+from lab.azure.behaviours import Behaviour
+from lab.azure.tokens import TokenError
+from lab.azure.web import HttpError, Response
+from lab.orthanc import OrthancProcess
+from lab.proc import LOOPBACK, free_port
+
+DICOM_AUDIENCE = "https://dicom.healthcareapis.azure.com"
+DATA_ACTION = "Microsoft.HealthcareApis/workspaces/dicomservices/resources/{}"
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "host", "authorization", "content-length",
+                "proxy-authorization", "te", "trailer", "upgrade", "forwarded", "x-forwarded-host",
+                "x-forwarded-proto"}
+_LOCK = threading.Lock()
+
+
+def url_name(resource_id):
+    """<workspace>-<service>, the host label Azure uses; here a path segment under /dicom/."""
+    parts = resource_id.split("/")
+    return f"{parts[-3]}-{parts[-1]}".lower()
+
+
+def orthanc_for(ctx, record):
+    private = record["private"]
+    name = private["urlName"]
+    config = {
+        "Name": f"lab-dicom-{name}", "HttpPort": private["orthancPort"], "DicomServerEnabled": False,
+        "RemoteAccessAllowed": False, "AuthenticationEnabled": True,
+        "RegisteredUsers": {"emulator": private["orthancPassword"]},
+        "DicomWeb": {"Enable": True, "Root": f"/dicom/{name}/v2/", "EnableWado": False},
+        "StableAge": 2, "MaximumStorageCacheSize": 0,
+    }
+    return OrthancProcess(private["workdir"], config=config, plugins=["DicomWeb"], name="orthanc",
+                          auth=("emulator", private["orthancPassword"]))
+
+
+class DicomService(Behaviour):
+    def prepare(self, ctx, record, previous):
+        body, private = record["body"], record["private"]
+        name = url_name(body["id"])
+        private.setdefault("urlName", name)
+        private.setdefault("orthancPassword", secrets.token_urlsafe(24))
+        private.setdefault("workdir", os.path.join(ctx.layout.dicom_dir, name))
+        service_url = f"{ctx.base_url}/dicom/{name}"
+        props = body.setdefault("properties", {})
+        props["serviceUrl"] = service_url
+        props["authenticationConfiguration"] = {"authority": f"{ctx.base_url}/{ctx.facts['tenantId']}",
+                                                "audiences": [DICOM_AUDIENCE, service_url]}
+        props.setdefault("publicNetworkAccess", "Enabled")
+        props.setdefault("eventState", "Disabled")
+        props.setdefault("privateEndpointConnections", [])
+
+    def provision(self, ctx, record):
+        with _LOCK:
+            if not record["private"].get("orthancPort"):
+                port = free_port()
+                ctx.store.update_body(record["body"]["id"], lambda b, p: p.update(orthancPort=port))
+                record["private"]["orthancPort"] = port
+            orthanc = orthanc_for(ctx, record)
+            if not orthanc.pid or not _alive(orthanc.pid):
+                orthanc.start(timeout=60)
+
+    def resume(self, ctx, record):
+        if record["private"].get("orthancPort"):
+            self.provision(ctx, record)
+
+    def shutdown(self, ctx, record):
+        if record["private"].get("orthancPort"):
+            orthanc_for(ctx, record).stop()
+
+    def deprovision(self, ctx, record):
+        if record["private"].get("orthancPort"):
+            orthanc_for(ctx, record).stop()
+        shutil.rmtree(record["private"].get("workdir", "/nonexistent"), ignore_errors=True)
+
+
+def _alive(pid):
+    from lab.proc import pid_alive
+    return pid_alive(pid)
+
+
+def proxy(ctx, request):
+    """Serve /dicom/<name>/(v1|v2)/... after authentication and the DICOM data-role check."""
+    parts = request.raw_path.split("/", 4)  # '', 'dicom', name, version, rest
+    if len(parts) < 4 or parts[3] not in ("v1", "v2"):
+        raise HttpError(404, "NotFound", "DICOMweb lives under /v1/ and /v2/ of the service URL.")
+    name = parts[2].lower()
+    found = ctx.store.resources(lambda r: r["private"].get("urlName") == name
+                                and r["body"]["type"].lower() == "microsoft.healthcareapis/workspaces/dicomservices")
+    if not found:
+        raise HttpError(404, "NotFound", f"No DICOM service answers at /dicom/{name}.")
+    record = found[0]
+    service_url = record["body"]["properties"]["serviceUrl"]
+    challenge = {"WWW-Authenticate": f'Bearer authorization_uri="{ctx.base_url}/{ctx.facts["tenantId"]}", '
+                                     f'resource_id="{DICOM_AUDIENCE}", realm="{service_url}"'}
+    auth = request.header("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        raise HttpError(401, "AuthenticationFailed", "Authentication failed: a bearer token is required.", challenge)
+    try:
+        claims = ctx.tokens.verify(auth[7:].strip(), (DICOM_AUDIENCE, service_url, DICOM_AUDIENCE + "/"))
+    except TokenError as err:
+        raise HttpError(401, "AuthenticationFailed", f"Authentication failed: {err.reason}.", challenge) from None
+    request.principal = claims["oid"]
+    verb = {"GET": "read", "HEAD": "read", "DELETE": "delete"}.get(request.method, "write")
+    assignments = [r["body"] for r in ctx.store.resources(
+        lambda r: r["body"]["type"].lower() == "microsoft.authorization/roleassignments")]
+    if not rbac.is_allowed(assignments, claims["oid"], record["body"]["id"], DATA_ACTION.format(verb), data=True):
+        raise HttpError(403, "Forbidden", f"Authorization failed: principal '{claims['oid']}' needs the DICOM Data "
+                        f"{'Reader or Owner' if verb == 'read' else 'Owner'} role on this DICOM service.")
+    if record["body"]["properties"].get("provisioningState") != "Succeeded":
+        raise HttpError(503, "ServiceUnavailable", "The DICOM service is still provisioning; retry shortly.",
+                        {"Retry-After": "1"})
+    private = record["private"]
+    target = f"/dicom/{name}/v2/" + (parts[4] if len(parts) > 4 else "")
+    if request.query_string:
+        target += "?" + request.query_string
+    headers = {k: v for k, v in request.headers.items() if k not in _HOP_HEADERS}
+    headers["Authorization"] = "Basic " + base64.b64encode(
+        f"emulator:{private['orthancPassword']}".encode()).decode()
+    public_host = ctx.base_url.split("://", 1)[1]
+    headers.update({"Host": public_host, "Forwarded": f"host={public_host};proto=https",
+                    "X-Forwarded-Host": public_host, "X-Forwarded-Proto": "https"})
+    if request.body:
+        headers["Content-Length"] = str(len(request.body))
+    connection = http.client.HTTPConnection(LOOPBACK, private["orthancPort"], timeout=300)
+    try:
+        connection.request(request.method, target, body=request.body or None, headers=headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        out_headers = {k: v for k, v in answer.getheaders() if k.lower() not in _HOP_HEADERS
+                       and k.lower() != "www-authenticate"}
+    except OSError as err:
+        raise HttpError(502, "BadGateway", f"The DICOM service's Orthanc did not answer: {err}") from err
+    finally:
+        connection.close()
+    return Response(answer.status, data, out_headers)

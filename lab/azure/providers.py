@@ -1,0 +1,114 @@
+"""The resource types the emulator knows: one line each (SDK models, LRO shapes, behaviour).
+
+LRO shapes (what real ARM answers and the SDKs accept; see LAB-NOTES):
+  sync                synchronous 200/201 (or 200/204 on delete)
+  201-async           201 + body + Azure-AsyncOperation
+  201-body            201 + body with a non-terminal provisioningState; clients poll the resource
+  202-location        202 + Location (storage style: 202 until 200 with the resource)
+  202-async-location  202 + Azure-AsyncOperation + Location (PostgreSQL flexible: 201 is refused)
+A package of None means the SDK is not installed: the body is checked for ARM's envelope only,
+until the SDK is added to requirements and named here.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    type: str
+    package: str = None
+    put_models: tuple = ()
+    patch_models: tuple = ()
+    create: str = "201-async"
+    update: str = None           # default: same as create
+    patch: str = "sync"
+    delete: str = "202-location"
+    tracked: bool = True         # has a location (and it cannot change)
+    behaviour: str = None        # "module:Class" under lab.azure.behaviours
+    actions: tuple = field(default_factory=tuple)  # POST actions the behaviour implements
+
+    @property
+    def key(self):
+        return self.type.lower()
+
+
+HC = "azure.mgmt.healthcareapis"
+ST = "azure.mgmt.storage"
+PG = "azure.mgmt.postgresqlflexibleservers"
+MSI = "azure.mgmt.msi"
+AUTHZ = "azure.mgmt.authorization"
+APP = "azure.mgmt.appcontainers"
+
+RESOURCE_TYPES = [
+    # Health Data Services: the DICOM service is a real Orthanc behind the emulator.
+    ResourceType("Microsoft.HealthcareApis/workspaces", HC, ("Workspace",), ("WorkspacePatchResource",),
+                 create="201-async", patch="202-location"),
+    ResourceType("Microsoft.HealthcareApis/workspaces/dicomservices", HC, ("DicomService",),
+                 ("DicomServicePatchResource",), create="201-async", patch="202-location",
+                 behaviour="dicom:DicomService"),
+    # Storage: accounts are Azurite accounts; account/blob-service/container properties are stored as given.
+    ResourceType("Microsoft.Storage/storageAccounts", ST, ("StorageAccountCreateParameters",),
+                 ("StorageAccountUpdateParameters",), create="202-location", update="sync", patch="sync",
+                 delete="sync", behaviour="storage:StorageAccount", actions=("listKeys", "regenerateKey")),
+    ResourceType("Microsoft.Storage/storageAccounts/blobServices", ST, ("BlobServiceProperties",), (),
+                 create="sync", delete="sync", tracked=False),
+    ResourceType("Microsoft.Storage/storageAccounts/blobServices/containers", ST, ("BlobContainer",),
+                 ("BlobContainer",), create="sync", delete="sync", tracked=False,
+                 behaviour="storage:BlobContainer"),
+    ResourceType("Microsoft.Storage/storageAccounts/managementPolicies", ST, ("ManagementPolicy",), (),
+                 create="sync", delete="sync", tracked=False),
+    ResourceType("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies", ST,
+                 ("ImmutabilityPolicy",), (), create="sync", delete="sync", tracked=False),
+    # PostgreSQL flexible server: a login role and databases in the lab cluster.
+    ResourceType("Microsoft.DBforPostgreSQL/flexibleServers", PG, ("Server",), ("ServerForPatch", "ServerForUpdate"),
+                 create="202-async-location", patch="202-async-location", delete="202-async-location",
+                 behaviour="postgres:FlexibleServer", actions=("restart", "start", "stop")),
+    ResourceType("Microsoft.DBforPostgreSQL/flexibleServers/databases", PG, ("Database",), (),
+                 create="202-async-location", delete="202-async-location", tracked=False,
+                 behaviour="postgres:Database"),
+    ResourceType("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", PG, ("FirewallRule",), (),
+                 create="202-async-location", delete="202-async-location", tracked=False),
+    ResourceType("Microsoft.DBforPostgreSQL/flexibleServers/configurations", PG, ("Configuration",),
+                 ("ConfigurationForUpdate", "Configuration"), create="202-async-location",
+                 patch="202-async-location", delete="sync", tracked=False, behaviour="postgres:Configuration"),
+    ResourceType("Microsoft.DBforPostgreSQL/flexibleServers/administrators", PG, ("AdministratorMicrosoftEntraAdd",
+                 "ActiveDirectoryAdministratorAdd"), (), create="202-async-location",
+                 delete="202-async-location", tracked=False),
+    # Identities and access.
+    ResourceType("Microsoft.ManagedIdentity/userAssignedIdentities", MSI, ("Identity",), ("IdentityUpdate",),
+                 create="sync", delete="sync", behaviour="identity:UserAssignedIdentity"),
+    ResourceType("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials", MSI,
+                 ("FederatedIdentityCredential",), (), create="sync", delete="sync", tracked=False,
+                 behaviour="identity:FederatedCredential"),
+    ResourceType("Microsoft.Authorization/roleAssignments", AUTHZ, ("RoleAssignmentCreateParameters",), (),
+                 create="sync", delete="sync", tracked=False, behaviour="authorization:RoleAssignment"),
+    # Container Apps.
+    ResourceType("Microsoft.App/managedEnvironments", APP, ("ManagedEnvironment",), ("ManagedEnvironment",),
+                 create="201-async", patch="202-location"),
+    ResourceType("Microsoft.App/containerApps", APP, ("ContainerApp",), ("ContainerApp",), create="201-async",
+                 patch="202-location"),
+    ResourceType("Microsoft.App/managedEnvironments/storages", APP, ("ManagedEnvironmentStorage",), (),
+                 create="sync", delete="sync", tracked=False),
+    # Registered now, SDK validation and data planes come with their issues.
+    ResourceType("Microsoft.KeyVault/vaults", create="201-body", patch="sync"),
+    ResourceType("Microsoft.KeyVault/vaults/secrets", create="sync", delete="sync", tracked=False),
+    ResourceType("Microsoft.Network/virtualNetworks"),
+    ResourceType("Microsoft.Network/virtualNetworks/subnets", tracked=False),
+    ResourceType("Microsoft.Network/networkSecurityGroups"),
+    ResourceType("Microsoft.Network/privateEndpoints"),
+    ResourceType("Microsoft.Network/privateDnsZones", create="202-async-location"),
+    ResourceType("Microsoft.Network/privateDnsZones/virtualNetworkLinks", create="202-async-location"),
+    ResourceType("Microsoft.ContainerService/managedClusters"),
+    ResourceType("Microsoft.ContainerService/managedClusters/agentPools", tracked=False),
+    ResourceType("Microsoft.Kubernetes/connectedClusters"),
+    ResourceType("Microsoft.OperationalInsights/workspaces", create="201-body", delete="sync"),
+]
+
+BY_KEY = {t.key: t for t in RESOURCE_TYPES}
+
+
+def lookup(type_name):
+    return BY_KEY.get(type_name.lower())
+
+
+def namespaces():
+    return sorted({t.type.split("/")[0] for t in RESOURCE_TYPES})
