@@ -38,7 +38,7 @@ options:
     type: str
     choices: [Enabled, Disabled]
   cors:
-    description: CORS settings for browser viewers. When set, replaces the service's CORS settings.
+    description: CORS settings for browser viewers. Only the suboptions that are set are compared and changed.
     type: dict
     suboptions:
       origins:
@@ -97,13 +97,8 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author:
-  - medimaging.orthanc contributors
+  - medimaging.orthanc contributors (@medimaging)
 '''
 
 EXAMPLES = r'''

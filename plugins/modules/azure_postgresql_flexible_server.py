@@ -106,13 +106,8 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author:
-  - medimaging.orthanc contributors
+  - medimaging.orthanc contributors (@medimaging)
 '''
 
 EXAMPLES = r'''

@@ -13,7 +13,7 @@ short_description: Create, update or delete an Azure storage account with secure
 version_added: 0.1.0
 description:
   - Creates a StorageV2 account with PUT and changes it with PATCH (only the options that are set).
-  - Defaults are secure: TLS 1.2 minimum, HTTPS only, no anonymous blob access, shared keys off
+  - Defaults are secure. TLS 1.2 minimum, HTTPS only, no anonymous blob access, shared keys off
     (use Microsoft Entra ID), networks denied by default except what O(network) allows.
   - Hierarchical namespace (Data Lake Gen2, needed by a DICOM service in data lake mode) and
     infrastructure encryption can only be chosen at creation.
@@ -129,13 +129,8 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author:
-  - medimaging.orthanc contributors
+  - medimaging.orthanc contributors (@medimaging)
 '''
 
 EXAMPLES = r'''

@@ -13,7 +13,7 @@ short_description: Set data-protection properties of a storage account's blob se
 version_added: 0.1.0
 description:
   - Soft delete for blobs and containers, versioning and the change feed, the recovery net of an image archive.
-  - The blob service always exists with its account, so there is no O(state=absent); switch features off instead.
+  - The blob service always exists with its account, so there is no C(state=absent); switch features off instead.
 options:
   resource_group:
     description: Resource group of the account.
@@ -40,13 +40,8 @@ options:
     type: int
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author:
-  - medimaging.orthanc contributors
+  - medimaging.orthanc contributors (@medimaging)
 '''
 
 EXAMPLES = r'''
