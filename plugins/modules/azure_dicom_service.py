@@ -68,7 +68,7 @@ options:
         description: Identity type.
         type: str
         required: true
-        choices: [None, SystemAssigned, UserAssigned, SystemAssigned,UserAssigned]
+        choices: ['None', SystemAssigned, UserAssigned, 'SystemAssigned,UserAssigned']
       user_assigned_identities:
         description: Resource ids of user-assigned identities.
         type: list

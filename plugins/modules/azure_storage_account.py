@@ -114,7 +114,7 @@ options:
         description: Identity type.
         type: str
         required: true
-        choices: [None, SystemAssigned, UserAssigned, SystemAssigned,UserAssigned]
+        choices: ['None', SystemAssigned, UserAssigned, 'SystemAssigned,UserAssigned']
       user_assigned_identities:
         description: Resource ids of user-assigned identities.
         type: list
@@ -219,14 +219,14 @@ def main():
             public_network_access=dict(type='str', choices=['Enabled', 'Disabled']),
             network=dict(type='dict', options=dict(
                 default_action=dict(type='str', default='Deny', choices=['Allow', 'Deny']),
-                bypass=dict(type='str', default='AzureServices'),
+                bypass=dict(type='str', default='AzureServices', no_log=False),
                 ip_rules=dict(type='list', elements='str', default=[]),
                 subnet_ids=dict(type='list', elements='str', default=[]),
             )),
             hierarchical_namespace=dict(type='bool'),
             infrastructure_encryption=dict(type='bool'),
             customer_managed_key=dict(type='dict', no_log=False, options=dict(
-                key_vault_uri=dict(type='str', required=True),
+                key_vault_uri=dict(type='str', required=True, no_log=False),
                 key_name=dict(type='str', required=True, no_log=False),
                 key_version=dict(type='str', no_log=False),
                 user_assigned_identity=dict(type='str', required=True),
