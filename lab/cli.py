@@ -207,7 +207,8 @@ class Lab:
 
 
 EXPORTS = {
-    "LAB_DIR": "lab_dir", "LAB_ARM_ENDPOINT": "arm_endpoint", "AZURE_AUTHORITY_HOST": "authority_host",
+    "LAB_DIR": "lab_dir", "LAB_ARM_ENDPOINT": "arm_endpoint", "AZURE_ARM_ENDPOINT": "arm_endpoint",
+    "AZURE_AUTHORITY_HOST": "authority_host",
     "LAB_GRAPH_ENDPOINT": "graph_endpoint", "LAB_CA_BUNDLE": "ca_bundle", "REQUESTS_CA_BUNDLE": "ca_bundle",
     "AZURE_TENANT_ID": "tenant_id", "AZURE_SUBSCRIPTION_ID": "subscription_id", "AZURE_CLIENT_ID": "client_id",
     "AZURE_CLIENT_SECRET": "client_secret", "LAB_LOCATION": "location",
