@@ -331,12 +331,12 @@ class Arm:
         behaviour.prepare(self.ctx, record, previous)
         shape = resource_type.patch if patching else (resource_type.update or resource_type.create) if previous \
             else resource_type.create
-        if shape == "sync":
+        if shape in ("sync", "sync-200"):
             record["body"].setdefault("properties", {})["provisioningState"] = "Succeeded"
             self.ctx.store.put_resource(arm_path.resource_id, record)
             behaviour.provision(self.ctx, record)
             final = self.ctx.store.get_resource(arm_path.resource_id)
-            return Response(200 if previous else 201, final["body"])
+            return Response(200 if previous or shape == "sync-200" else 201, final["body"])
         record["body"].setdefault("properties", {})["provisioningState"] = "Updating" if previous else "Accepted"
         self.ctx.store.put_resource(arm_path.resource_id, record)
         resource_id = arm_path.resource_id

@@ -2,6 +2,7 @@
 
 LRO shapes (what real ARM answers and the SDKs accept; see LAB-NOTES):
   sync                synchronous 200/201 (or 200/204 on delete)
+  sync-200            synchronous 200 with the body on create as on update (storage management policies)
   201-async           201 + body + Azure-AsyncOperation
   201-body            201 + body with a non-terminal provisioningState; clients poll the resource
   202-location        202 + Location (storage style: 202 until 200 with the resource)
@@ -55,7 +56,7 @@ RESOURCE_TYPES = [
                  ("BlobContainer",), create="sync", delete="sync", tracked=False,
                  behaviour="storage:BlobContainer"),
     ResourceType("Microsoft.Storage/storageAccounts/managementPolicies", ST, ("ManagementPolicy",), (),
-                 create="sync", delete="sync", tracked=False),
+                 create="sync-200", delete="sync", tracked=False),
     ResourceType("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies", ST,
                  ("ImmutabilityPolicy",), (), create="sync", delete="sync", tracked=False),
     # PostgreSQL flexible server: a login role and databases in the lab cluster.

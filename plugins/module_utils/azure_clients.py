@@ -18,14 +18,14 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth impo
 IMPORT_ERRORS = {}
 
 try:
-    from azure.core.exceptions import ResourceNotFoundError  # noqa: F401  (re-exported for the engine)
+    from azure.core.exceptions import ResourceNotFoundError  # noqa: F401  pylint: disable=unused-import
     HAS_AZURE_CORE = True
 except ImportError:
     HAS_AZURE_CORE = False
     IMPORT_ERRORS['azure-core'] = traceback.format_exc()
 
 try:
-    import azure.identity  # noqa: F401
+    import azure.identity  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     IMPORT_ERRORS['azure-identity'] = traceback.format_exc()
 

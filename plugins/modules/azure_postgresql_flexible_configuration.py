@@ -121,8 +121,8 @@ def main():
                               'after': {'properties': {'value': wanted}}}
             result['resource'] = dict(current, properties=dict(props, value=wanted, source=source))
             if not module.check_mode:
-                written = engine.write(resource.create, {'properties': {'value': wanted, 'source': source}},
-                                        'set %s' % resource.label())
+                body = {'properties': {'value': wanted, 'source': source}}
+                written = engine.write(resource.create, body, 'set %s' % resource.label())
                 result['resource'] = written or result['resource']
     except AzureOperationError as exc:
         fail(module, exc)

@@ -100,7 +100,7 @@ def role_definition_id(client, subscription_id, role):
     guid = role if GUID.match(role) else BUILT_IN_ROLES.get(role.lower())
     if guid is None:
         scope = '/subscriptions/%s' % subscription_id
-        found = [d for d in client.role_definitions.list(scope, filter="roleName eq '%s'" % role.replace("'", "''"))]
+        found = list(client.role_definitions.list(scope, filter="roleName eq '%s'" % role.replace("'", "''")))
         if not found:
             return None
         return found[0].id

@@ -370,7 +370,10 @@ def load_oauth_settings(orthanc_config, environ=None):
     merged_section = {k: v for k, v in raw.items() if k != "Servers"}
     merged_section.update(env_section)
     section = _typed(merged_section, SECTION_SCHEMA, SECTION, set(env_section))
-    get = lambda key: section.get(key, SECTION_SCHEMA[key][1])  # noqa: E731
+
+    def get(key):
+        return section.get(key, SECTION_SCHEMA[key][1])
+
     if not get("Enabled"):
         return OAuthSettings(False, (), 0, 0, 0, 0, 0, 0)
     if get("RetryMinSeconds") <= 0 or get("RetryMaxSeconds") < get("RetryMinSeconds"):
