@@ -200,6 +200,10 @@ def build_config(spec):
     _add_dicomweb(config, spec.get("dicomweb") or {})
     _add_python(config, spec.get("python") or {})
     _add_tls(config, spec.get("https") or {}, spec.get("dicom_tls") or {})
+    if spec.get("https_ca_certificates"):
+        # CAs Orthanc's own HTTP client trusts (DICOMweb servers, peers): the cloud's CA, never "verify off".
+        config["HttpsCACertificates"] = spec["https_ca_certificates"]
+        config["HttpsVerifyPeers"] = True
     if spec.get("dicom_modalities"):
         config["DicomModalities"] = copy.deepcopy(spec["dicom_modalities"])
     return deep_merge(config, spec.get("extra") or {})

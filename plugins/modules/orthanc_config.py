@@ -200,6 +200,11 @@ options:
         description: Require a client certificate from remote modalities.
         type: bool
         default: true
+  https_ca_certificates:
+    description:
+      - PEM bundle of the CAs that Orthanc's outgoing HTTPS client trusts (DICOMweb servers, peers).
+      - Peer verification stays on; give the cloud's or your proxy's CA here rather than turning it off.
+    type: path
   extra:
     description: Raw Orthanc settings merged last (deep merge), for anything the options above do not cover.
     type: dict
@@ -257,7 +262,7 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_config 
 SPEC_KEYS = ("name", "storage_dir", "index_dir", "http_port", "dicom_port", "dicom_aet", "dicom_check_called_aet",
              "dicom_modalities", "remote_access_allowed", "authentication_enabled", "users",
              "maximum_storage_cache_size_mb", "stable_age", "concurrent_jobs", "http_threads", "plugins",
-             "postgresql", "dicomweb", "python", "https", "dicom_tls", "extra")
+             "postgresql", "dicomweb", "python", "https", "dicom_tls", "https_ca_certificates", "extra")
 
 
 def argument_spec():
@@ -315,6 +320,7 @@ def argument_spec():
             trusted_certificates=dict(type="path"),
             remote_certificate_required=dict(type="bool", default=True),
         )),
+        https_ca_certificates=dict(type="path"),
         extra=dict(type="dict", default={}),
     )
 

@@ -105,3 +105,10 @@ def test_json_and_env_forms_agree():
 def test_from_env_rejects_unknown_setting():
     with pytest.raises(model.OrthancConfigError, match="NOT_A_SETTING"):
         model.from_env({"ORTHANC__NOT_A_SETTING": "1"}, {"HttpPort": 1})
+
+
+def test_outbound_ca_keeps_peer_verification_on():
+    config = model.build_config(spec(https_ca_certificates="/etc/ssl/lab-ca.pem"))
+    assert config["HttpsCACertificates"] == "/etc/ssl/lab-ca.pem"
+    assert config["HttpsVerifyPeers"] is True
+    assert "HttpsCACertificates" not in model.build_config(spec())

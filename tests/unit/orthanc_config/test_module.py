@@ -1,0 +1,61 @@
+"""The orthanc_config module run as Ansible runs it (a subprocess with an args file): check mode, diff, masking, errors."""
+import json
+import os
+import subprocess
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+COLLECTIONS = os.path.join(REPO_ROOT, ".cache", "collections")  # made by tests/unit/conftest.py
+
+MODULE = "ansible_collections.medimaging.orthanc.plugins.modules.orthanc_config"
+
+
+def run_module(tmp_path, check=False, **args):
+    args_file = tmp_path / "args.json"
+    args.update({"_ansible_check_mode": check, "_ansible_diff": True})
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
+    done = subprocess.run([sys.executable, "-m", MODULE, str(args_file)], capture_output=True, text=True, env=env,
+                          check=False)
+    return json.loads(done.stdout)
+
+
+def good_args(tmp_path):
+    return {"dest": str(tmp_path / "orthanc.json"), "storage_dir": str(tmp_path / "storage"), "mode": "0640",
+            "users": {"radiology": "secret-pass-1"},
+            "postgresql": {"enabled": True, "host": "db", "database": "orthanc", "username": "o",
+                           "password": "db-secret-2"}}
+
+
+def test_check_mode_writes_nothing_and_masks_the_diff(tmp_path):
+    result = run_module(tmp_path, check=True, **good_args(tmp_path))
+    assert result["changed"] is True
+    assert not (tmp_path / "orthanc.json").exists()
+    text = json.dumps(result)
+    assert "secret-pass-1" not in text and "db-secret-2" not in text
+    assert '"Host": "db"' in result["diff"]["after"]
+
+
+def test_writes_once_then_idempotent_with_private_mode(tmp_path):
+    first = run_module(tmp_path, **good_args(tmp_path))
+    second = run_module(tmp_path, **good_args(tmp_path))
+    assert first["changed"] is True and second["changed"] is False
+    written = json.loads((tmp_path / "orthanc.json").read_text())
+    assert written["PostgreSQL"]["Password"] == "db-secret-2"  # Orthanc needs it; only the outputs are masked
+    assert oct((tmp_path / "orthanc.json").stat().st_mode & 0o777) == "0o640"
+
+
+def test_bad_input_fails_and_keeps_the_existing_file(tmp_path):
+    run_module(tmp_path, **good_args(tmp_path))
+    before = (tmp_path / "orthanc.json").read_text()
+    bad = dict(good_args(tmp_path), dicom_aet="THIS/IS/WRONG")
+    result = run_module(tmp_path, **bad)
+    assert result.get("failed") is True
+    assert "dicom_aet" in result["msg"]
+    assert (tmp_path / "orthanc.json").read_text() == before
+
+
+def test_absent_removes_the_file(tmp_path):
+    run_module(tmp_path, **good_args(tmp_path))
+    result = run_module(tmp_path, dest=str(tmp_path / "orthanc.json"), state="absent")
+    assert result["changed"] is True and not (tmp_path / "orthanc.json").exists()
