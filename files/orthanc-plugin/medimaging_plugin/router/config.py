@@ -1,0 +1,144 @@
+"""The MedimagingRouter section: schema and validation (JSON and ORTHANC__MEDIMAGING_ROUTER__... form).
+
+  "MedimagingRouter": {
+    "Destinations": {
+      "cloud": {"Type": "dicomweb", "Modalities": ["CT", "MR"], "CallingAets": ["CT01"],
+                "TagRule": {"Tag": "InstitutionName", "Equals": "General Hospital"}}
+    }
+  }
+Precedence per key: environment > JSON > default. The whole section is validated at start.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..config.errors import ConfigError
+from .filters import TagRule
+from .sections import merge_named, postgres_dsn_params, read_env, typed
+
+SECTION = "MedimagingRouter"
+TYPES = ("dicomweb", "peer")
+
+SECTION_SCHEMA = {
+    "Enabled": (bool, True),
+    "Destinations": (dict, None),
+    "Workers": (int, 1),
+    "BatchSize": (int, 20),
+    "RetryMinSeconds": (float, 2.0),
+    "RetryMaxSeconds": (float, 300.0),
+    "LeaseSeconds": (float, 300.0),
+    "PollSeconds": (float, 1.0),
+    "OrphanAfterSeconds": (float, 0.0),  # 0: 3 x StableAge + 30
+    "MaxRejections": (int, 3),
+    "Database": (dict, None),
+}
+DESTINATION_SCHEMA = {
+    "Type": (str, "dicomweb"),
+    "Server": (str, None),
+    "Modalities": (list, None),
+    "CallingAets": (list, None),
+    "TagRule": (dict, None),
+    "BatchSize": (int, None),
+    "Enabled": (bool, True),
+}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Destination:
+    name: str
+    kind: str  # dicomweb | peer
+    server: str  # Orthanc's DICOMweb server name or peer name
+    batch_size: int
+    modalities: tuple = ()
+    calling_aets: tuple = ()
+    tag_rule: Optional[TagRule] = None
+
+    def public_view(self):
+        return {"type": self.kind, "server": self.server, "batch_size": self.batch_size,
+                "modalities": list(self.modalities), "calling_aets": list(self.calling_aets),
+                "tag_rule": self.tag_rule.describe() if self.tag_rule else None}
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    enabled: bool
+    destinations: tuple = ()
+    workers: int = 1
+    batch_size: int = 20
+    retry_min: float = 2.0
+    retry_max: float = 300.0
+    lease: float = 300.0
+    poll: float = 1.0
+    orphan_after: float = 90.0
+    max_rejections: int = 3
+    db_params: dict = field(default_factory=dict, repr=False)  # holds the password: never logged
+
+
+def _destination(name, raw, env_keys, default_batch):
+    path = "%s.Destinations.%s" % (SECTION, name)
+    if not _NAME_RE.match(name):
+        raise ConfigError(path, "destination name must be 1-64 letters, digits, '_', '.', '-'")
+    cfg = typed(raw, DESTINATION_SCHEMA, path, env_keys)
+    if cfg["Type"] not in TYPES:
+        raise ConfigError(path + ".Type", "unknown type %r" % cfg["Type"], "choose dicomweb or peer")
+    server = cfg["Server"] or name
+    if not _NAME_RE.match(server):
+        raise ConfigError(path + ".Server", "not a valid Orthanc server/peer name: %r" % server)
+    batch = cfg["BatchSize"] if cfg["BatchSize"] is not None else default_batch
+    if batch < 1:
+        raise ConfigError(path + ".BatchSize", "must be >= 1")
+    rule = TagRule.parse(cfg["TagRule"], path + ".TagRule") if cfg["TagRule"] else None
+    modalities = tuple(m.upper() for m in cfg["Modalities"] or ())
+    return cfg["Enabled"], Destination(name=name, kind=cfg["Type"], server=server, batch_size=batch,
+                                       modalities=modalities, calling_aets=tuple(cfg["CallingAets"] or ()),
+                                       tag_rule=rule)
+
+
+def load_router_settings(orthanc_config, environ):
+    """Validate the whole section. Returns RouterSettings, None when not configured, or raises
+    ConfigError naming the first wrong key."""
+    env_values, env_named = read_env(environ, SECTION, SECTION_SCHEMA, "Destinations", DESTINATION_SCHEMA)
+    raw = orthanc_config.get(SECTION)
+    if raw is None and not env_values and not env_named:
+        return None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(SECTION, "expected a JSON object")
+    merged_raw = {k: v for k, v in raw.items() if k != "Destinations"}
+    merged_raw.update(env_values)
+    cfg = typed(merged_raw, SECTION_SCHEMA, SECTION, set(env_values))
+    if not cfg["Enabled"]:
+        return RouterSettings(enabled=False)
+    json_destinations = raw.get("Destinations") or {}
+    if not isinstance(json_destinations, dict):
+        raise ConfigError(SECTION + ".Destinations", "expected a JSON object of name -> destination")
+    if cfg["Workers"] < 1 or cfg["Workers"] > 16:
+        raise ConfigError(SECTION + ".Workers", "must be between 1 and 16")
+    if cfg["BatchSize"] < 1:
+        raise ConfigError(SECTION + ".BatchSize", "must be >= 1")
+    if cfg["RetryMinSeconds"] <= 0 or cfg["RetryMaxSeconds"] < cfg["RetryMinSeconds"]:
+        raise ConfigError(SECTION + ".RetryMaxSeconds", "need 0 < RetryMinSeconds <= RetryMaxSeconds")
+    if cfg["LeaseSeconds"] < 10:
+        raise ConfigError(SECTION + ".LeaseSeconds", "must be >= 10 (a lease shorter than one batch "
+                          "would let another replica retake an item still being sent)")
+    if cfg["PollSeconds"] <= 0:
+        raise ConfigError(SECTION + ".PollSeconds", "must be > 0")
+    if cfg["MaxRejections"] < 1:
+        raise ConfigError(SECTION + ".MaxRejections", "must be >= 1")
+    destinations = []
+    for name, (body, keys) in sorted(merge_named(json_destinations, env_named).items()):
+        enabled, destination = _destination(name, body, keys, cfg["BatchSize"])
+        if enabled:
+            destinations.append(destination)
+    if not destinations:
+        raise ConfigError(SECTION + ".Destinations", "no destination configured",
+                          "add e.g. \"Destinations\": {\"cloud\": {\"Type\": \"dicomweb\"}}")
+    orphan = cfg["OrphanAfterSeconds"] or 3 * float(orthanc_config.get("StableAge", 60)) + 30
+    db_params = postgres_dsn_params(orthanc_config, cfg["Database"], SECTION + ".Database"
+                                    if cfg["Database"] is not None else "PostgreSQL")
+    return RouterSettings(enabled=True, destinations=tuple(destinations), workers=cfg["Workers"],
+                          batch_size=cfg["BatchSize"], retry_min=cfg["RetryMinSeconds"],
+                          retry_max=cfg["RetryMaxSeconds"], lease=cfg["LeaseSeconds"], poll=cfg["PollSeconds"],
+                          orphan_after=orphan, max_rejections=cfg["MaxRejections"], db_params=db_params)

@@ -1,0 +1,105 @@
+"""Per-destination filters: modality, calling AE title, one DICOM tag rule.
+
+A filter only sees a StudyFacts (what the study holds), so it is pure and unit-testable; the
+feature gathers the facts from Orthanc only for the filters a destination uses.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from ..config.errors import ConfigError
+
+_TAG_RE = re.compile(r"^(?:[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[A-Za-z][A-Za-z0-9]*)$")
+_OPS = ("Equals", "In", "Regex")
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    modalities: frozenset = frozenset()  # Modality of every series
+    calling_aets: frozenset = frozenset()  # RemoteAET metadata of the instances looked at
+    tags: Optional[dict] = None  # simplified tags of one instance (name -> value) and "gggg,eeee" keys
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """{"Tag": "InstitutionName" | "0008,0080", one of "Equals": str, "In": [str], "Regex": str,
+    optional "Negate": true}. A missing tag never matches (Negate then matches)."""
+
+    tag: str
+    op: str
+    value: object
+    negate: bool = False
+
+    @classmethod
+    def parse(cls, raw, path):
+        if not isinstance(raw, dict):
+            raise ConfigError(path, "expected a JSON object like {\"Tag\": \"InstitutionName\", \"Equals\": \"X\"}")
+        unknown = set(raw) - {"Tag", "Negate"} - set(_OPS)
+        if unknown:
+            raise ConfigError("%s.%s" % (path, sorted(unknown)[0]), "unknown key",
+                              "use Tag, one of %s, and optionally Negate" % ", ".join(_OPS))
+        tag = raw.get("Tag")
+        if not isinstance(tag, str) or not _TAG_RE.match(tag):
+            raise ConfigError(path + ".Tag", "expected a DICOM keyword (InstitutionName) or gggg,eeee, got %r" % (tag,))
+        ops = [op for op in _OPS if op in raw]
+        if len(ops) != 1:
+            raise ConfigError(path, "exactly one of %s is required" % ", ".join(_OPS))
+        op, value = ops[0], raw[ops[0]]
+        if op == "In":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(path + ".In", "expected a list of strings")
+            value = tuple(value)
+        elif not isinstance(value, str):
+            raise ConfigError("%s.%s" % (path, op), "expected a string")
+        if op == "Regex":
+            try:
+                value = re.compile(value)
+            except re.error as exc:
+                raise ConfigError(path + ".Regex", "invalid regular expression: %s" % exc) from None
+        negate = raw.get("Negate", False)
+        if not isinstance(negate, bool):
+            raise ConfigError(path + ".Negate", "expected true or false")
+        return cls(tag=tag.upper() if "," in tag else tag, op=op, value=value, negate=negate)
+
+    def describe(self):
+        value = self.value.pattern if self.op == "Regex" else self.value
+        return {"tag": self.tag, "op": self.op, "value": list(value) if self.op == "In" else value,
+                "negate": self.negate}
+
+    def matches(self, tags):
+        found = (tags or {}).get(self.tag)
+        if isinstance(found, str):
+            found = found.strip()
+            if self.op == "Equals":
+                result = found == self.value
+            elif self.op == "In":
+                result = found in self.value
+            else:
+                result = self.value.fullmatch(found) is not None
+        else:
+            result = False  # absent or a sequence: no match
+        return result != self.negate
+
+
+def needs(destination):
+    """Which facts a destination's filters need: a set of 'modalities', 'aets', 'tags'."""
+    wanted = set()
+    if destination.modalities:
+        wanted.add("modalities")
+    if destination.calling_aets:
+        wanted.add("aets")
+    if destination.tag_rule:
+        wanted.add("tags")
+    return wanted
+
+
+def accepts(destination, facts):
+    """True when the study passes every filter of the destination (no filter: everything passes)."""
+    if destination.modalities and not (facts.modalities & set(destination.modalities)):
+        return False
+    if destination.calling_aets and not (facts.calling_aets & set(destination.calling_aets)):
+        return False
+    if destination.tag_rule and not destination.tag_rule.matches(facts.tags):
+        return False
+    return True
