@@ -19,10 +19,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import datetime
 import hashlib
 import json
+import os
 import re
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -216,9 +216,8 @@ def make_container_client(params, credential_factory=None):
 
 def token_credential(params):
     """An Entra ID credential built by the collection's Azure auth engine (client secret, workload/managed identity, CLI)."""
-    from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth import (CLOUDS, AuthSettings,
-                                                                                         build_credential)
-    import os
+    from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth import (
+        CLOUDS, AuthSettings, build_credential)
     env = os.environ
     authority = params.get('authority_host') or env.get('AZURE_AUTHORITY_HOST')
     settings = AuthSettings(
@@ -289,11 +288,15 @@ def _azure_msg(exc):
 class StudyArchiver(object):
     """One run over one Orthanc and one container. check_mode plans and reads, never writes or deletes."""
 
+    # Studies in flight at once: one study's serial steps (listings, manifest, deletes) overlap another's copies.
+    STUDIES_IN_FLIGHT = 2
+
     def __init__(self, orthanc, archive, concurrency=4, check_mode=False, delete_local=False,
                  cloud_server=None, verify_download=False):
         self.orthanc = orthanc
         self.archive = archive
         self.concurrency = max(1, int(concurrency))
+        self._pool = None  # instance copies of all studies share `concurrency` workers (see run)
         self.check_mode = check_mode
         self.delete_local = delete_local
         self.cloud_server = cloud_server
@@ -304,6 +307,9 @@ class StudyArchiver(object):
         tags = study.get('MainDicomTags') or {}
         return {'ID': study['ID'], 'StudyInstanceUID': tags.get('StudyInstanceUID', ''),
                 'StudyDate': tags.get('StudyDate', '')}
+
+    def _disk_size(self, study):
+        return int(self.orthanc.get_json('/studies/%s/statistics' % study['ID'])['DiskSize'])
 
     def select(self, older_than_days=None, max_local_size=None, study_uids=None, limit=None, today=None):
         """Studies to archive, oldest first: [{ID, StudyInstanceUID, StudyDate}]."""
@@ -318,8 +324,7 @@ class StudyArchiver(object):
             total = int(self.orthanc.get_json('/statistics')['TotalDiskSize'])
             if total > max_local_size:
                 studies = [self._study_summary(s) for s in self.orthanc.get_json('/studies', params={'expand': 1})]
-                size_of = lambda s: int(self.orthanc.get_json('/studies/%s/statistics' % s['ID'])['DiskSize'])  # noqa: E731
-                for summary in select_for_size(studies, total, max_local_size, size_of):
+                for summary in select_for_size(studies, total, max_local_size, self._disk_size):
                     chosen[summary['ID']] = summary
         for uid in study_uids or []:
             check_uid(uid, 'StudyInstanceUID')
@@ -328,6 +333,37 @@ class StudyArchiver(object):
                 chosen[resource['ID']] = self._study_summary(self.orthanc.get_json('/studies/%s' % resource['ID']))
         ordered = oldest_first(chosen.values())
         return ordered[:limit] if limit else ordered
+
+    def _map(self, function, items):
+        if self._pool is not None:
+            return list(self._pool.map(function, items))
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(function, items))
+
+    def run(self, action, studies):
+        """action(study) for each study, two studies in flight. Returns (results, failures) in input order.
+
+        A failure of one study never stops the others; the error names the study by UID only.
+        """
+        def guarded(study):
+            try:
+                return action(study), None
+            except (ArchiveError, OrthancError, AzureError) as exc:
+                return None, str(exc).splitlines()[0][:500]
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # A surprise in one study must not stop the others; nothing of it was deleted (deletion is last).
+                return None, '%s: %s' % (type(exc).__name__, str(exc).splitlines()[0][:500] if str(exc) else '')
+
+        results, failures = [], []
+        with ThreadPoolExecutor(max_workers=self.concurrency) as self._pool:
+            with ThreadPoolExecutor(max_workers=self.STUDIES_IN_FLIGHT) as studies_pool:
+                for study, (result, error) in zip(studies, studies_pool.map(guarded, studies)):
+                    if error is None:
+                        results.append(result)
+                    else:
+                        failures.append({'StudyInstanceUID': study['StudyInstanceUID'], 'error': error})
+        self._pool = None
+        return results, failures
 
     # -- local instances --
     def local_instances(self, study):
@@ -379,8 +415,7 @@ class StudyArchiver(object):
         entries = self.local_instances(study)
         result['instances'] = len(entries)
         listing = self.archive.listing(uid)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            copies = list(pool.map(lambda e: self._copy_one(e, listing), entries))
+        copies = self._map(lambda e: self._copy_one(e, listing), entries)
         for entry, (sent, md5, size) in zip(entries, copies):
             entry['md5'], entry['size'] = md5, size
             result['bytes'] += size
@@ -460,8 +495,7 @@ class StudyArchiver(object):
             result['restored'] = len(todo)
             result['bytes_restored'] = sum(e['size'] for e in todo)
             return result
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            sizes = list(pool.map(self._restore_one, todo))
+        sizes = self._map(self._restore_one, todo)
         result['restored'] = len(todo)
         result['bytes_restored'] = sum(sizes)
         return result

@@ -216,15 +216,13 @@ failures:
   sample: [{StudyInstanceUID: 1.2.3, error: "study 1.2.3 failed verification, nothing deleted: ..."}]
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils import orthanc_rest, study_archive
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_rest import OrthancClient, OrthancError
-from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import (ArchiveError, AzureError,
-                                                                                      BlobArchive, StudyArchiver)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import (
+    ArchiveError, AzureError, BlobArchive, StudyArchiver)
 
 
 def argument_spec():
@@ -326,22 +324,17 @@ def main():
             action = archiver.archive_study
         else:
             work = [{'StudyInstanceUID': uid} for uid in params['study_instance_uids']]
-            action = lambda s: archiver.restore_study(s['StudyInstanceUID'])  # noqa: E731
+
+            def action(study):
+                return archiver.restore_study(study['StudyInstanceUID'])
     except (ArchiveError, OrthancError, AzureError, ValueError) as exc:
         module.fail_json(msg=str(exc))
 
-    results, failed = [], []
-    for study in work:
-        try:
-            results.append(action(study))
-        except (ArchiveError, OrthancError, AzureError) as exc:
-            failed.append({'StudyInstanceUID': study['StudyInstanceUID'], 'error': str(exc).splitlines()[0][:500]})
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            # One study's surprise must not stop the others; nothing of it was deleted (deletion is last).
-            failed.append({'StudyInstanceUID': study['StudyInstanceUID'],
-                           'error': '%s: %s' % (type(exc).__name__, str(exc).splitlines()[0][:500] if str(exc) else ''),
-                           'exception': traceback.format_exc()})
-
+    results, failed = archiver.run(action, work)
+    kept = [r['StudyInstanceUID'] for r in results if r.get('cloud_verified') is False]
+    if kept and params['delete_local']:
+        module.warn('%d studies are archived but kept locally: not found in DICOMweb server %s (%s)'
+                    % (len(kept), params['verify_cloud_server'], ', '.join(kept[:5])))
     counts, size, changed = _totals(results, failed, params['state'])
     out = dict(changed=changed, studies=results, counts=counts, bytes=size, failures=failed)
     if module._diff:

@@ -4,6 +4,7 @@ It turns Orthanc's API into the small interfaces the features use (OrthancApi, a
 change-event dispatcher, REST callbacks) so that every other module stays testable without Orthanc.
 """
 
+import functools
 import json
 import os
 
@@ -12,6 +13,9 @@ import orthanc
 from . import log, rest
 from .log import redact
 from .oauth_feature import OAuthFeature
+from .priors.feature import PriorsFeature
+from .router import rest as router_rest
+from .router.feature import RouterFeature
 
 LOG = log.get_logger("adapter")
 
@@ -40,26 +44,30 @@ class ChangeEvents:
         self._handlers = {}
         orthanc.RegisterOnChangeCallback(self._dispatch)
 
-    def subscribe(self, change_type, handler):
-        self._handlers.setdefault(change_type, []).append(handler)
+    def subscribe(self, change_type, handler, with_resource=False):
+        """with_resource=True: handler(resource_id), e.g. the study of STABLE_STUDY."""
+        self._handlers.setdefault(change_type, []).append((handler, with_resource))
 
     def _dispatch(self, change_type, level, resource_id):
-        for handler in self._handlers.get(change_type, ()):
+        for handler, with_resource in self._handlers.get(change_type, ()):
             try:
-                handler()
+                if with_resource:
+                    handler(resource_id)
+                else:
+                    handler()
             except Exception as exc:  # one feature's failure must not break Orthanc or the others
                 LOG.error("change handler %s failed: %s", getattr(handler, "__qualname__", handler),
                           redact(exc))
 
 
-def _register_rest(feature):
-    for route, pattern in rest.ROUTES.items():
-        handler = rest.HANDLERS[route]
+def register_routes(routes):
+    """[(regex, handler(method, groups, body) -> (status, content type, bytes))] -> Orthanc REST callbacks."""
+    for pattern, handler in routes:
 
         def callback(output, uri, handler=handler, **request):
             try:
                 status, content_type, payload = handler(
-                    feature, request.get("method"), request.get("groups") or [], request.get("body"))
+                    request.get("method"), request.get("groups") or [], request.get("body"))
             except Exception as exc:
                 LOG.error("REST %s failed: %s", uri, redact(exc))
                 status, content_type = 500, rest.JSON
@@ -74,6 +82,11 @@ def _register_rest(feature):
         orthanc.RegisterRestCallback(pattern, callback)
 
 
+def _register_rest(feature):
+    register_routes([(pattern, functools.partial(rest.HANDLERS[route], feature))
+                     for route, pattern in rest.ROUTES.items()])
+
+
 def bootstrap():
     """Called once by entrypoint.py while Orthanc loads the script."""
     log.attach_orthanc_sink(orthanc.LogInfo, orthanc.LogWarning, orthanc.LogError)
@@ -83,4 +96,13 @@ def bootstrap():
     events = ChangeEvents()
     events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, feature.start)
     events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, feature.stop)
-    return {"oauth": feature, "events": events}
+    # Router and priors start after OAuth (subscribed later): the servers they use are registered by then.
+    router = RouterFeature.from_config(OrthancApi(), config, os.environ)
+    priors = PriorsFeature.from_config(OrthancApi(), config, os.environ)
+    register_routes(router_rest.routes(router, priors))
+    for other in (router, priors):
+        events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, other.start)
+        events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, other.stop)
+        events.subscribe(orthanc.ChangeType.NEW_STUDY, other.on_new_study, with_resource=True)
+    events.subscribe(orthanc.ChangeType.STABLE_STUDY, router.on_stable_study, with_resource=True)
+    return {"oauth": feature, "router": router, "priors": priors, "events": events}

@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS medimaging_router.arrivals (
   study_id  text PRIMARY KEY,
   seen_at   timestamptz NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS medimaging_router.cursor (
+  id        integer PRIMARY KEY CHECK (id = 1),
+  last_seq  bigint NOT NULL
+);
 """
 
 COLUMNS = ("id", "study_id", "study_uid", "destination", "state", "generation", "instances", "attempts",
@@ -142,6 +146,21 @@ class RouterQueue:
 
     def forget_arrival(self, study_id):
         self.db.execute("DELETE FROM medimaging_router.arrivals WHERE study_id = %s", (study_id,))
+
+    def note_arrival_if_unknown(self, study_id):
+        """From the /changes catch-up: note a study only if neither table knows it."""
+        self.db.execute("INSERT INTO medimaging_router.arrivals (study_id) SELECT %s WHERE NOT EXISTS "
+                        "(SELECT 1 FROM medimaging_router.items WHERE study_id = %s) ON CONFLICT DO NOTHING",
+                        (study_id, study_id))
+
+    def change_cursor(self):
+        """Last Orthanc change sequence number the catch-up sweep has looked at (shared by replicas)."""
+        row = self.db.execute("SELECT last_seq FROM medimaging_router.cursor WHERE id = 1", fetch="one")
+        return int(row[0]) if row else 0
+
+    def set_change_cursor(self, seq):
+        self.db.execute("INSERT INTO medimaging_router.cursor AS c (id, last_seq) VALUES (1, %s) "
+                        "ON CONFLICT (id) DO UPDATE SET last_seq = GREATEST(c.last_seq, EXCLUDED.last_seq)", (seq,))
 
     def orphaned_arrivals(self, older_than_seconds, limit=50):
         rows = self.db.execute(
@@ -244,7 +263,7 @@ class RouterQueue:
         out = {}
         rows = self.db.execute(
             """SELECT destination, state, count(*), sum(bytes_sent),
-                      extract(epoch FROM now() - min(enqueued_at)) FILTER (WHERE state IN ('pending', 'inflight'))
+                      extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE state IN ('pending', 'inflight')))
                FROM medimaging_router.items GROUP BY destination, state""", fetch="all")
         for destination, state, count, sent, oldest in rows:
             entry = out.setdefault(destination, {"pending": 0, "inflight": 0, "done": 0, "dead": 0,
@@ -266,3 +285,4 @@ class RouterQueue:
                WHERE state = 'dead' ORDER BY updated_at DESC LIMIT %s""", (limit,), fetch="all")
         return [{"destination": d, "study_uid": u, "attempts": a, "reason": e, "since": t.isoformat()}
                 for d, u, a, e, t in rows]
+

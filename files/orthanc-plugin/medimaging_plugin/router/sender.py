@@ -42,8 +42,15 @@ class StudyInstances:
 
 
 class DicomWebSender:
-    def __init__(self, api, root, server, batch_size, job_timeout=120.0, sleep=time.sleep):
+    # A failure Orthanc does not detail (409/422 vs 503...) counts as a refusal of those instances
+    # only if the destination accepted other instances lately; otherwise it refuses every write
+    # (overloaded, read-only, 5xx): treated as down, so an outage never dead-letters anything.
+    ACCEPTED_RECENTLY_SECONDS = 120.0
+
+    def __init__(self, api, root, server, batch_size, job_timeout=120.0, sleep=time.sleep, clock=time.monotonic):
         self.api = api
+        self.clock = clock
+        self.last_accepted = None
         self.base = "%sservers/%s" % (root, server)
         self.server = server
         self.batch_size = batch_size
@@ -52,6 +59,10 @@ class DicomWebSender:
 
     def _stow(self, ids):
         self.api.post(self.base + "/stow", json.dumps({"Resources": list(ids), "Synchronous": True}))
+        self.last_accepted = self.clock()
+
+    def _accepts_writes(self):
+        return self.last_accepted is not None and self.clock() - self.last_accepted < self.ACCEPTED_RECENTLY_SECONDS
 
     def present(self, study_uid):
         """SOPInstanceUIDs the destination holds for the study; DestinationDown if it cannot say."""
@@ -144,14 +155,15 @@ class DicomWebSender:
                     pass
             code = self._job_error_code(entry[0])
             if code == 0:
+                self.last_accepted = self.clock()
                 sent += 1
                 sent_bytes += entry[2]
             elif code == ERROR_UNAUTHORIZED or code == ERROR_UNKNOWN_RESOURCE:
                 raise DestinationDown("%s answered %s to STOW (token or URL): %s"
                                       % (self.server, "401/403" if code == ERROR_UNAUTHORIZED else "404",
                                          redact(error)))
-            elif code == ERROR_NETWORK and not self._reachable():
-                raise DestinationDown("%s went down while sending: %s" % (self.server, redact(error)))
+            elif code != ERROR_BAD_REQUEST and not (self._reachable() and self._accepts_writes()):
+                raise DestinationDown("%s accepts no STOW (down, overloaded or 5xx): %s" % (self.server, redact(error)))
             else:
                 refused.append((entry[1], code))
         return sent, sent_bytes, refused

@@ -1,0 +1,5 @@
+"""Make archive_fakes.py importable by the archive unit tests."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,0 +1,141 @@
+"""StudyArchiver against in-memory Orthanc and container: copy, skip, verify-before-delete, resume, restore."""
+import datetime
+import json
+
+import pytest
+from archive_fakes import FakeArchive, FakeOrthanc, md5
+
+from ansible_collections.medimaging.orthanc.plugins.module_utils import study_archive as sa
+
+TODAY = datetime.date(2025, 6, 1)
+
+
+@pytest.fixture
+def world():
+    orthanc, archive = FakeOrthanc(), FakeArchive()
+    orthanc.add("old", "1.2.1", "20200101", [b"a" * 10, b"b" * 20, b"c" * 30])
+    orthanc.add("mid", "1.2.2", "20240101", [b"d" * 5])
+    orthanc.add("new", "1.2.3", "20250520", [b"e" * 5])
+    return orthanc, archive
+
+
+def _run(orthanc, archive, **kwargs):
+    archiver = sa.StudyArchiver(orthanc, archive, concurrency=2, **kwargs)
+    return [archiver.archive_study(s) for s in archiver.select(older_than_days=365, today=TODAY)]
+
+
+def test_selects_by_age_oldest_first(world):
+    archiver = sa.StudyArchiver(*world)
+    assert [s["StudyInstanceUID"] for s in archiver.select(older_than_days=365, today=TODAY)] == ["1.2.1", "1.2.2"]
+    assert [s["StudyInstanceUID"] for s in archiver.select(older_than_days=1, today=TODAY, limit=1)] == ["1.2.1"]
+
+
+def test_check_mode_writes_nothing_and_reports_bytes(world):
+    orthanc, archive = world
+    results = _run(orthanc, archive, check_mode=True, delete_local=True)
+    assert archive.blobs == {} and orthanc.deleted == []
+    assert [(r["uploaded"], r["bytes_uploaded"], r["deleted_local"]) for r in results] == [(3, 60, 3), (1, 5, 1)]
+
+
+def test_archive_copies_with_md5_and_manifest_then_second_run_uploads_nothing(world):
+    orthanc, archive = world
+    results = _run(orthanc, archive)
+    assert all(r["verified"] for r in results) and orthanc.deleted == []
+    assert archive.blobs["1.2.1/1.2.9/1.2.1.1.dcm"] == (b"b" * 20, md5(b"b" * 20))
+    manifest = json.loads(archive.blobs["1.2.1/manifest.json"][0])
+    assert manifest["instance_count"] == 3 and manifest["total_bytes"] == 60
+    archive.uploads.clear()
+    again = _run(orthanc, archive)
+    assert archive.uploads == []  # blobs and manifests unchanged: nothing written
+    assert [r["skipped"] for r in again] == [3, 1]
+
+
+def test_delete_only_after_verification(world):
+    orthanc, archive = world
+    results = _run(orthanc, archive, delete_local=True)
+    assert sorted(orthanc.deleted) == ["mid-0", "old-0", "old-1", "old-2"]
+    assert [r["deleted_local"] for r in results] == [3, 1]
+
+
+def test_corrupted_copy_is_never_followed_by_delete(world):
+    orthanc, archive = world
+    original = archive.upload
+
+    def flipping_upload(name, data, md5_hex, content_type="application/dicom"):
+        original(name, data, md5_hex, content_type)
+        if name.endswith("1.2.1.1.dcm"):  # the service stored other bytes/MD5 than sent
+            archive.blobs[name] = (data, "0" * 32)
+
+    archive.upload = flipping_upload
+    archiver = sa.StudyArchiver(orthanc, archive, delete_local=True)
+    with pytest.raises(sa.ArchiveError, match="failed verification, nothing deleted"):
+        archiver.archive_study({"ID": "old", "StudyInstanceUID": "1.2.1", "StudyDate": "20200101"})
+    assert orthanc.deleted == [] and "1.2.1/manifest.json" not in archive.blobs
+
+
+def test_local_bytes_differing_from_recorded_md5_are_not_archived(world):
+    orthanc, archive = world
+    orthanc.corrupt.add("old-1")
+    archiver = sa.StudyArchiver(orthanc, archive, delete_local=True)
+    with pytest.raises(sa.ArchiveError, match="local storage corrupted"):
+        archiver.archive_study({"ID": "old", "StudyInstanceUID": "1.2.1", "StudyDate": "20200101"})
+    assert orthanc.deleted == []
+
+
+def test_interrupted_run_resumes_without_reuploading(world):
+    orthanc, archive = world
+    archive.fail_after = 2
+    archiver = sa.StudyArchiver(orthanc, archive, concurrency=1, delete_local=True)
+    study = {"ID": "old", "StudyInstanceUID": "1.2.1", "StudyDate": "20200101"}
+    with pytest.raises(RuntimeError):
+        archiver.archive_study(study)
+    assert orthanc.deleted == [] and len(archive.uploads) == 2
+    archive.fail_after = None
+    result = archiver.archive_study(study)
+    assert (result["skipped"], result["uploaded"], result["deleted_local"]) == (2, 1, 3)
+
+
+def test_unexpected_extra_blob_blocks_delete(world):
+    orthanc, archive = world
+    archive.blobs["1.2.1/1.2.9/9.9.dcm"] = (b"zz", md5(b"zz"))
+    archiver = sa.StudyArchiver(orthanc, archive, delete_local=True)
+    with pytest.raises(sa.ArchiveError, match="4 .dcm blobs under 1.2.1/ but 3 expected"):
+        archiver.archive_study({"ID": "old", "StudyInstanceUID": "1.2.1", "StudyDate": "20200101"})
+    assert orthanc.deleted == []
+
+
+def test_cloud_check_keeps_study_local_when_absent(world):
+    orthanc, archive = world
+    orthanc.post_json = lambda path, body: []  # QIDO finds nothing
+    archiver = sa.StudyArchiver(orthanc, archive, delete_local=True, cloud_server="cloud")
+    result = archiver.archive_study({"ID": "mid", "StudyInstanceUID": "1.2.2", "StudyDate": "20240101"})
+    assert result["verified"] and result["cloud_verified"] is False and result["deleted_local"] == 0
+    assert orthanc.deleted == []
+
+
+def test_restore_checks_manifest_md5_before_upload():
+    archive = FakeArchive()
+    entry = {"SeriesInstanceUID": "1.3", "SOPInstanceUID": "1.3.1", "blob": "1.2/1.3/1.3.1.dcm", "size": 3,
+             "md5": md5(b"abc")}
+    archive.write_manifest(sa.build_manifest({"StudyInstanceUID": "1.2", "StudyDate": "20200101"}, [entry]))
+    archive.blobs["1.2/1.3/1.3.1.dcm"] = (b"abX", md5(b"abc"))  # bytes rotted in the archive
+    archiver = sa.StudyArchiver(orthanc=None, archive=archive)
+    archiver._local_md5_by_sop = lambda uid: {}
+    with pytest.raises(sa.ArchiveError, match="the manifest records"):
+        archiver.restore_study("1.2")
+
+
+def test_restore_without_manifest_says_not_archived():
+    archiver = sa.StudyArchiver(orthanc=None, archive=FakeArchive())
+    with pytest.raises(sa.ArchiveError, match="not archived there"):
+        archiver.restore_study("1.2")
+
+
+def test_run_isolates_a_failing_study(world):
+    orthanc, archive = world
+    orthanc.corrupt.add("old-0")
+    archiver = sa.StudyArchiver(orthanc, archive, delete_local=True)
+    results, failures = archiver.run(archiver.archive_study, archiver.select(older_than_days=365, today=TODAY))
+    assert [r["StudyInstanceUID"] for r in results] == ["1.2.2"] and results[0]["deleted_local"] == 1
+    assert failures[0]["StudyInstanceUID"] == "1.2.1" and "corrupted" in failures[0]["error"]
+    assert orthanc.deleted == ["mid-0"]
