@@ -19,9 +19,9 @@ def test_cloud_5xx_then_stopped_then_back_drains_everything(pg_database, orthanc
         # 1. the cloud answers 503: point the DICOMweb server at the refusing fake
         onprem.request("PUT", "/dicom-web/servers/cloud", json={"Url": refusing.url}).raise_for_status()
         _upload(onprem, 3, "OUT5XX")
-        wait_until(lambda: refusing.counts["stow"] >= 3, 60, "router tried the refusing cloud")
-        status = router_status(onprem)["destinations"]["cloud"]
-        assert status["done"] == 0 and status["dead"] == 0 and status["last_error"], status
+        status = wait_until(lambda: (lambda s: s if s["last_error"] and refusing.counts["stow"] >= 6 else None)(
+            router_status(onprem)["destinations"]["cloud"]), 60, "router tried the refusing cloud, with an error")
+        assert status["done"] == 0 and status["dead"] == 0, status
         # 2. the cloud is silently gone (its port closed)
         cloud.stop()
         onprem.request("PUT", "/dicom-web/servers/cloud",
@@ -32,7 +32,7 @@ def test_cloud_5xx_then_stopped_then_back_drains_everything(pg_database, orthanc
         cloud.start()
         expected = sop_uids(onprem)
         wait_until(lambda: sop_uids(cloud) == expected, 90, "backlog drained into the cloud")
-        assert {r[2] for r in queue_rows(pg_database)} == {"done"}
+        wait_until(lambda: {r[2] for r in queue_rows(pg_database)} == {"done"}, 30, "every queue row done")
         assert len(expected) == 12
     finally:
         refusing.stop()

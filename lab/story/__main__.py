@@ -1,0 +1,129 @@
+"""python -m lab.story CONTEXT.json STEP [options]: one step of the hybrid lab's story; prints JSON.
+
+Steps: send (the modality sends studies), check (where every sent instance is now; --wait-cloud waits for routing),
+outage start|end (cut the cloud: the emulator and Azurite stop answering, silently), summary (the closing table).
+CONTEXT.json (written by playbooks/hybrid_lab.yml) names the endpoints; secrets are read from the lab's own files.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+from lab.story.cohort import cohort
+from lab.story.ledger import Ledger
+from lab.story.modality import send
+from lab.story.places import Archive, Cloud, OnPrem
+from lab.story.summary import table
+
+
+def _context(path):
+    with open(path, encoding="utf-8") as handle:
+        context = json.load(handle)
+    with open(context["identity_file"], encoding="utf-8") as handle:
+        context["identity"] = json.load(handle)
+    with open(context["onprem_password_file"], encoding="utf-8") as handle:
+        context["onprem_password"] = handle.read().strip()
+    return context
+
+
+def step_send(context, ledger, args):
+    plans = cohort(args.patients, args.studies, args.instances, seed=args.seed)
+    if args.patient:
+        plans = [dict(p, patient_id=args.patient) for p in plans][:1]
+        plans[0]["study_date"] = plans[0]["study_date"].today()
+    sent, instances, size, seconds = send(plans, "127.0.0.1", context["dicom_port"], context["dicom_aet"],
+                                          seed=args.seed)
+    for study in sent:
+        ledger.add_study(study["study_uid"], study["patient_id"], study["modality"], study["study_date"],
+                         study["sop_uids"], study["bytes"])
+    result = {"studies": len(sent), "instances": instances, "bytes": size, "seconds": round(seconds, 2),
+              "instances_per_second": round(instances / seconds, 1) if seconds else None,
+              "study_uids": [s["study_uid"] for s in sent]}
+    ledger.record(args.label, {k: v for k, v in result.items() if k != "study_uids"})
+    return result
+
+
+def places(context):
+    onprem = OnPrem(context["onprem_url"], context["onprem_user"], context["onprem_password"])
+    cloud = Cloud(context["cloud_url"], context["identity"], context["ca_bundle"], context["cloud_scope"])
+    archive = Archive(context["archive_container_url"], context["identity"], context["ca_bundle"],
+                      context["authority_host"])
+    return onprem, cloud, archive
+
+
+def step_check(context, ledger, args):
+    onprem, cloud, archive = places(context)
+    started = time.monotonic()
+    deadline = started + args.wait_cloud
+    while True:
+        counts = {"onprem": 0, "cloud": 0, "archive": 0, "lost": 0, "instances": 0}
+        missing_in_cloud = 0
+        for study_uid, study in ledger.studies.items():
+            wanted = set(study["sop_uids"])
+            here, there, archived = onprem.instances(study_uid), cloud.instances(study_uid), archive.instances(study_uid)
+            counts["instances"] += len(wanted)
+            counts["onprem"] += len(wanted & here)
+            counts["cloud"] += len(wanted & there)
+            counts["archive"] += len(wanted & archived)
+            counts["lost"] += len(wanted - here - there - archived)
+            missing_in_cloud += len(wanted - there)
+        if not missing_in_cloud or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
+    counts["cloud_complete"] = missing_in_cloud == 0
+    counts["waited_seconds"] = round(time.monotonic() - started, 1)
+    ledger.record(args.label, counts)
+    return counts
+
+
+def _cloud_pids(lab_dir):
+    """PIDs of the emulator and Azurite (the 'cloud'), from the lab's own records."""
+    from lab.cli import Lab
+
+    status = Lab(lab_dir).status()
+    return {name: info["pid"] for name, info in status["services"].items() if name in ("emulator", "azurite")}
+
+
+def step_outage(context, ledger, args):
+    pids = _cloud_pids(context["lab_dir"])
+    # SIGSTOP: connections are accepted by the kernel and then hang, as when a WAN link silently drops.
+    sig = signal.SIGSTOP if args.action == "start" else signal.SIGCONT
+    for pid in pids.values():
+        os.kill(pid, sig)
+    ledger.record(f"outage_{args.action}", {"at": time.time(), "services": sorted(pids)})
+    return {"outage": args.action, "services": sorted(pids)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m lab.story")
+    parser.add_argument("context")
+    sub = parser.add_subparsers(dest="step", required=True)
+    send_parser = sub.add_parser("send")
+    send_parser.add_argument("--label", default="send")
+    send_parser.add_argument("--patients", type=int, default=4)
+    send_parser.add_argument("--studies", type=int, default=3)
+    send_parser.add_argument("--instances", type=int, default=5)
+    send_parser.add_argument("--seed", type=int, default=1)
+    send_parser.add_argument("--patient", help="one new study for this returning patient")
+    check = sub.add_parser("check")
+    check.add_argument("--label", default="check")
+    check.add_argument("--wait-cloud", type=float, default=0)
+    outage = sub.add_parser("outage")
+    outage.add_argument("action", choices=["start", "end"])
+    sub.add_parser("summary")
+    args = parser.parse_args(argv)
+    context = _context(args.context)
+    ledger = Ledger(context["ledger"])
+    if args.step == "summary":
+        print(table(ledger))
+        return 0
+    result = {"send": step_send, "check": step_check, "outage": step_outage}[args.step](context, ledger, args)
+    ledger.save()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The closing table of the hybrid lab story."""
+
+
+def table(ledger):
+    steps = ledger.data["steps"]
+    studies = ledger.studies
+    rows = [("studies sent by the modality", len(studies)),
+            ("instances sent", sum(len(s["sop_uids"]) for s in studies.values())),
+            ("MB sent", round(sum(s["bytes"] for s in studies.values()) / 1e6, 1))]
+    for label, values in steps.items():
+        if "instances_per_second" in values:
+            rows.append((f"{label}: C-STORE instances/s", values["instances_per_second"]))
+        if "lost" in values:
+            rows.append((f"{label}: on-prem / cloud / archive / LOST",
+                         f"{values['onprem']} / {values['cloud']} / {values['archive']} / {values['lost']}"))
+            rows.append((f"{label}: waited for the cloud (s)", values["waited_seconds"]))
+        for key in ("archived_studies", "archived_bytes", "deleted_local_studies", "priors_retrieved"):
+            if key in values:
+                rows.append((f"{label}: {key.replace('_', ' ')}", values[key]))
+    width = max(len(name) for name, _ in rows)
+    lines = ["", "Hybrid lab summary", "-" * (width + 14)]
+    lines += [f"{name.ljust(width)}  {value}" for name, value in rows]
+    lost = [v["lost"] for v in steps.values() if "lost" in v]
+    lines += ["-" * (width + 14), f"{'anything lost'.ljust(width)}  {'NO' if lost and not any(lost) else 'YES: see above'}"]
+    return "\n".join(lines)
