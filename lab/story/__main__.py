@@ -59,6 +59,7 @@ def step_check(context, ledger, args):
     deadline = started + args.wait_cloud
     while True:
         counts = {"onprem": 0, "cloud": 0, "archive": 0, "lost": 0, "instances": 0}
+        presence = {}
         missing_in_cloud = 0
         for study_uid, study in ledger.studies.items():
             wanted = set(study["sop_uids"])
@@ -69,13 +70,34 @@ def step_check(context, ledger, args):
             counts["archive"] += len(wanted & archived)
             counts["lost"] += len(wanted - here - there - archived)
             missing_in_cloud += len(wanted - there)
+            presence[study_uid] = {"onprem": bool(wanted & here), "cloud": wanted <= there, "archive": wanted <= archived}
         if not missing_in_cloud or time.monotonic() >= deadline:
             break
         time.sleep(2)
     counts["cloud_complete"] = missing_in_cloud == 0
     counts["waited_seconds"] = round(time.monotonic() - started, 1)
     ledger.record(args.label, counts)
+    ledger.data.setdefault("presence", {})[args.label] = presence
     return counts
+
+
+def step_priors(context, ledger, args):
+    """Wait until the returning patient's older studies, archived away, are on-prem again (the priors feature)."""
+    onprem = OnPrem(context["onprem_url"], context["onprem_user"], context["onprem_password"])
+    archived = ledger.data.get("presence", {}).get("archived", {})
+    gone = [uid for uid, study in ledger.studies.items()
+            if study["patient_id"] == args.patient and uid in archived and not archived[uid]["onprem"]]
+    expected = min(len(gone), args.count)
+    started = time.monotonic()
+    while True:
+        back = [uid for uid in gone if onprem.instances(uid)]
+        if len(back) >= expected or time.monotonic() - started >= args.wait:
+            break
+        time.sleep(2)
+    result = {"patient": args.patient, "archived_away": len(gone), "expected": expected, "priors_retrieved": len(back),
+              "waited_seconds": round(time.monotonic() - started, 1)}
+    ledger.record("priors", result)
+    return result
 
 
 def _cloud_pids(lab_dir):
@@ -112,6 +134,10 @@ def main(argv=None):
     check.add_argument("--wait-cloud", type=float, default=0)
     outage = sub.add_parser("outage")
     outage.add_argument("action", choices=["start", "end"])
+    priors = sub.add_parser("priors")
+    priors.add_argument("--patient", required=True)
+    priors.add_argument("--count", type=int, default=2, help="the plugin's MedimagingPriors.Count")
+    priors.add_argument("--wait", type=float, default=120)
     sub.add_parser("summary")
     args = parser.parse_args(argv)
     context = _context(args.context)
@@ -119,7 +145,8 @@ def main(argv=None):
     if args.step == "summary":
         print(table(ledger))
         return 0
-    result = {"send": step_send, "check": step_check, "outage": step_outage}[args.step](context, ledger, args)
+    steps = {"send": step_send, "check": step_check, "outage": step_outage, "priors": step_priors}
+    result = steps[args.step](context, ledger, args)
     ledger.save()
     print(json.dumps(result))
     return 0
