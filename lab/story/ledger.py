@@ -26,5 +26,5 @@ class Ledger:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(self.data, handle, indent=1, sort_keys=True)
+            json.dump(self.data, handle, indent=1)  # insertion order = the order of the story
         os.replace(tmp, self.path)

@@ -74,6 +74,8 @@ def sop_uids(orthanc):
 def queue_rows(pg):
     dsn = "host=%(host)s port=%(port)s dbname=%(database)s user=%(user)s password=%(password)s" % pg
     with psycopg.connect(dsn) as conn:
+        if conn.execute("SELECT to_regclass('medimaging_router.items')").fetchone()[0] is None:
+            return []  # the plugin has not created its schema yet
         return conn.execute("SELECT study_uid, destination, state, attempts, instances_sent, last_error "
                             "FROM medimaging_router.items ORDER BY id").fetchall()
 

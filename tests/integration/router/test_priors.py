@@ -23,9 +23,7 @@ def test_new_study_pulls_two_most_recent_priors_once(pg_database, orthanc_factor
         pg_database, cloud.url, priors={"Server": "cloud", "Count": 2, "Modalities": ["CT"]}))
     for blob in make_study(instances=1, patient_id="PRIOR01", study_date=datetime.date(2024, 5, 1)):
         onprem.upload(blob)
-    time.sleep(4)
-    print(onprem.get_json("/medimaging/priors/status"))
-    local = wait_until(lambda: (lambda u: u if len(u) == 3 else None)(_study_uids(onprem, "PRIOR01")), 20,
+    local = wait_until(lambda: (lambda u: u if len(u) == 3 else None)(_study_uids(onprem, "PRIOR01")), 60,
                        "two priors retrieved")
     assert sorted(local.values()) == ["20210301", "20220301", "20240501"]
     assert _study_uids(onprem, "OTHER01") == {}  # another patient's studies never come

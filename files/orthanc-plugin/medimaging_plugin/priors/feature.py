@@ -168,7 +168,8 @@ class PriorsFeature:
         self.metrics.lookups.labels("fetched" if wanted else ("local" if chosen else "none")).inc()
         LOG.info("priors: study %s: %d prior(s) found in %s, %d retrieved", current_uid, len(chosen),
                  self.settings.server, len(wanted))
-        self._remember({"study_uid": current_uid, "priors": [uid for uid, _ in chosen], "retrieved": wanted})
+        self._remember({"study_uid": current_uid, "found": len(answer) if isinstance(answer, list) else 0,
+                        "priors": [uid for uid, _ in chosen], "retrieved": wanted})
         return wanted
 
     def status(self):

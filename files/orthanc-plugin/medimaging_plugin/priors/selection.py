@@ -9,7 +9,12 @@ INCLUDE_FIELDS = ",".join((STUDY_DATE, STUDY_TIME, MODALITIES_IN_STUDY))
 
 
 def values(entry, tag):
-    return [v for v in (entry.get(tag) or {}).get("Value") or [] if isinstance(v, str)]
+    """Values of a tag in a QIDO answer entry. Standard DICOM JSON has a list; Orthanc's DICOMweb
+    client (/servers/NAME/qido) rewrites it as {"Value": "CT\\MR", "Name": ...}: both accepted."""
+    value = (entry.get(tag) or {}).get("Value") if isinstance(entry, dict) else None
+    if isinstance(value, str):
+        return [part for part in value.split("\\") if part]
+    return [v for v in value or [] if isinstance(v, str)]
 
 
 def first(entry, tag, default=""):

@@ -15,6 +15,7 @@ import json
 import time
 
 from ..log import redact
+from ..priors.selection import values
 from .errors import DestinationDown, Rejected, StudyGone
 
 # Orthanc error codes seen in a failed DicomWebStowClient job's Content.FunctionErrorCode
@@ -77,11 +78,7 @@ class DicomWebSender:
                 return set()
             raise DestinationDown("%s does not answer (STOW and QIDO failed): %s"
                                   % (self.server, redact(exc))) from None
-        uids = set()
-        for entry in answer if isinstance(answer, list) else []:
-            value = (entry.get(SOP_INSTANCE_UID) or {}).get("Value") or []
-            uids.update(v for v in value if isinstance(v, str))
-        return uids
+        return {uid for entry in (answer if isinstance(answer, list) else []) for uid in values(entry, SOP_INSTANCE_UID)}
 
     def _reachable(self):
         try:
