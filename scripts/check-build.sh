@@ -7,7 +7,7 @@ trap 'rm -rf "$out"' EXIT
 ansible-galaxy collection build --force --output-path "$out" . >/dev/null
 tarball=$(ls "$out"/medimaging-orthanc-*.tar.gz)
 listing=$(tar -tzf "$tarball")
-for must in galaxy.yml MANIFEST.json plugins/modules/orthanc_config.py roles/orthanc_host/tasks/main.yml \
+for must in MANIFEST.json FILES.json README.md plugins/modules/orthanc_config.py roles/orthanc_host/tasks/main.yml \
             files/orthanc-plugin/entrypoint.py meta/runtime.yml; do
     grep -qx "$must\|./$must" <<<"$listing" || grep -q "$must" <<<"$listing" || { echo "build lacks $must" >&2; exit 1; }
 done
