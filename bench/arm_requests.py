@@ -1,18 +1,24 @@
 """ARM requests per no-op converge, per role, against the lab: the goal is one GET per resource and no write.
 
-Usage (from the repository root, lab running or not):  .venv/bin/python bench/arm_requests.py [role ...]
-Each role is converged once, then converged again; the second run's ARM calls are counted from the
-emulator's request log (token traffic excluded) and set against the Azure module tasks that ran.
-A lab this script starts is stopped at the end.
+Usage (from the repository root, lab running or not):  .venv/bin/python bench/arm_requests.py [--keep] [role ...]
+Each role (default: azure_dicom, postgres_flexible, blob_archive) is converged once, then converged again; the
+second run's ARM calls are read from the emulator's request log (token traffic excluded) and printed as one JSON
+document: per role the Azure module calls that ran, the GETs per resource path (relative to the subscription),
+the writes, and whether the goal (exactly one GET per resource, zero writes) was met. The exit status is 1 if a
+converge failed or the goal was missed. The bench resource group is deleted at the end unless --keep; a lab this
+script starts is stopped at the end.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = sys.executable
+# Polls of a long-running operation: not requests about a resource (a no-op converge should make none).
+LRO_POLL = re.compile(r"/(operationresults|operationstatuses|azureasyncoperation)/", re.IGNORECASE)
 
 ROLES = {
     "azure_dicom": {"azure_dicom_resource_group": "rg-bench", "azure_dicom_location": "westeurope",
@@ -23,7 +29,9 @@ ROLES = {
     "postgres_flexible": {"postgres_flexible_resource_group": "rg-bench", "postgres_flexible_location": "westeurope",
                           "postgres_flexible_server_name": "bench-index", "postgres_flexible_network_mode": "public",
                           "postgres_flexible_firewall_rules": [{"name": "lab", "start_ip_address": "127.0.0.1"}],
-                          "postgres_flexible_admin_password": "Bench-Passw0rd-0001"},
+                          "postgres_flexible_admin_password": "Bench-Passw0rd-0001",
+                          # The lab shares one PostgreSQL cluster: a login and a database of the bench's own.
+                          "postgres_flexible_admin_login": "benchadmin", "postgres_flexible_database": "orthanc_bench"},
 }
 
 
@@ -58,10 +66,45 @@ def azure_tasks(stats):
     return count
 
 
-def main(names):
+def measure(calls, subscription_id, module_calls):
+    """One role's no-op converge from its ARM log entries."""
+    prefix = "/subscriptions/" + subscription_id.lower()
+    gets, writes, polls = {}, [], 0
+    for call in calls:
+        path = call["path"].rstrip("/")
+        if LRO_POLL.search(path):
+            polls += 1
+            continue
+        short = path[len(prefix):] if path.lower().startswith(prefix) else path
+        key = short.lower()
+        if call["method"] == "GET":
+            gets[key] = gets.get(key, 0) + 1
+        else:
+            writes.append("%s %s" % (call["method"], short))
+    return {
+        "module_calls": module_calls,
+        "resources": len(gets),
+        "arm_requests": len(calls),
+        "gets": sum(gets.values()),
+        "writes": len(writes),
+        "lro_polls": polls,
+        "gets_per_resource": gets,
+        "write_requests": writes,
+        "goal_met": bool(gets) and not writes and not polls and set(gets.values()) == {1}
+        and len(gets) == module_calls,
+    }
+
+
+def main(argv):
+    keep = "--keep" in argv
+    names = [a for a in argv if a != "--keep"] or list(ROLES)
+    unknown = [n for n in names if n not in ROLES]
+    if unknown:
+        sys.exit("unknown role(s) %s: choose among %s" % (", ".join(unknown), ", ".join(ROLES)))
     started = lab("status").returncode != 0
     if started and lab("up").returncode != 0:
         sys.exit("could not start the lab: python -m lab up")
+    report = {"goal": "one GET per resource, zero writes, per no-op converge", "roles": {}}
     try:
         facts = json.loads(lab("env", "--json").stdout)
         ROLES["azure_dicom"]["azure_dicom_orthanc_principal_id"] = facts["principal_id"]  # adds the role assignment
@@ -72,33 +115,45 @@ def main(names):
                    AZURE_CLIENT_SECRET=facts["client_secret"])
         with tempfile.TemporaryDirectory() as tmp:
             group = os.path.join(tmp, "group.json")
-            with open(group, "w", encoding="utf-8") as handle:
-                json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
-                    {"medimaging.orthanc.azure_resource_group": {"name": "rg-bench", "location": "westeurope"}}]}],
-                    handle)
-            run(group, env)
-            print("%-18s %9s %9s %7s %14s" % ("role", "resources", "ARM GETs", "writes", "GETs/resource"))
-            for role in names:
-                path = os.path.join(tmp, role + ".json")
-                playbook(path, role, ROLES[role])
-                rc, _ = run(path, env)
-                if rc != 0:
-                    print("%-18s first converge failed (rc=%s): see the lab's emulator log" % (role, rc))
-                    continue
-                mark = os.path.getsize(facts["request_log"])
-                rc, stats = run(path, env)
-                with open(facts["request_log"], encoding="utf-8") as handle:
-                    handle.seek(mark)
-                    calls = [json.loads(line) for line in handle if line.strip()]
-                arm = [c for c in calls if c["path"].lower().startswith("/subscriptions/")]
-                gets = sum(1 for c in arm if c["method"] == "GET")
-                resources = azure_tasks(stats)
-                print("%-18s %9d %9d %7d %14.2f" % (role, resources, gets, len(arm) - gets,
-                                                    gets / resources if resources else float("nan")))
+
+            def group_play(state):
+                with open(group, "w", encoding="utf-8") as handle:
+                    json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": [
+                        {"medimaging.orthanc.azure_resource_group": dict(
+                            {"name": "rg-bench", "location": "westeurope", "state": state},
+                            **({"force_delete_nonempty": True} if state == "absent" else {}))}]}], handle)
+                return run(group, env)[0]
+
+            if group_play("present") != 0:
+                sys.exit("could not create the bench resource group rg-bench")
+            try:
+                for role in names:
+                    path = os.path.join(tmp, role + ".json")
+                    playbook(path, role, ROLES[role])
+                    rc, _ = run(path, env)
+                    if rc != 0:
+                        report["roles"][role] = {"error": "first converge failed (rc=%s): see the lab's emulator "
+                                                          "log" % rc, "goal_met": False}
+                        continue
+                    mark = os.path.getsize(facts["request_log"])
+                    rc, stats = run(path, env)
+                    with open(facts["request_log"], encoding="utf-8") as handle:
+                        handle.seek(mark)
+                        calls = [json.loads(line) for line in handle if line.strip()]
+                    arm = [c for c in calls if c["path"].lower().startswith("/subscriptions/")]
+                    report["roles"][role] = measure(arm, facts["subscription_id"], azure_tasks(stats))
+                    if rc != 0:
+                        report["roles"][role].update(error="no-op converge failed (rc=%s)" % rc, goal_met=False)
+            finally:
+                if not keep:
+                    group_play("absent")
     finally:
         if started:
             lab("down")
+    report["goal_met"] = all(r.get("goal_met") for r in report["roles"].values())
+    print(json.dumps(report, indent=2))
+    return 0 if report["goal_met"] else 1
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(ROLES))
+    sys.exit(main(sys.argv[1:]))

@@ -13,7 +13,7 @@ import argparse
 import io
 import json
 import socket
-import sys
+import statistics
 import time
 
 import psycopg
@@ -46,10 +46,10 @@ def cstore(orthanc, datasets):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--studies", type=int, default=8, help="per round")
+    parser.add_argument("--studies", type=int, default=6, help="per round")
     parser.add_argument("--instances", type=int, default=12, help="per study")
     parser.add_argument("--size", type=int, default=512, help="rows = columns of 16-bit pixels (512: ~0.5 MB)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per side, alternated")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds per side, alternated")
     args = parser.parse_args()
     started = time.monotonic()
     lab = Lab("bench-ingest-")
@@ -93,6 +93,9 @@ def main():
             "router_on_instances_per_s": rate(per_round * len(rounds), on_sum),
             "router_off_instances_per_s": rate(per_round * len(rounds), off_sum),
             "on_vs_off_ratio": round(off_sum / on_sum, 3),
+            "on_vs_off_ratio_median_of_rounds": round(statistics.median(r["on_vs_off_ratio"] for r in rounds), 3),
+            "on_vs_off_ratio_min_max": [min(r["on_vs_off_ratio"] for r in rounds),
+                                        max(r["on_vs_off_ratio"] for r in rounds)],
             "goal": ">= 0.95",
             "routed_studies": routed[0], "routed_instances": int(routed[1] or 0),
             "wall_seconds": round(time.monotonic() - started, 1)}, indent=2))

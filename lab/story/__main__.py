@@ -85,9 +85,13 @@ def step_priors(context, ledger, args):
     """Wait until the returning patient's older studies, archived away, are on-prem again (the priors feature)."""
     onprem = OnPrem(context["onprem_url"], context["onprem_user"], context["onprem_password"])
     archived = ledger.data.get("presence", {}).get("archived", {})
-    gone = [uid for uid, study in ledger.studies.items()
-            if study["patient_id"] == args.patient and uid in archived and not archived[uid]["onprem"]]
-    expected = min(len(gone), args.count)
+    # The priors are the patient's N most recent earlier studies (the returning study itself was not in the
+    # 'archived' check); those among them that archiving removed locally must come back.
+    earlier = sorted((study["study_date"], uid) for uid, study in ledger.studies.items()
+                     if study["patient_id"] == args.patient and uid in archived)
+    most_recent = [uid for _date, uid in earlier[-args.count:]]
+    gone = [uid for uid in most_recent if not archived[uid]["onprem"]]
+    expected = len(gone)
     started = time.monotonic()
     while True:
         back = [uid for uid in gone if onprem.instances(uid)]

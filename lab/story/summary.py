@@ -14,9 +14,9 @@ def table(ledger):
             rows.append((f"{label}: on-prem / cloud / archive / LOST",
                          f"{values['onprem']} / {values['cloud']} / {values['archive']} / {values['lost']}"))
             rows.append((f"{label}: waited for the cloud (s)", values["waited_seconds"]))
-        for key in ("archived_studies", "archived_bytes", "deleted_local_studies", "priors_retrieved"):
-            if key in values:
-                rows.append((f"{label}: {key.replace('_', ' ')}", values[key]))
+        if "priors_retrieved" in values:
+            rows.append((f"{label}: archived priors brought back / expected",
+                         f"{values['priors_retrieved']} / {values['expected']}"))
     width = max(len(name) for name, _ in rows)
     lines = ["", "Hybrid lab summary", "-" * (width + 14)]
     lines += [f"{name.ljust(width)}  {value}" for name, value in rows]
