@@ -11,6 +11,8 @@ import os
 import orthanc
 
 from . import log, rest
+from .archive import rest as archive_rest
+from .archive.feature import ArchiveFeature, OrthancArchiveApi
 from .log import redact
 from .oauth_feature import OAuthFeature
 from .priors.feature import PriorsFeature
@@ -105,4 +107,9 @@ def bootstrap():
         events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, other.stop)
         events.subscribe(orthanc.ChangeType.NEW_STUDY, other.on_new_study, with_resource=True)
     events.subscribe(orthanc.ChangeType.STABLE_STUDY, router.on_stable_study, with_resource=True)
-    return {"oauth": feature, "router": router, "priors": priors, "events": events}
+    archive = ArchiveFeature.from_config(OrthancArchiveApi(orthanc.RestApiGet, orthanc.RestApiPost), config,
+                                         os.environ)
+    register_routes(archive_rest.routes(archive))
+    events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, archive.start)
+    events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, archive.stop)
+    return {"oauth": feature, "router": router, "priors": priors, "archive": archive, "events": events}

@@ -161,3 +161,23 @@ def test_peer_sender_success_and_any_failure_is_down():
     api = FakeApi(INSTANCES, {"/store": fail})
     with pytest.raises(DestinationDown):
         PeerSender(api, "cloudpeer", 3).send(ITEM, StudyInstances(api, "s1"), lambda: None, False)
+
+
+def test_one_bad_request_among_other_refusals_makes_the_rejection_permanent():
+    codes = iter([ERROR_NETWORK, ERROR_BAD_REQUEST])
+    jobs = {}
+
+    def stow(body):
+        if not body["Synchronous"]:
+            job = "job-%d" % len(jobs)
+            jobs[job] = {"State": "Failure", "Content": {"FunctionErrorCode": next(codes)}}
+            return {"ID": job}
+        if set(body["Resources"]) & {"id2", "id3"}:
+            raise OrthancError("HTTP error")
+        return {}
+    api, sender = make({"/stow": stow, "/qido": lambda body: []})
+    api.jobs = jobs  # filled as the jobs are created
+    with pytest.raises(Rejected) as caught:
+        send(sender, api)
+    assert caught.value.permanent is True and caught.value.instances_sent == 3
+    assert "2 instance(s)" in caught.value.reason

@@ -1,0 +1,1 @@
+"""MedimagingArchive: restore archived studies from a Blob container (layout of orthanc_study_archive)."""
