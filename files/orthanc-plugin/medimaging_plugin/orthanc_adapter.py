@@ -79,7 +79,8 @@ def register_routes(routes):
             elif status == 405:
                 output.SendMethodNotAllowed(payload.decode().replace("use ", ""))
             else:
-                output.SendHttpStatus(status, payload)
+                # orthanc-python 4.0: SendHttpStatus(status, body as str, body size); bytes are refused (TypeError)
+                output.SendHttpStatus(status, payload.decode("utf-8", "replace"), len(payload))
 
         orthanc.RegisterRestCallback(pattern, callback)
 

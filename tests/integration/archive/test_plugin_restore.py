@@ -12,12 +12,12 @@ import sys
 import pytest
 from archive_lab import ACCOUNT, load_studies, local_study_uids, md5, orthanc_params, run_module
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-from conftest import ADMIN
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plugin"))
 from plugin_harness import PLUGIN_DIR, plugin_site_packages  # noqa: E402
 
 CONTAINER = "pluginrestore"
+ADMIN = ("admin", "archive-plugin-test-pw")
 
 
 def plugin_orthanc(orthanc_factory, blob_lab, sas_file):
@@ -28,7 +28,7 @@ def plugin_orthanc(orthanc_factory, blob_lab, sas_file):
                                     "SasTokenFile": sas_file, "CaBundle": blob_lab.ca.cert_path,
                                     "ApiVersion": "2025-11-05", "Concurrency": 4}}
     return orthanc_factory(name="pacs-plugin", config=config, plugins=["Python"], auth=ADMIN,
-                           env={"PYTHONPATH": plugin_site_packages() or ""})
+                           env={"PYTHONPATH": plugin_site_packages() or "", "PYTHONDONTWRITEBYTECODE": "1"})
 
 
 def test_plugin_restores_byte_identical_and_refuses_a_tampered_blob(orthanc_factory, blob_lab, tmp_path):
@@ -96,4 +96,4 @@ def test_plugin_restores_byte_identical_and_refuses_a_tampered_blob(orthanc_fact
     everything = (refused.text + answer.text + orthanc.request("GET", "/medimaging/archive/status").text
                   + orthanc.log_text())
     assert signature not in everything and blob_lab.key not in everything
-    assert "archive: study %s restore ok" % clean in orthanc.log_text()
+    assert "archive: study %s restore partial: 4 restored" % tampered_study in orthanc.log_text()  # warning level

@@ -1,5 +1,4 @@
 """Restore against a fake Blob server on 127.0.0.1: MD5 refusal, skips, counts, headers, no secrets out."""
-import base64
 import hashlib
 import json
 import threading
@@ -225,4 +224,3 @@ def test_bearer_reader_sends_token_without_query(server):
     data, _ = reader.get("x/manifest.json")
     path, query, headers = server.requests[-1]
     assert data == b"{}" and query == {} and headers["Authorization"] == "Bearer abc.def.ghi"
-    assert base64  # imported for symmetry with Content-MD5 handling

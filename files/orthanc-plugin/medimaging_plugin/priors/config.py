@@ -42,7 +42,7 @@ class PriorsSettings:
 
 
 def load_priors_settings(orthanc_config, environ):
-    env_values, _ = read_env(environ, SECTION, SCHEMA)
+    env_values = read_env(environ, SECTION, SCHEMA)[0]
     raw = orthanc_config.get(SECTION)
     if raw is None and not env_values:
         return None

@@ -98,7 +98,7 @@ class PriorsFeature:
             self._threads.append(thread)
 
     def stop(self):
-        for _ in self._threads:
+        for _thread in self._threads:
             self._work.put(None)
         for thread in self._threads:
             thread.join(timeout=10)
@@ -169,7 +169,7 @@ class PriorsFeature:
         LOG.info("priors: study %s: %d prior(s) found in %s, %d retrieved", current_uid, len(chosen),
                  self.settings.server, len(wanted))
         self._remember({"study_uid": current_uid, "found": len(answer) if isinstance(answer, list) else 0,
-                        "priors": [uid for uid, _ in chosen], "retrieved": wanted})
+                        "priors": [uid for uid, _date in chosen], "retrieved": wanted})
         return wanted
 
     def status(self):

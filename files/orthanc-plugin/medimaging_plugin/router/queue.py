@@ -285,4 +285,3 @@ class RouterQueue:
                WHERE state = 'dead' ORDER BY updated_at DESC LIMIT %s""", (limit,), fetch="all")
         return [{"destination": d, "study_uid": u, "attempts": a, "reason": e, "since": t.isoformat()}
                 for d, u, a, e, t in rows]
-
