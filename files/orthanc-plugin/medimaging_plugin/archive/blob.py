@@ -110,8 +110,8 @@ class BlobReader:
             raise BlobNotFound("blob %s does not exist" % name, 404)
         if response.status_code != 200:
             code = response.headers.get("x-ms-error-code", "")[:64]
-            raise BlobError("reading blob %s answered HTTP %d %s" % (name, response.status_code,
-                                                                  redact(code, secrets)), response.status_code)
+            message = "reading blob %s answered HTTP %d %s" % (name, response.status_code, redact(code, secrets))
+            raise BlobError(message, response.status_code)
         stored_md5 = None
         header = response.headers.get("Content-MD5")
         if header:

@@ -77,7 +77,7 @@ def _container_url(value):
 
 def load_archive_settings(orthanc_config, environ):
     """ArchiveSettings, None when the section is absent, or ConfigError naming the first bad key."""
-    env_values, _ = read_env(environ, SECTION, SCHEMA)
+    env_values = read_env(environ, SECTION, SCHEMA)[0]
     raw = orthanc_config.get(SECTION)
     if raw is None and not env_values:
         return None

@@ -153,8 +153,8 @@ class ArchiveFeature:
         finally:
             with self._lock:
                 self._in_progress.discard(uid)
-        summary = {k: answer.get(k) for k in ("StudyInstanceUID", "result", "restored", "already_present",
-                                               "failed", "bytes", "error") if k in answer}
+        kept = ("StudyInstanceUID", "result", "restored", "already_present", "failed", "bytes", "error")
+        summary = {k: answer.get(k) for k in kept if k in answer}
         summary["at"] = time.time()
         self.recent = (self.recent + [summary])[-20:]
         return status, answer
