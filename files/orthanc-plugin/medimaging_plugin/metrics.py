@@ -18,3 +18,14 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 def render(registry=REGISTRY):
     """Return (body_bytes, content_type) in the Prometheus text exposition format."""
     return generate_latest(registry), CONTENT_TYPE
+
+
+def unregister(metrics, registry=REGISTRY):
+    """Remove a feature's metrics (None entries and ones already gone are fine), so it can be rebuilt or stopped."""
+    for metric in metrics:
+        if metric is None:
+            continue
+        try:
+            registry.unregister(metric)
+        except KeyError:
+            pass

@@ -11,6 +11,7 @@ import time
 from .config import ConfigError
 from .config.oauth import SECTION, load_oauth_settings
 from .dicomweb import PersistenceRefused, Registrar, dicomweb_root, refuse_if_persisted
+from .feature_state import feature_state
 from .log import get_logger, redact
 from .metrics import REGISTRY
 from .tokens.http import HttpClient
@@ -50,13 +51,7 @@ class OAuthFeature:
 
     @property
     def state(self):
-        if self.error:
-            return "error"
-        if self.settings is None:
-            return "not-configured"
-        if not self.settings.enabled:
-            return "disabled"
-        return "running" if self.manager else "starting"
+        return feature_state(self.error, self.settings, bool(self.manager))
 
     def start(self):
         if self.state != "starting":

@@ -10,7 +10,7 @@ import os
 
 import orthanc
 
-from . import log, rest
+from . import http_answers, log, rest
 from .archive import rest as archive_rest
 from .archive.feature import ArchiveFeature, OrthancArchiveApi
 from .log import redact
@@ -72,7 +72,7 @@ def register_routes(routes):
                     request.get("method"), request.get("groups") or [], request.get("body"))
             except Exception as exc:
                 LOG.error("REST %s failed: %s", uri, redact(exc))
-                status, content_type = 500, rest.JSON
+                status, content_type = 500, http_answers.JSON
                 payload = json.dumps({"error": "internal error, see Orthanc's log"}).encode()
             if status == 200:
                 output.AnswerBuffer(payload, content_type)

@@ -6,11 +6,9 @@ Orthanc routes them behind its own authentication (RegisterRestCallback).
   GET  /medimaging/metrics                   Prometheus text format (all features)
 """
 
-import json
-
 from . import metrics
+from .http_answers import json_answer as _json, method_not_allowed
 
-JSON = "application/json"
 ROUTES = {
     "oauth_status": r"/medimaging/oauth/status",
     "oauth_test": r"/medimaging/oauth/servers/([A-Za-z0-9_.-]+)/test",
@@ -18,14 +16,8 @@ ROUTES = {
 }
 
 
-def _json(status, body):
-    return status, JSON, json.dumps(body, indent=2).encode("utf-8")
-
-
 def _only(method, allowed):
-    if method != allowed:
-        return 405, "text/plain", ("use %s" % allowed).encode()
-    return None
+    return method_not_allowed(allowed) if method != allowed else None
 
 
 def oauth_status(feature, method, groups, body):

@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from prometheus_client import Counter
 
 from ..config import ConfigError
+from ..feature_state import feature_state
 from ..log import get_logger, redact
-from ..metrics import REGISTRY
+from ..metrics import REGISTRY, unregister
 from ..tokens.http import HttpClient
 from ..tokens.providers import build_provider
 from .blob import BearerCredential, BlobError, BlobNotFound, BlobReader, SasCredential
@@ -66,11 +67,7 @@ class ArchiveMetrics:
                              registry=registry)
 
     def close(self):
-        for metric in (self.restores, self.instances, self.bytes):
-            try:
-                self._registry.unregister(metric)
-            except KeyError:
-                pass
+        unregister((self.restores, self.instances, self.bytes), self._registry)
 
 
 class ArchiveFeature:
@@ -99,13 +96,7 @@ class ArchiveFeature:
 
     @property
     def state(self):
-        if self.error:
-            return "error"
-        if self.settings is None:
-            return "not-configured"
-        if not self.settings.enabled:
-            return "disabled"
-        return "running" if self.metrics is not None else "starting"
+        return feature_state(self.error, self.settings, self.metrics is not None)
 
     def start(self):
         if self.state != "starting":

@@ -14,8 +14,9 @@ from prometheus_client import Counter, Histogram
 
 from ..config import ConfigError
 from ..dicomweb import dicomweb_root
+from ..feature_state import feature_state
 from ..log import get_logger, redact
-from ..metrics import REGISTRY
+from ..metrics import REGISTRY, unregister
 from . import selection
 from .config import SECTION, load_priors_settings
 from .gate import MemoryGate, PostgresGate
@@ -33,11 +34,7 @@ class PriorsMetrics:
                                   buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120), registry=registry)
 
     def close(self):
-        for metric in (self.lookups, self.studies, self.duration):
-            try:
-                self._registry.unregister(metric)
-            except KeyError:
-                pass
+        unregister((self.lookups, self.studies, self.duration), self._registry)
 
 
 class PriorsFeature:
@@ -67,13 +64,7 @@ class PriorsFeature:
 
     @property
     def state(self):
-        if self.error:
-            return "error"
-        if self.settings is None:
-            return "not-configured"
-        if not self.settings.enabled:
-            return "disabled"
-        return "running" if self._threads else "starting"
+        return feature_state(self.error, self.settings, bool(self._threads))
 
     def start(self):
         if self.state != "starting":

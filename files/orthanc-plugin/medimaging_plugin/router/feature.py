@@ -17,6 +17,7 @@ import time
 
 from ..config import ConfigError
 from ..dicomweb import dicomweb_root
+from ..feature_state import feature_state
 from ..log import get_logger, redact
 from ..metrics import REGISTRY
 from . import filters
@@ -69,13 +70,7 @@ class RouterFeature:
 
     @property
     def state(self):
-        if self.error:
-            return "error"
-        if self.settings is None:
-            return "not-configured"
-        if not self.settings.enabled:
-            return "disabled"
-        return "running" if self.workers else "starting"
+        return feature_state(self.error, self.settings, bool(self.workers))
 
     # ---- life cycle ----
     def start(self):

@@ -14,6 +14,8 @@
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from ..metrics import unregister
+
 BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -57,13 +59,8 @@ class RouterMetrics:
         self._registry.register(self._collector)
 
     def close(self):
-        for metric in (self.studies, self.instances, self.bytes, self.failures, self.dead, self.enqueued,
-                       self.duration, self._collector):
-            if metric is not None:
-                try:
-                    self._registry.unregister(metric)
-                except KeyError:
-                    pass
+        unregister((self.studies, self.instances, self.bytes, self.failures, self.dead, self.enqueued,
+                       self.duration, self._collector), self._registry)
 
 
 class _QueueCollector:

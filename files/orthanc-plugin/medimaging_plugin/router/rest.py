@@ -5,17 +5,7 @@
 Handlers are pure: (method, groups, body) -> (status, content type, bytes).
 """
 
-import json
-
-JSON = "application/json"
-
-
-def _json(status, body):
-    return status, JSON, json.dumps(body, indent=2, default=str).encode("utf-8")
-
-
-def _method_not_allowed(allowed):
-    return 405, "text/plain", ("use %s" % allowed).encode()
+from ..http_answers import json_answer as _json, method_not_allowed as _method_not_allowed
 
 
 def routes(router, priors):

@@ -12,6 +12,8 @@ Names (all labelled by `server`, the DICOMweb server name):
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from ..metrics import unregister
+
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -38,12 +40,7 @@ class OAuthMetrics:
         self._registry.register(self._collector)
 
     def close(self):
-        for metric in (self.acquisitions, self.duration, self.refresh_failures, self._collector):
-            if metric is not None:
-                try:
-                    self._registry.unregister(metric)
-                except KeyError:
-                    pass
+        unregister((self.acquisitions, self.duration, self.refresh_failures, self._collector), self._registry)
 
 
 class _StateCollector:
