@@ -59,8 +59,9 @@ class RouterMetrics:
         self._registry.register(self._collector)
 
     def close(self):
-        unregister((self.studies, self.instances, self.bytes, self.failures, self.dead, self.enqueued,
-                       self.duration, self._collector), self._registry)
+        owned = (self.studies, self.instances, self.bytes, self.failures, self.dead, self.enqueued, self.duration,
+                 self._collector)
+        unregister(owned, self._registry)
 
 
 class _QueueCollector:
