@@ -6,7 +6,7 @@ packages=(orthanc orthanc-postgresql orthanc-dicomweb orthanc-python orthanc-web
           postgresql postgresql-client python3-venv python3-psycopg2 dcmtk nginx cloud-init iproute2 unzip)
 missing=()
 for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$package")
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "system packages: all present"

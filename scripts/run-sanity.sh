@@ -20,7 +20,7 @@ git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost comm
 sanity_venv="$repo/.cache/sanity-venv"
 core_version=$("$repo/.venv/bin/python" -c 'import ansible; print(ansible.__version__)' 2>/dev/null \
                || "$repo/.venv/bin/python" -c 'from ansible.release import __version__; print(__version__)')
-if [ ! -x "$sanity_venv/bin/ansible-test" ] || ! "$sanity_venv/bin/ansible-test" --version | grep -q "$core_version"; then
+if [ ! -x "$sanity_venv/bin/ansible-test" ] || ! "$sanity_venv/bin/ansible-test" --version | grep "$core_version" >/dev/null; then
     rm -rf "$sanity_venv"
     "$repo/.venv/bin/python" -m venv "$sanity_venv"
     "$sanity_venv/bin/pip" install -q "ansible-core==$core_version"
