@@ -1,23 +1,16 @@
-"""The plugin's one Prometheus registry, shared by every feature (tokens, router, archive...).
+"""The plugin's one metrics registry, shared by every feature (tokens, router, priors, archive).
 
-Features define their metrics against REGISTRY; GET /medimaging/metrics renders it.
+Features define their metrics against REGISTRY; GET /medimaging/metrics renders it (metrics_core.py).
 """
 
-import prometheus_client
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from .metrics_core import CONTENT_TYPE, Registry
 
-# The *_created series double the output and mean nothing to dashboards.
-if hasattr(prometheus_client, "disable_created_metrics"):
-    prometheus_client.disable_created_metrics()
-
-REGISTRY = CollectorRegistry(auto_describe=True)
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+REGISTRY = Registry()
 
 
 def render(registry=REGISTRY):
     """Return (body_bytes, content_type) in the Prometheus text exposition format."""
-    return generate_latest(registry), CONTENT_TYPE
+    return registry.render(), CONTENT_TYPE
 
 
 def unregister(metrics, registry=REGISTRY):

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from prometheus_client import CollectorRegistry
+from medimaging_plugin.metrics_core import Registry
 
 from medimaging_plugin.archive import rest
 from medimaging_plugin.archive.blob import BearerCredential, BlobReader
@@ -108,7 +108,7 @@ def make_feature(server, orthanc, registry=None):
     config = {"MedimagingArchive": {"ContainerUrl": server.container_url, "SasTokenEnv": "ARCHIVE_SAS",
                                     "ApiVersion": "2025-11-05", "Concurrency": 2}}
     feature = ArchiveFeature.from_config(orthanc, config, {"ARCHIVE_SAS": "?" + SAS},
-                                         registry=registry or CollectorRegistry())
+                                         registry=registry or Registry())
     feature.start()
     assert feature.state == "running", feature.error
     return feature
@@ -123,7 +123,7 @@ def post(feature, body):
 
 def test_restore_counts_headers_and_metrics(server):
     files = publish(server)
-    orthanc, registry = FakeOrthanc(), CollectorRegistry()
+    orthanc, registry = FakeOrthanc(), Registry()
     feature = make_feature(server, orthanc, registry)
     status, answer = post(feature, {"StudyInstanceUID": STUDY})
     assert status == 200, answer

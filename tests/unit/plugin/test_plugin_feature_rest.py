@@ -2,7 +2,7 @@
 import json
 
 from plugin_fakes import FakeOrthancApi
-from prometheus_client import CollectorRegistry
+from medimaging_plugin.metrics_core import Registry
 
 from medimaging_plugin import rest
 from medimaging_plugin.oauth_feature import OAuthFeature
@@ -14,7 +14,7 @@ def feature_for(api, orthanc_config=None, servers=None):
     config = dict(orthanc_config or {})
     config["DicomWebOAuth"] = {"Servers": servers or {
         "cloud": {"Url": DICOM, "StaticToken": "static-secret-token", "ServerOptions": {"HasDelete": False}}}}
-    return OAuthFeature.from_config(api, config, {}, registry=CollectorRegistry())
+    return OAuthFeature.from_config(api, config, {}, registry=Registry())
 
 
 def test_invalid_configuration_disables_only_the_feature():

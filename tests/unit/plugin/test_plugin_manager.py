@@ -1,7 +1,7 @@
 """TokenManager with a fake clock: registration, refresh schedule, failures, recovery, status, metrics."""
 import pytest
 from plugin_fakes import FakeClock, FixedRandom
-from prometheus_client import CollectorRegistry, generate_latest
+from medimaging_plugin.metrics_core import Registry
 
 from medimaging_plugin.config.oauth import load_oauth_settings
 from medimaging_plugin.tokens.manager import TokenManager
@@ -45,7 +45,7 @@ def world():
         "RefreshMarginSeconds": 60, "RefreshJitterSeconds": 0, "RetryMinSeconds": 2,
         "RetryMaxSeconds": 30, "PermanentErrorRetrySeconds": 600,
         "Servers": {"cloud": {"Url": DICOM, "StaticToken": "unused"}}}}, {})
-    clock, registry, registrar = FakeClock(), CollectorRegistry(), Registrar()
+    clock, registry, registrar = FakeClock(), Registry(), Registrar()
 
     def make(*script):
         provider = ScriptedProvider(*script)
@@ -158,7 +158,7 @@ def test_registration_failure_counts_and_retries_soon(world):
 def test_status_and_metrics_never_show_the_token(world):
     manager, _ = world.make(3600)
     manager.attempt("cloud")
-    text = generate_latest(world.registry).decode()
+    text = world.registry.render().decode()
     assert "token-1" not in str(manager.status("cloud")) and "token-1" not in text
     for name in ("medimaging_oauth_token_acquisitions_total", "medimaging_oauth_token_acquisition_duration_seconds",
                  "medimaging_oauth_token_refresh_failures_total", "medimaging_oauth_token_expiry_seconds",

@@ -10,8 +10,7 @@ import threading
 import time
 from urllib.parse import quote
 
-import requests
-
+from ..http_client import HttpClient, HttpError
 from ..log import redact
 from ..tokens.model import TokenError
 
@@ -75,22 +74,13 @@ class BearerCredential:
 
 
 class BlobReader:
-    """GET {ContainerUrl}/{name}[?SAS] -> bytes. One requests.Session per thread."""
+    """GET {ContainerUrl}/{name}[?SAS] -> bytes. One kept-alive connection per thread, no proxy."""
 
     def __init__(self, container_url, credential, api_version, ca_bundle=None, timeout=30.0):
         self.container_url = container_url.rstrip("/")
         self.credential = credential
         self.api_version = api_version
-        self.verify = ca_bundle if ca_bundle else True
-        self.timeout = timeout
-        self._local = threading.local()
-
-    def _session(self):
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # no proxy or netrc from Orthanc's environment
-        return session
+        self.http = HttpClient(timeout, ca_bundle=ca_bundle or None)
 
     def get(self, name):
         """(bytes, content_md5_hex or None). Raises BlobNotFound (404) or BlobError."""
@@ -100,12 +90,12 @@ class BlobReader:
         if query:
             url += "?" + query
         try:
-            response = self._session().get(url, headers=headers, timeout=self.timeout, verify=self.verify,
-                                           allow_redirects=False)
-        except requests.exceptions.SSLError:
-            raise BlobError("TLS error reading blob %s (set CaBundle if the storage uses a private CA)" % name) from None
-        except requests.RequestException as exc:
-            raise BlobError("cannot reach the storage for blob %s: %s" % (name, type(exc).__name__)) from None
+            response = self.http.request("GET", url, headers=headers)
+        except HttpError as exc:
+            if exc.tls:
+                raise BlobError("TLS error reading blob %s (set CaBundle if the storage uses a private CA)"
+                                % name) from None
+            raise BlobError("cannot reach the storage for blob %s: %s" % (name, redact(exc, secrets))) from None
         if response.status_code == 404:
             raise BlobNotFound("blob %s does not exist" % name, 404)
         if response.status_code != 200:

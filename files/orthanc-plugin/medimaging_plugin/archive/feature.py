@@ -14,12 +14,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from prometheus_client import Counter
-
 from ..config import ConfigError
 from ..feature_state import feature_state
 from ..log import get_logger, redact
 from ..metrics import REGISTRY, unregister
+from ..metrics_core import Counter
 from ..tokens.http import HttpClient
 from ..tokens.providers import build_provider
 from .blob import BearerCredential, BlobError, BlobNotFound, BlobReader, SasCredential

@@ -10,13 +10,12 @@ import queue as queue_module
 import threading
 import time
 
-from prometheus_client import Counter, Histogram
-
 from ..config import ConfigError
 from ..dicomweb import dicomweb_root
 from ..feature_state import feature_state
 from ..log import get_logger, redact
 from ..metrics import REGISTRY, unregister
+from ..metrics_core import Counter, Histogram
 from . import selection
 from .config import SECTION, load_priors_settings
 from .gate import MemoryGate, PostgresGate

@@ -11,10 +11,8 @@
   medimaging_router_send_duration_seconds{destination}       histogram, per study
 """
 
-from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-
 from ..metrics import unregister
+from ..metrics_core import Counter, GaugeMetricFamily, Histogram
 
 BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 

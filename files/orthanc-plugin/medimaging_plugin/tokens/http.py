@@ -1,11 +1,11 @@
-"""HTTP for token endpoints, through `requests` (TLS verification always on, CA bundle optional).
+"""HTTP for token endpoints (TLS verification always on, CA bundle optional, the environment's proxy honoured).
 
 Maps every failure to TokenError with a message safe to log: status, OAuth error code and
 description, never the request body (it holds the secret) nor a token.
 """
 
-import requests
-
+from ..http_client import HttpClient as _Transport
+from ..http_client import HttpError
 from ..log import redact
 from .model import TokenError
 
@@ -16,21 +16,21 @@ _TRANSIENT_STATUS = {408, 410, 425, 429, 500, 502, 503, 504}
 
 
 class HttpClient:
-    def __init__(self, timeout, session=None):
+    def __init__(self, timeout, transport=None):
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # https_proxy/no_proxy from Orthanc's environment: Entra ID is often reached through a proxy.
+        self.transport = transport or _Transport(timeout, use_env_proxy=True)
 
     def request_json(self, method, url, *, verify=None, headers=None, params=None, data=None,
                      known_secrets=()):
         try:
-            response = self.session.request(
-                method, url, headers=headers, params=params, data=data, timeout=self.timeout,
-                verify=verify if verify else True, allow_redirects=False)
-        except requests.exceptions.SSLError as exc:
-            raise TokenError("TLS error talking to %s: %s (set CaBundle if it uses a private CA)"
-                             % (url, redact(exc, known_secrets)), permanent=False) from None
-        except requests.RequestException as exc:
-            raise TokenError("cannot reach %s: %s" % (url, type(exc).__name__), permanent=False) from None
+            response = self.transport.request(method, url, headers=headers, params=params, data=data,
+                                              ca_bundle=verify or None)
+        except HttpError as exc:
+            if exc.tls:
+                raise TokenError("TLS error talking to %s: %s (set CaBundle if it uses a private CA)"
+                                 % (url, redact(exc, known_secrets)), permanent=False) from None
+            raise TokenError("cannot reach %s: %s" % (url, redact(exc, known_secrets)), permanent=False) from None
         try:
             body = response.json()
         except ValueError:

@@ -9,10 +9,8 @@ Names (all labelled by `server`, the DICOMweb server name):
   medimaging_oauth_token_valid                                1 while Orthanc holds an unexpired token
 """
 
-from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-
 from ..metrics import unregister
+from ..metrics_core import Counter, GaugeMetricFamily, Histogram
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
