@@ -20,14 +20,6 @@ description:
     and the account cannot be deleted while it holds protected blobs.
   - Everything is compared from the one GET of the container.
 options:
-  resource_group:
-    description: Resource group of the account.
-    type: str
-    required: true
-  account:
-    description: Storage account name.
-    type: str
-    required: true
   name:
     description: Container name, 3-63 lower-case letters, digits and single hyphens.
     type: str
@@ -58,6 +50,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_storage_account_parent
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

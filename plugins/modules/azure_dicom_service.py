@@ -31,6 +31,7 @@ options:
     type: str
     required: true
   location:
+    # Replaces the location of the azure_resource_common fragment (options of the module win over a fragment's).
     description: Azure region (the workspace's). Required to create; cannot change afterwards.
     type: str
   public_network_access:
@@ -60,36 +61,22 @@ options:
       allow_credentials:
         description: Whether credentials are allowed.
         type: bool
-  identity:
-    description: Managed identity of the service (needed for data lake mode and customer-managed keys).
-    type: dict
-    suboptions:
-      type:
-        description: Identity type.
-        type: str
-        required: true
-        choices: ['None', SystemAssigned, UserAssigned, 'SystemAssigned,UserAssigned']
-      user_assigned_identities:
-        description: Resource ids of user-assigned identities.
-        type: list
-        elements: str
   storage_resource_id:
     description:
       - Resource id of a Data Lake Storage Gen2 account (hierarchical namespace on) for data lake mode.
+      - Needs O(identity); the service reaches the account with its managed identity.
       - Never move that container's blobs to the Archive tier; the service cannot read archived blobs.
     type: str
   storage_file_system:
     description: File system (container) in O(storage_resource_id) that holds the DICOM data.
     type: str
   encryption_key_url:
-    description: Key Vault key URL for customer-managed key encryption (set at creation).
+    description: Key Vault key URL for customer-managed key encryption (set at creation). Needs O(identity);
+      the service reads the key with its managed identity.
     type: str
   enable_data_partitions:
     description: Turn on data partitions (set at creation; cannot be turned off).
     type: bool
-  tags:
-    description: Tags. When set, the service carries exactly these tags.
-    type: dict
   state:
     description: Whether the DICOM service exists.
     type: str
@@ -97,6 +84,8 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_resource_common
+  - medimaging.orthanc.azure_managed_identity
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

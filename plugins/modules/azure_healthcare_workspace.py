@@ -23,16 +23,10 @@ options:
     description: Workspace name, 3-24 lower-case letters, digits and hyphens.
     type: str
     required: true
-  location:
-    description: Azure region. Required to create; cannot change afterwards.
-    type: str
   public_network_access:
     description: Whether the workspace's services accept traffic from public networks.
     type: str
     choices: [Enabled, Disabled]
-  tags:
-    description: Tags. When set, the workspace carries exactly these tags.
-    type: dict
   state:
     description: Whether the workspace exists.
     type: str
@@ -40,6 +34,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_resource_common
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

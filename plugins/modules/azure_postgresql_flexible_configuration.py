@@ -17,14 +17,6 @@ description:
     Orthanc's index) and C(require_secure_transport).
   - Values are compared without regard to case or to the order of comma-separated items, as the server reports them.
 options:
-  resource_group:
-    description: Resource group of the server.
-    type: str
-    required: true
-  server:
-    description: Name of the flexible server.
-    type: str
-    required: true
   name:
     description: Parameter name, for example V(azure.extensions).
     type: str
@@ -39,6 +31,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_postgresql_flexible_parent
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

@@ -14,14 +14,6 @@ version_added: 0.1.0
 description:
   - Charset and collation are fixed at creation; asking to change them fails with a clear message.
 options:
-  resource_group:
-    description: Resource group of the server.
-    type: str
-    required: true
-  server:
-    description: Name of the flexible server.
-    type: str
-    required: true
   name:
     description: Database name.
     type: str
@@ -39,6 +31,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_postgresql_flexible_parent
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

@@ -15,14 +15,6 @@ description:
   - One rule per range. The range 0.0.0.0-0.0.0.0 means "any Azure service" and is refused unless
     O(allow_azure_services=true) because it also admits other tenants' services.
 options:
-  resource_group:
-    description: Resource group of the server.
-    type: str
-    required: true
-  server:
-    description: Name of the flexible server.
-    type: str
-    required: true
   name:
     description: Rule name (letters, digits, hyphens and underscores).
     type: str
@@ -44,6 +36,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_postgresql_flexible_parent
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

@@ -26,9 +26,6 @@ options:
     description: Server name, 3-63 lower-case letters, digits and hyphens; part of its global DNS name.
     type: str
     required: true
-  location:
-    description: Azure region. Required to create; cannot change afterwards.
-    type: str
   version:
     description: PostgreSQL major version. Raising it on an existing server runs an in-place major upgrade.
     type: str
@@ -96,9 +93,6 @@ options:
   entra_auth:
     description: Allow Microsoft Entra ID authentication.
     type: bool
-  tags:
-    description: Tags. When set, the server carries exactly these tags.
-    type: dict
   state:
     description: Whether the server exists.
     type: str
@@ -106,6 +100,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_resource_common
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

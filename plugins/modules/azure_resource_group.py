@@ -20,12 +20,6 @@ options:
     description: Name of the resource group.
     type: str
     required: true
-  location:
-    description: Azure region, for example C(westeurope). Required to create; cannot change afterwards.
-    type: str
-  tags:
-    description: Tags of the group. When set, the group carries exactly these tags.
-    type: dict
   force_delete_nonempty:
     description: Allow O(state=absent) to delete a group that still holds resources.
     type: bool
@@ -37,6 +31,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_resource_common
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

@@ -26,9 +26,6 @@ options:
     description: Account name, 3-24 lower-case letters and digits, globally unique.
     type: str
     required: true
-  location:
-    description: Azure region. Required to create; cannot change afterwards.
-    type: str
   sku:
     description: Replication. V(Standard_RAGRS) or V(Standard_RAGZRS) keep a readable copy in the paired region.
     type: str
@@ -88,7 +85,7 @@ options:
     description: Second layer of encryption at rest (set at creation).
     type: bool
   customer_managed_key:
-    description: Encrypt with a Key Vault key instead of Microsoft-managed keys.
+    description: Encrypt with a Key Vault key instead of Microsoft-managed keys. Needs a user-assigned O(identity).
     type: dict
     suboptions:
       key_vault_uri:
@@ -106,22 +103,6 @@ options:
         description: Resource id of the user-assigned identity allowed to use the key.
         type: str
         required: true
-  identity:
-    description: Managed identity of the account (a user-assigned one is needed for O(customer_managed_key)).
-    type: dict
-    suboptions:
-      type:
-        description: Identity type.
-        type: str
-        required: true
-        choices: ['None', SystemAssigned, UserAssigned, 'SystemAssigned,UserAssigned']
-      user_assigned_identities:
-        description: Resource ids of user-assigned identities.
-        type: list
-        elements: str
-  tags:
-    description: Tags. When set, the account carries exactly these tags.
-    type: dict
   state:
     description: Whether the account exists. V(absent) deletes it with all its data.
     type: str
@@ -129,6 +110,8 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_resource_common
+  - medimaging.orthanc.azure_managed_identity
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

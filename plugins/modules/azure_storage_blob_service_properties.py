@@ -15,14 +15,6 @@ description:
   - Soft delete for blobs and containers, versioning and the change feed, the recovery net of an image archive.
   - The blob service always exists with its account, so there is no C(state=absent); switch features off instead.
 options:
-  resource_group:
-    description: Resource group of the account.
-    type: str
-    required: true
-  account:
-    description: Storage account name.
-    type: str
-    required: true
   blob_soft_delete_days:
     description: Keep deleted blobs this many days (1-365); V(0) turns blob soft delete off.
     type: int
@@ -40,6 +32,7 @@ options:
     type: int
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_storage_account_parent
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

@@ -16,14 +16,6 @@ description:
   - The account has one policy; when set, it holds exactly the given rules.
   - Days must grow along the way (cool < cold < archive < delete), checked before any call.
 options:
-  resource_group:
-    description: Resource group of the account.
-    type: str
-    required: true
-  account:
-    description: Storage account name.
-    type: str
-    required: true
   rules:
     description: Lifecycle rules.
     type: list
@@ -61,6 +53,7 @@ options:
     choices: [present, absent]
 extends_documentation_fragment:
   - medimaging.orthanc.azure_auth
+  - medimaging.orthanc.azure_storage_account_parent
 author:
   - medimaging.orthanc contributors (@medimaging)
 '''

@@ -145,7 +145,7 @@ class HttpClient:
 
 
 def _host_port(netloc, default_port):
-    host, _, port = netloc.rpartition(":")
+    host, _colon, port = netloc.rpartition(":")
     if host and port.isdigit():
         return host.strip("[]"), int(port)
     return netloc.strip("[]"), default_port

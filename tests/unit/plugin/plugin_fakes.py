@@ -4,26 +4,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-
-class FakeClock:
-    def __init__(self, now=1_700_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-
-class FixedRandom:
-    """rng.uniform(a, b) -> a + fraction * (b - a): deterministic jitter."""
-
-    def __init__(self, fraction=0.5):
-        self.fraction = fraction
-
-    def uniform(self, a, b):
-        return a + self.fraction * (b - a)
+from fakes_common import FakeClock, FixedRandom  # noqa: F401 (the plugin's tests import them from here)
 
 
 class RecordingServer:

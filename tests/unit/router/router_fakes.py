@@ -1,26 +1,7 @@
 """Fakes for the router's unit tests: a clock, a deterministic rng, an Orthanc API that scripts answers."""
 import json
 
-
-class FakeClock:
-    def __init__(self, now=1000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += seconds
-
-
-class FixedRandom:
-    """uniform(a, b) -> a + fraction * (b - a)."""
-
-    def __init__(self, fraction=1.0):
-        self.fraction = fraction
-
-    def uniform(self, a, b):
-        return a + self.fraction * (b - a)
+from fakes_common import FakeClock, FixedRandom  # noqa: F401 (the router's tests import them from here)
 
 
 class OrthancError(Exception):

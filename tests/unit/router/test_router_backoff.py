@@ -27,7 +27,7 @@ def test_zero_failures_counts_as_one():
 
 
 def test_destination_hold_grows_caps_and_clears():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     holds = DestinationHolds(1.0, 5.0, clock=clock, rng=FixedRandom(1.0))
     assert holds.held() == []
     assert [holds.down("cloud", "boom %d" % i) for i in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
@@ -44,7 +44,7 @@ def test_destination_hold_grows_caps_and_clears():
 
 
 def test_holds_are_per_destination():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     holds = DestinationHolds(1.0, 5.0, clock=clock, rng=FixedRandom(1.0))
     holds.down("a", "x")
     holds.down("a", "x")
@@ -56,6 +56,6 @@ def test_holds_are_per_destination():
 
 @pytest.mark.parametrize("fraction", [0.0, 0.5, 1.0])
 def test_hold_delay_is_within_the_jitter_band(fraction):
-    holds = DestinationHolds(2.0, 300.0, clock=FakeClock(), rng=FixedRandom(fraction))
+    holds = DestinationHolds(2.0, 300.0, clock=FakeClock(1000.0), rng=FixedRandom(fraction))
     holds.down("c", "e")
     assert holds.down("c", "e") == 2.0 + fraction * 2.0

@@ -26,7 +26,7 @@ def fail(_body):
 
 def make(handlers, jobs=None, batch=2, clock=None):
     api = FakeApi(INSTANCES, handlers, jobs)
-    sender = DicomWebSender(api, "/dicom-web/", "cloud", batch, sleep=lambda s: None, clock=clock or FakeClock())
+    sender = DicomWebSender(api, "/dicom-web/", "cloud", batch, sleep=lambda s: None, clock=clock or FakeClock(1000.0))
     return api, sender
 
 
@@ -124,7 +124,7 @@ def test_undetailed_refusal_without_a_recent_success_means_down():
 
 
 def test_accepted_recently_expires():
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     stow, jobs = scripted_stow({"id3"}, ERROR_NETWORK)
     api, sender = make({"/stow": stow, "/qido": lambda body: []}, jobs, clock=clock)
     sender.last_accepted = clock()

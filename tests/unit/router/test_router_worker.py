@@ -73,7 +73,7 @@ def item(attempts=0, rejections=0, destination="cloud"):
 
 def worker(outcome, holds=None):
     queue, metrics = FakeQueue(), FakeMetrics()
-    holds = holds or DestinationHolds(2.0, 60.0, clock=FakeClock(), rng=FixedRandom(1.0))
+    holds = holds or DestinationHolds(2.0, 60.0, clock=FakeClock(1000.0), rng=FixedRandom(1.0))
     api = FakeApi([("i1", "1.2.1", 10)])
     w = Worker(0, queue, {"cloud": ScriptedSender(outcome)}, SETTINGS, holds, metrics, api)
     w.rng = FixedRandom(1.0)
