@@ -2,7 +2,8 @@
 # Debian packages the lab and the tests need (bindep.txt lists them for execution environments too).
 # Safe to re-run: apt-get runs only when a package is missing.
 set -euo pipefail
-packages=(orthanc orthanc-postgresql orthanc-dicomweb orthanc-python orthanc-webviewer orthanc-gdcm
+# libpq5: the plugin's PostgreSQL client (medimaging_plugin/pg.py, ctypes); orthanc-postgresql depends on it too.
+packages=(orthanc orthanc-postgresql libpq5 orthanc-dicomweb orthanc-python orthanc-webviewer orthanc-gdcm
           postgresql postgresql-client python3-venv python3-psycopg2 dcmtk nginx cloud-init iproute2 unzip)
 missing=()
 for package in "${packages[@]}"; do

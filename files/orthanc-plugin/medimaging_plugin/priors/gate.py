@@ -40,10 +40,13 @@ class PostgresGate:
         self.window = window
 
     def ensure_schema(self):
-        conn = self.db.connection()
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (0x70726972,))
-            cur.execute(self.DDL)
+        try:
+            with self.db.transaction():
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (0x70726972,))
+                self.db.execute(self.DDL)  # no args: both statements at once
+        except Exception:
+            self.db.close()
+            raise
 
     def claim(self, patient_id):
         row = self.db.execute(

@@ -74,8 +74,8 @@ class Item:
 
 
 class Database:
-    """One psycopg connection per thread (psycopg connections are not for concurrent use), in
-    autocommit, reopened after any connection error."""
+    """One connection per thread (medimaging_plugin.pg, libpq through ctypes: a connection is not for
+    concurrent use), in autocommit outside transaction(), reopened after any error."""
 
     def __init__(self, params, connect=None):
         self.params = dict(params)
@@ -85,11 +85,12 @@ class Database:
     def _new(self):
         connect = self._connect
         if connect is None:
-            import psycopg  # imported lazily: unit tests of pure logic do not need it
-            connect = psycopg.connect
+            from .. import pg  # imported lazily: ctypes and libpq only once a feature needs the database
+            connect = pg.connect
         params = dict(self.params)
         conninfo = params.pop("conninfo", "")
-        return connect(conninfo, autocommit=True, connect_timeout=5, **params)
+        params.setdefault("connect_timeout", 5)
+        return connect(conninfo, **params)
 
     def connection(self):
         conn = getattr(self._local, "conn", None)
@@ -98,21 +99,22 @@ class Database:
         return conn
 
     def execute(self, sql, args=(), fetch=None):
-        """Run one statement; fetch None | 'one' | 'all'. On any error the connection is dropped
-        (the next call reconnects) and the error is raised."""
+        """Run SQL (several statements at once only without args); fetch None | 'one' | 'all' returns
+        the rowcount | the first row or None | all rows. On any error the connection is dropped (the
+        next call reconnects) and the error is raised."""
         try:
-            with self.connection().cursor() as cur:
-                cur.execute(sql, args)
-                if fetch == "one":
-                    return cur.fetchone()
-                if fetch == "all":
-                    return cur.fetchall()
-                return cur.rowcount
+            result = self.connection().execute(sql, args)
         except Exception:
             self.close()
             raise
+        if fetch == "one":
+            return result.rows[0] if result.rows else None
+        if fetch == "all":
+            return result.rows
+        return result.rowcount
 
     def transaction(self):
+        """BEGIN ... COMMIT (ROLLBACK on an exception) on this thread's connection."""
         return self.connection().transaction()
 
     def close(self):
@@ -130,11 +132,10 @@ class RouterQueue:
         self.db = db
 
     def ensure_schema(self):
-        conn = self.db.connection()
         try:
-            with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                cur.execute(DDL)
+            with self.db.transaction():
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                self.db.execute(DDL)  # no args: sent as is, all statements at once
         except Exception:
             self.db.close()
             raise
