@@ -103,6 +103,7 @@ def bootstrap():
     router = RouterFeature.from_config(OrthancApi(), config, os.environ)
     priors = PriorsFeature.from_config(OrthancApi(), config, os.environ)
     register_routes(router_rest.routes(router, priors))
+    priors.retrieved_listeners.append(router.on_retrieved)
     for other in (router, priors):
         events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, other.start)
         events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, other.stop)

@@ -10,11 +10,19 @@ import hashlib
 import json
 import os
 import secrets
+import ssl
 import subprocess
 import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
+import jwt
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.storage.blob import ContainerClient
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from lab.azurite import Azurite
 from lab.ca import LabCA
@@ -123,3 +131,76 @@ def blobs_of(container):
 
 def local_study_uids(orthanc):
     return {s["MainDicomTags"]["StudyInstanceUID"] for s in orthanc.get_json("/studies?expand")}
+
+
+class StsTokenServer:
+    """An Entra-like client-credentials token endpoint over HTTPS on 127.0.0.1 (a thread of the test process).
+
+    Azurite's `--oauth basic` accepts a bearer token whose iss starts with https://sts.windows.net/, whose aud is
+    Storage's and whose nbf/exp hold; it does not check the signature. The plugin lab's oauth2-mock-server names
+    itself https://localhost:PORT, which Azurite refuses, hence this endpoint: POST /TENANT/oauth2/v2.0/token
+    with grant_type=client_credentials, client_id, client_secret, scope -> an RS256 JWT whose aud is the scope
+    without /.default; another secret -> 401 invalid_client. stop() closes the port, start() reopens the same.
+    """
+
+    def __init__(self, ca, client_id, client_secret, ttl=3600):
+        self.cert, self.key = ca.issue_server_cert("sts")
+        self.tenant = str(uuid.uuid4())
+        self.client_id, self.client_secret, self.ttl = client_id, client_secret, ttl
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.port = free_port()
+        self.stats = {"issued": 0, "rejected": 0}
+        self.issued = []  # token values, for leak checks
+        self.httpd = None
+
+    @property
+    def token_endpoint(self):
+        return "https://127.0.0.1:%d/%s/oauth2/v2.0/token" % (self.port, self.tenant)
+
+    def answer(self, path, form):
+        """(HTTP status, JSON body) for one token request."""
+        if path != "/%s/oauth2/v2.0/token" % self.tenant or form.get("grant_type") != "client_credentials":
+            return 400, {"error": "invalid_request", "error_description": "AADSTS900144: unexpected request"}
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            self.stats["rejected"] += 1
+            return 401, {"error": "invalid_client",
+                         "error_description": "AADSTS7000215: Invalid client secret provided."}
+        now = int(time.time())
+        claims = {"aud": form.get("scope", "").rsplit("/.default", 1)[0],
+                  "iss": "https://sts.windows.net/%s/" % self.tenant, "iat": now, "nbf": now, "exp": now + self.ttl,
+                  "appid": self.client_id, "tid": self.tenant, "sub": self.client_id}
+        token = jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": "lab-sts"})
+        self.stats["issued"] += 1
+        self.issued.append(token)
+        return 200, {"token_type": "Bearer", "expires_in": self.ttl, "access_token": token}
+
+    def start(self):
+        sts = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                status, body = sts.answer(self.path, form)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, self.key)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)  # SO_REUSEADDR: same port again
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        threading.Thread(target=self.httpd.serve_forever, name="sts-token-server", daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None

@@ -85,6 +85,7 @@ def test_expired_lease_is_taken_over(queue):
     time.sleep(0.4)
     rescuer = queue.claim("rescuer", 30)
     assert rescuer is not None and rescuer.id == crashed.id
+    assert (crashed.taken_over, rescuer.taken_over) == (False, True)  # the rescuer asks what is there first
     assert queue.extend(crashed, 30) is False and queue.complete(crashed, 1, 1) is False
     assert queue.complete(rescuer, 1, 1)
 

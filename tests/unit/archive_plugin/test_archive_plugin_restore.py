@@ -6,13 +6,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from medimaging_plugin.metrics_core import Registry
-
 from medimaging_plugin.archive import rest
-from medimaging_plugin.archive.blob import BearerCredential, BlobReader
+from medimaging_plugin.archive.blob import BearerCredential, BlobError, BlobReader
 from medimaging_plugin.archive.feature import ArchiveFeature
 from medimaging_plugin.archive.manifest import SCHEMA
-from medimaging_plugin.tokens.model import Token
+from medimaging_plugin.metrics_core import Registry
+from medimaging_plugin.tokens.model import Token, TokenError
 
 STUDY, SERIES = "1.2.840.99.1", "1.2.840.99.1.1"
 SAS = "sv=2025-11-05&sr=c&sp=r&sig=TOPSECRETSIGNATURE"
@@ -211,6 +210,38 @@ def test_bearer_credential_caches_and_renews():
     clock[0] += 500  # inside the renewal margin
     credential.apply(headers)
     assert headers["Authorization"] == "Bearer tok-2"
+
+
+def test_bearer_credential_keeps_a_valid_token_when_renewal_fails_and_short_tokens_are_reused():
+    class Provider:
+        calls, down, lifetime = 0, False, 600
+
+        def acquire(self, now):
+            Provider.calls += 1
+            if Provider.down:
+                raise TokenError("cannot reach https://login.example/token: ConnectionRefusedError", permanent=False)
+            return Token(value="tok-%d" % Provider.calls, obtained_at=now, expires_at=now + Provider.lifetime)
+
+    clock = [1000.0]
+    credential = BearerCredential(Provider(), clock=lambda: clock[0])
+    assert credential.token() == "tok-1"
+    Provider.down = True
+    clock[0] += 500  # renewal due (120 s margin), endpoint down, token valid for 100 s more
+    assert credential.token() == "tok-1" and Provider.calls == 2
+    clock[0] += 5  # within RETRY_SECONDS: no new attempt
+    assert credential.token() == "tok-1" and Provider.calls == 2
+    clock[0] += 10
+    assert credential.token() == "tok-1" and Provider.calls == 3
+    clock[0] = 1000.0 + 600 - 5  # about to expire: refused rather than sent with a token that lapses
+    with pytest.raises(BlobError, match="cannot get a storage token: cannot reach"):
+        credential.token()
+    Provider.down, Provider.lifetime = False, 60  # short-lived tokens: renewed at half their life, not per call
+    clock[0] = 5000.0
+    first = credential.token()
+    clock[0] += 20
+    assert credential.token() == first
+    clock[0] += 15
+    assert credential.token() != first
 
 
 def test_bearer_reader_sends_token_without_query(server):

@@ -66,9 +66,10 @@ class ScriptedSender:
         return self.outcome
 
 
-def item(attempts=0, rejections=0, destination="cloud"):
+def item(attempts=0, rejections=0, destination="cloud", taken_over=False):
     return Item(id=7, study_id="s1", study_uid="1.2", destination=destination, state="inflight", generation=1,
-                instances=1, attempts=attempts, rejections=rejections, lease_token="tok", last_error=None)
+                instances=1, attempts=attempts, rejections=rejections, lease_token="tok", last_error=None,
+                taken_over=taken_over)
 
 
 def worker(outcome, holds=None):
@@ -93,6 +94,8 @@ def test_a_retry_asks_the_sender_to_check_the_destination_first():
     assert w.senders["cloud"].calls == [True]
     w.process(item(attempts=0))
     assert w.senders["cloud"].calls == [True, False]
+    w.process(item(attempts=0, taken_over=True))  # first attempt, but a crashed worker may have sent some
+    assert w.senders["cloud"].calls == [True, False, True]
 
 
 def test_destination_down_is_retried_with_the_destination_backoff_never_dead_lettered():

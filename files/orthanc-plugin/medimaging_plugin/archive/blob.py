@@ -47,24 +47,34 @@ class SasCredential:
 
 
 class BearerCredential:
-    """A token from a tokens/providers.py provider, cached until REFRESH_MARGIN before its expiry."""
+    """A token from a tokens/providers.py provider, renewed REFRESH_MARGIN before its expiry (half its
+    lifetime for short-lived tokens). When renewal fails, the current token is used while it is still
+    valid, and renewal is tried again at most every RETRY_SECONDS: a blip of the token endpoint near the
+    end of a token's life must not fail restores the storage would still accept."""
 
     kind = "bearer"
+    RETRY_SECONDS = 10.0
+    EXPIRY_SAFETY = 10.0  # seconds: a token this close to expiry could lapse during the request
 
     def __init__(self, provider, clock=time.time):
         self.provider = provider
         self.clock = clock
         self._token = None
+        self._renew_at = 0.0
         self._lock = threading.Lock()
 
     def token(self):
         with self._lock:
             now = self.clock()
-            if self._token is None or self._token.expires_at - REFRESH_MARGIN <= now:
+            if self._token is None or now >= self._renew_at:
                 try:
                     self._token = self.provider.acquire(now)
+                    lifetime = self._token.expires_at - now
+                    self._renew_at = self._token.expires_at - min(REFRESH_MARGIN, lifetime / 2.0)
                 except TokenError as exc:
-                    raise BlobError("cannot get a storage token: %s" % redact(exc)) from None
+                    if self._token is None or self._token.expires_at - self.EXPIRY_SAFETY <= now:
+                        raise BlobError("cannot get a storage token: %s" % redact(exc)) from None
+                    self._renew_at = now + self.RETRY_SECONDS
             return self._token.value
 
     def apply(self, headers):

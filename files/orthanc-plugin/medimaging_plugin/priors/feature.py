@@ -48,6 +48,7 @@ class PriorsFeature:
         self._work = queue_module.Queue()
         self._threads = []
         self.recent = []  # last lookups (UIDs, counts, errors): for the status endpoint
+        self.retrieved_listeners = []  # callables(server, study_uid) told of every study retrieved
 
     @classmethod
     def from_config(cls, api, orthanc_config, environ, **kwargs):
@@ -154,6 +155,8 @@ class PriorsFeature:
         for uid in wanted:
             self.api.post(self.base + "/retrieve", json.dumps({"Resources": [{"Study": uid}]}))
             self.metrics.studies.inc()
+            for listener in self.retrieved_listeners:  # the router: do not send it back where it came from
+                listener(self.settings.server, uid)
         self.metrics.duration.observe(time.monotonic() - started)
         self.metrics.lookups.labels("fetched" if wanted else ("local" if chosen else "none")).inc()
         LOG.info("priors: study %s: %d prior(s) found in %s, %d retrieved", current_uid, len(chosen),

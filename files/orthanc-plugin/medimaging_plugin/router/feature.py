@@ -131,13 +131,20 @@ class RouterFeature:
         if self.workers:
             self._intake.put(("stable", study_id))
 
+    def on_retrieved(self, server, study_uid):
+        """Called by the priors feature after a study was retrieved from DICOMweb server `server`."""
+        if self.workers:
+            self._intake.put(("retrieved", (server, study_uid)))
+
     def _intake_loop(self):
         while True:
             kind, study_id = self._intake.get()
             if kind == "stop":
                 return
             try:
-                if kind == "new":
+                if kind == "retrieved":
+                    self.note_retrieved(*study_id)
+                elif kind == "new":
                     self.queue.note_arrival(study_id)
                 elif kind == "stable":
                     self.route(study_id)
@@ -145,9 +152,22 @@ class RouterFeature:
                     self.sweep(force=True)
             except Exception as exc:  # database down: keep the study, retried by the sweep
                 LOG.warning("router: could not record %s study %s yet (%s); will retry", kind, study_id, redact(exc))
-                if kind != "sweep":
+                if kind in ("new", "stable"):  # a lost "retrieved" note costs one send back, never data
                     with self._lock:
                         self._deferred.add((kind, study_id))
+
+    def note_retrieved(self, server, study_uid):
+        """Mark a study retrieved from a DICOMweb server as already at every destination that is that server."""
+        targets = [d for d in self.settings.destinations if d.kind == "dicomweb" and d.server == server]
+        if not targets:
+            return
+        found = json.loads(self.api.post("/tools/find", json.dumps(
+            {"Level": "Study", "Query": {"StudyInstanceUID": study_uid}})) or b"[]")
+        for study_id in found:
+            count = int(self.api.get_json("/studies/%s/statistics" % study_id).get("CountInstances", 0))
+            for destination in targets:
+                if self.queue.record_present(study_id, study_uid, destination.name, count):
+                    self.metrics.enqueue(destination.name, "from_destination")
 
     def route(self, study_id):
         """Enqueue a stable study for every destination whose filters accept it."""

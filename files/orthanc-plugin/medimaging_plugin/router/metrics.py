@@ -7,7 +7,7 @@
   medimaging_router_bytes_sent_total{destination}
   medimaging_router_send_failures_total{destination,kind}    kind: destination_down | rejected | error
   medimaging_router_dead_lettered_total{destination}
-  medimaging_router_enqueued_total{destination,result}       result: new | rearmed | unchanged | filtered
+  medimaging_router_enqueued_total{destination,result}       result: new | rearmed | unchanged | filtered | from_destination
   medimaging_router_send_duration_seconds{destination}       histogram, per study
 """
 

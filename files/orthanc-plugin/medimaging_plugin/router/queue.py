@@ -71,6 +71,8 @@ class Item:
     rejections: int
     lease_token: str
     last_error: str
+    # Claimed from a worker whose lease expired (it crashed or hung mid-send): some instances may be there already.
+    taken_over: bool = False
 
 
 class Database:
@@ -190,22 +192,34 @@ class RouterQueue:
             return "unchanged"
         return "new" if row[0] else "rearmed"
 
+    def record_present(self, study_id, study_uid, destination, instances):
+        """The study came FROM this destination (a prior retrieved from it): record it as sent, so that
+        its stable event finds it unchanged instead of sending it back. A study already queued is left
+        alone. Returns True when recorded."""
+        return self.db.execute(
+            """INSERT INTO medimaging_router.items (study_id, study_uid, destination, instances, state,
+                                                    last_error)
+               VALUES (%s, %s, %s, %s, 'done', 'retrieved from this destination: not sent back')
+               ON CONFLICT (study_id, destination) DO NOTHING""",
+            (study_id, study_uid, destination, instances)) == 1
+
     # ---- the worker side ----
     def claim(self, owner, lease_seconds, exclude_destinations=()):
         """Take the next due item (pending, or inflight with an expired lease). None when idle."""
         token = secrets.token_hex(8)
         row = self.db.execute(
-            """UPDATE medimaging_router.items SET state = 'inflight', lease_token = %s, lease_owner = %s,
-                 lease_until = now() + make_interval(secs => %s), updated_at = now()
-               WHERE id = (
-                 SELECT id FROM medimaging_router.items
+            """WITH picked AS (
+                 SELECT id, state AS was FROM medimaging_router.items
                  WHERE ((state = 'pending' AND next_attempt_at <= now())
                         OR (state = 'inflight' AND lease_until < now()))
                    AND destination <> ALL(%s)
                  ORDER BY next_attempt_at, id LIMIT 1
                  FOR UPDATE SKIP LOCKED)
-               RETURNING """ + ", ".join(COLUMNS),
-            (token, owner, lease_seconds, list(exclude_destinations)), fetch="one")
+               UPDATE medimaging_router.items AS i SET state = 'inflight', lease_token = %s, lease_owner = %s,
+                 lease_until = now() + make_interval(secs => %s), updated_at = now()
+               FROM picked WHERE i.id = picked.id
+               RETURNING """ + ", ".join("i." + column for column in COLUMNS) + ", picked.was = 'inflight'",
+            (list(exclude_destinations), token, owner, lease_seconds), fetch="one")
         return Item(*row) if row else None
 
     def extend(self, item, lease_seconds):

@@ -123,7 +123,9 @@ class Worker(threading.Thread):
 
         try:
             instances = StudyInstances(self.api, item.study_id)
-            sent, sent_bytes = sender.send(item, instances, renew, already_tried=item.attempts > 0)
+            # A retry, or a takeover after a crash mid-send: ask the destination what it holds, send only the rest.
+            sent, sent_bytes = sender.send(item, instances, renew,
+                                           already_tried=item.attempts > 0 or item.taken_over)
         except DestinationDown as exc:
             delay = self.holds.down(item.destination, str(exc))
             LOG.warning("router: %s unreachable, holding it %.1fs: %s", item.destination, delay, redact(exc))
