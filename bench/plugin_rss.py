@@ -3,8 +3,9 @@
 Starts on 127.0.0.1: a PostgreSQL cluster, a "cloud" Orthanc (DICOMweb), and three on-prem Orthancs on their own
 PostgreSQL index databases (Orthanc's MaximumStorageCacheSize 0, see LAB-NOTES), identical except that
 "with-plugin" loads the Python plugin with MedimagingRouter (destination: the cloud) and MedimagingPriors
-(server: the cloud) on, "without-plugin" loads no Python plugin, and "plugin-no-features" loads the plugin
-with neither section (what the interpreter and the imports cost). All get the same load, one after the other:
+(server: the cloud) on, "without-plugin" loads no Python plugin, "python-empty" loads orthanc-python with an empty
+script (the embedded interpreter alone: the floor of any Python plugin), and "plugin-no-features" loads the plugin
+with neither section (the interpreter and the plugin's imports). All get the same load, one after the other:
 the same pre-parsed datasets by C-STORE over one association (TCP_NODELAY on both sides), then, with the
 plugin, until the router has sent every study to the cloud. VmRSS is read from /proc/PID/status every 0.1 s
 during each load; VmHWM at the end. Prints JSON measured in this one run (goal with/without <= 1.2).
@@ -12,6 +13,7 @@ during each load; VmHWM at the end. Prints JSON measured in this one run (goal w
 import argparse
 import io
 import json
+import os
 import threading
 import time
 
@@ -70,8 +72,14 @@ def main():
     try:
         lab.postgres()
         cloud = lab.cloud()
-        pg_with, pg_without, pg_idle = lab.database(), lab.database(), lab.database()
+        pg_with, pg_without, pg_idle, pg_empty = lab.database(), lab.database(), lab.database(), lab.database()
         without = lab.orthanc("without-plugin", **onprem_kwargs(pg_without, cloud.url, plugin=False))
+        empty_script = os.path.join(lab.work, "empty.py")
+        with open(empty_script, "w", encoding="ascii") as handle:
+            handle.write("import orthanc  # noqa: F401  (the interpreter and nothing else)\n")
+        empty_kwargs = onprem_kwargs(pg_empty, cloud.url)
+        empty_kwargs["config"].update({"Python": {"Path": empty_script}, "PythonScript": empty_script})
+        python_empty = lab.orthanc("python-empty", **empty_kwargs)
         # Where the memory goes: the plugin loaded with no feature configured (interpreter + imports).
         no_features = lab.orthanc("plugin-no-features", **onprem_kwargs(pg_idle, cloud.url))
         with_plugin = lab.orthanc("with-plugin", **onprem_kwargs(
@@ -81,8 +89,8 @@ def main():
         datasets = [dcmread(io.BytesIO(b)) for study in generate(args.studies, args.instances, args.size, "RSS")
                     for b in study]
         result = {}
-        for name, orthanc in (("without_plugin", without), ("plugin_no_features", no_features),
-                              ("with_plugin", with_plugin)):
+        for name, orthanc in (("without_plugin", without), ("python_empty_script", python_empty),
+                              ("plugin_no_features", no_features), ("with_plugin", with_plugin)):
             pid = orthanc.pid
             idle = status_kib(pid, "VmRSS")
             with Sampler(pid) as sampler:
@@ -102,11 +110,13 @@ def main():
             "benchmark": "plugin_rss",
             "load": {"instances": len(datasets), "instance_bytes": len(generate(1, 1, args.size, "X")[0][0]),
                      "with_plugin_also": "router sends every study to the cloud; priors looks up every new patient"},
-            "without_plugin": wo, "plugin_no_features": result["plugin_no_features"], "with_plugin": w,
+            "without_plugin": wo, "python_empty_script": result["python_empty_script"],
+            "plugin_no_features": result["plugin_no_features"], "with_plugin": w,
             "peak_rss_ratio": round(w["peak_rss_mib"] / wo["peak_rss_mib"], 3),
             "after_load_rss_ratio": round(w["after_load_rss_mib"] / wo["after_load_rss_mib"], 3),
             "idle_rss_ratio": round(w["idle_rss_mib"] / wo["idle_rss_mib"], 3),
             "plugin_baseline_mib": round(result["plugin_no_features"]["idle_rss_mib"] - wo["idle_rss_mib"], 1),
+            "interpreter_floor_peak_ratio": round(result["python_empty_script"]["peak_rss_mib"] / wo["peak_rss_mib"], 3),
             "goal": "peak_rss_ratio <= 1.2",
             "wall_seconds": round(time.monotonic() - started, 1)}, indent=2))
     finally:
