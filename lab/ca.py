@@ -1,4 +1,4 @@
-"""The lab's certificate authority: one CA, and server certificates it signs for 127.0.0.1/localhost.
+"""The lab CA: one CA, server certificates it signs for 127.0.0.1/localhost, and client certificates (mTLS).
 
 Clients trust the CA bundle (ca.pem); nothing in the lab turns verification off.
 """
@@ -99,6 +99,39 @@ class LabCA:
                 .add_extension(x509.SubjectAlternativeName(_san_entries(sans)), critical=False)
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        _write_private(key_path, _key_pem(key))
+        with open(cert_path, "wb") as handle:
+            handle.write(cert.public_bytes(serialization.Encoding.PEM))
+            handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
+        return cert_path, key_path
+
+    def issue_client_cert(self, name, common_name=None, days=825):
+        """Write <name>.pem (leaf + CA chain) and <name>.key for TLS client authentication (a DICOM SCU, mTLS).
+
+        Extended key usage CLIENT_AUTH only: a server certificate is refused as a client's (and vice versa).
+        Reused while valid for at least another day.
+        """
+        cert_path = os.path.join(self.directory, f"{name}.pem")
+        key_path = os.path.join(self.directory, f"{name}.key")
+        if os.path.exists(cert_path) and os.path.exists(key_path):
+            existing = _load_cert(cert_path)
+            if existing.not_valid_after_utc > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1):
+                return cert_path, key_path
+        ca_key, ca_cert = _load_key(self.key_path), _load_cert(self.cert_path)
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or name)]))
+                .issuer_name(ca_cert.subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=days))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                                critical=False)
                 .sign(ca_key, hashes.SHA256()))
