@@ -143,7 +143,7 @@ class TlsMaterial:
         self.dicom_cert = os.path.join(self.host_dir, "dicom.pem")
         self.dicom_key = os.path.join(self.host_dir, "dicom.key")
         self.trusted = os.path.join(self.host_dir, "trusted.pem")
-        for source, target, mode in ((dicom_cert, self.dicom_cert, 0o644), (dicom_key, self.dicom_key, 0o640),
+        for source, target, mode in ((dicom_cert, self.dicom_cert, 0o644), (dicom_key, self.dicom_key, 0o600),
                                      (self.ca.cert_path, self.trusted, 0o644)):
             shutil.copyfile(source, target)
             os.chown(target, 0, group)

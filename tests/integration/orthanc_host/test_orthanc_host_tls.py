@@ -119,9 +119,16 @@ class TestDicomTls:
         assert {key: config.get(key) for key in ("DicomTlsEnabled", "DicomTlsCertificate", "DicomTlsPrivateKey",
                                                  "DicomTlsTrustedCertificates", "DicomTlsRemoteCertificateRequired",
                                                  "SslEnabled")} == {
-            "DicomTlsEnabled": True, "DicomTlsCertificate": tls_material.dicom_cert,
-            "DicomTlsPrivateKey": tls_material.dicom_key, "DicomTlsTrustedCertificates": tls_material.trusted,
+            "DicomTlsEnabled": True, "DicomTlsCertificate": os.path.join(dicom_tls_host.config_dir, "dicom-tls.pem"),
+            "DicomTlsPrivateKey": os.path.join(dicom_tls_host.config_dir, "dicom-tls.key"),
+            "DicomTlsTrustedCertificates": os.path.join(dicom_tls_host.config_dir, "dicom-tls-trusted.pem"),
             "DicomTlsRemoteCertificateRequired": True, "SslEnabled": None}
+        # The source key is root-only (0600); Orthanc reads the role's copy: root:orthanc 0640, same bytes.
+        assert stat.S_IMODE(os.stat(tls_material.dicom_key).st_mode) == 0o600
+        copy = os.stat(config["DicomTlsPrivateKey"])
+        assert (stat.S_IMODE(copy.st_mode), copy.st_uid, grp.getgrgid(copy.st_gid).gr_name) == (0o640, 0, "orthanc")
+        with open(tls_material.dicom_key, "rb") as source, open(config["DicomTlsPrivateKey"], "rb") as copied:
+            assert source.read() == copied.read()
 
     def test_c_echo_and_c_store_over_tls_with_a_client_certificate(self, dicom_tls_host, tls_material):
         context = tls_context(tls_material.ca.cert_path, tls_material.client_cert, tls_material.client_key)
@@ -161,11 +168,10 @@ class TestDicomTls:
         group = grp.getgrnam(SERVICE_GROUP).gr_gid
         # What the role writes: configuration folder, configuration (users and database password), environment.
         assert mode_owner_group(dicom_tls_host.config_dir) == (0o750, 0, group)
-        for name in ("orthanc.json", "orthanc.env"):
+        for name in ("orthanc.json", "orthanc.env", "dicom-tls.key"):
             assert mode_owner_group(os.path.join(dicom_tls_host.config_dir, name)) == (0o640, 0, group), name
-        # What the role points Orthanc at: the DICOM TLS key stays as given (0640 root:orthanc, no world bits).
-        mode, uid, gid = mode_owner_group(tls_material.dicom_key)
-        assert (mode & 0o007, uid, gid) == (0, 0, group)
+        # The source key the role was given is left as it is (root-only).
+        assert mode_owner_group(tls_material.dicom_key) == (0o600, 0, group)
         # Orthanc reads it as the service account, not as root.
         _, orthanc = dicom_tls_host.pids()
         assert process_uid(orthanc) == pwd.getpwnam(SERVICE_USER).pw_uid
