@@ -7,7 +7,9 @@ Layout (vendor neutral, readable without this collection):
   {StudyInstanceUID}/{SeriesInstanceUID}/{SOPInstanceUID}.dcm   the Part 10 file as Orthanc stores it
   {StudyInstanceUID}/manifest.json                              UIDs, counts, sizes, MD5s, dates; no PHI
 
-Safety rules, in order: every blob carries the MD5 of the bytes sent (the service checks it on write);
+Safety rules, in order: every blob carries the MD5 of the bytes sent, which is the MD5 Orthanc recorded when it
+stored the file (the service checks it on write; for blobs sent in blocks, above 64 MiB, it checks each block's
+and the whole is checked here before sending), so a file damaged since is refused;
 a study is verified from a fresh listing (every expected blob present with the right MD5, and no
 more .dcm blobs than expected) before its manifest is written; nothing is deleted locally unless the
 study is verified (and found in the cloud DICOM service when asked); deletion is per verified
@@ -234,6 +236,10 @@ def token_credential(params):
 class BlobArchive(object):
     """The container seen as the archive: listings per study, uploads with MD5, manifests."""
 
+    # Up to this size the SDK sends a blob in one Put Blob (max_single_put_size, 64 MiB unless the client is built
+    # with another); above, in blocks. Were a client's limit lower, whole-blob MD5s on blocks are refused: fail-safe.
+    SINGLE_PUT_LIMIT = 64 * 1024 * 1024
+
     def __init__(self, container_client):
         self.container = container_client
 
@@ -252,10 +258,24 @@ class BlobArchive(object):
                     for b in self.container.list_blobs(name_starts_with=prefix))
 
     def upload(self, name, data, md5_hex, content_type='application/dicom'):
-        # validate_content sends a transactional Content-MD5 the service checks; content_md5 is stored with the blob.
-        self.container.upload_blob(name, data, overwrite=True, validate_content=True,
-                                   content_settings=ContentSettings(content_type=content_type,
-                                                                    content_md5=bytearray(bytes.fromhex(md5_hex))))
+        """Store data under name with md5_hex as its MD5; ArchiveError when data does not have that MD5."""
+        md5 = bytearray(bytes.fromhex(md5_hex))
+        settings = ContentSettings(content_type=content_type, content_md5=md5)  # content_md5: stored with the blob
+        blob = self.container.get_blob_client(name)
+        if len(data) > self.SINGLE_PUT_LIMIT:
+            # Sent in blocks, whose own MD5s validate_content makes the service check; nothing checks the whole.
+            actual = hashlib.md5(data).hexdigest()  # nosec - integrity check, as Azure's Content-MD5
+            if actual != md5_hex:
+                raise ArchiveError('blob %s: the bytes have MD5 %s, not %s: not uploaded' % (name, actual, md5_hex))
+            blob.upload_blob(data, overwrite=True, validate_content=True, content_settings=settings)
+            return
+        # One Put Blob: its Content-MD5 header (transactional_content_md5) is checked by the service against the
+        # bytes received, so they need no hashing here (validate_content would send the same header after hashing).
+        answer = blob.upload_blob(data, overwrite=True, transactional_content_md5=md5, content_settings=settings)
+        # The service answers the MD5 of what it stored (as validate_content checked it): it must be ours.
+        stored = md5_hex_of_blob((answer or {}).get('content_md5'))
+        if stored is not None and stored != md5_hex:
+            raise ArchiveError('blob %s was stored with MD5 %s instead of %s' % (name, stored, md5_hex))
 
     def download(self, name):
         return self.container.download_blob(name, validate_content=True).readall()
@@ -390,21 +410,33 @@ class StudyArchiver(object):
 
     def _copy_one(self, entry, listing):
         """Upload one instance unless the same bytes are already there. Returns (uploaded_bytes, md5, size)."""
-        recorded = self.local_md5(entry['ID'])
         have = listing.get(entry['blob'])
-        if recorded and have and have[1] == recorded:
-            return 0, recorded, have[0]
+        recorded = None
+        if have:
+            # Resuming: Orthanc's recorded MD5 (a 32-byte answer) says whether the blob holds these bytes.
+            recorded = self.local_md5(entry['ID'])
+            if recorded and have[1] == recorded:
+                return 0, recorded, have[0]
         if self.check_mode:
             return entry['FileSize'], recorded, entry['FileSize']
-        data = self.orthanc.get_bytes('/instances/%s/file' % entry['ID'])
-        md5 = hashlib.md5(data).hexdigest()  # nosec - integrity check, as Azure's Content-MD5
-        if recorded and md5 != recorded:
-            raise ArchiveError('instance %s: Orthanc returned bytes with MD5 %s but recorded %s when it stored '
-                               'them (local storage corrupted?): not archived' % (entry['SOPInstanceUID'], md5, recorded))
-        if not (have and have[1] == md5):
+        # The /data route answers the bytes and, in its ETag, the MD5 recorded on storage: one request, not two.
+        data, tagged = self.orthanc.get_attachment('/instances/%s/attachments/dicom/data' % entry['ID'])
+        recorded = tagged or (recorded if have else self.local_md5(entry['ID']))  # no ETag before Orthanc 1.9.2
+        md5 = recorded or hashlib.md5(data).hexdigest()  # nosec - integrity check, as Azure's Content-MD5
+        if have and have[1] == md5:
+            return 0, md5, len(data)
+        try:
+            # upload refuses bytes whose MD5 is not Orthanc's recorded one (the service checks it for a single Put
+            # Blob): a copy of corrupted local storage is refused without hashing every instance here as well.
             self.archive.upload(entry['blob'], data, md5)
-            return len(data), md5, len(data)
-        return 0, md5, len(data)
+        except (AzureError, ArchiveError):
+            actual = hashlib.md5(data).hexdigest()  # nosec - integrity check: tell corruption from a failed upload
+            if actual != md5:
+                raise ArchiveError('instance %s: Orthanc returned bytes with MD5 %s but recorded %s when it stored '
+                                   'them (local storage corrupted?): not archived'
+                                   % (entry['SOPInstanceUID'], actual, md5))
+            raise
+        return len(data), md5, len(data)
 
     # -- one study --
     def archive_study(self, study):
@@ -425,9 +457,10 @@ class StudyArchiver(object):
             result['deleted_local'] = len(entries) if self.delete_local else 0
             return result
 
-        previous = self.archive.read_manifest(uid)
-        manifest = build_manifest(study, entries, previous)
         listing = self.archive.listing(uid)
+        # The fresh listing shows whether a manifest exists: a study archived for the first time costs no 404.
+        previous = self.archive.read_manifest(uid) if manifest_name(uid) in listing else None
+        manifest = build_manifest(study, entries, previous)
         problems = verify_listing(uid, dict((e['blob'], e['md5']) for e in manifest['instances']), listing)
         if self.verify_download and not problems:
             problems = self._verify_by_download(entries)

@@ -2,6 +2,8 @@
 import hashlib
 import json
 
+from azure.core.exceptions import HttpResponseError
+
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_rest import OrthancError
 
 
@@ -29,6 +31,8 @@ class FakeOrthanc:
         self.studies = {}
         self.deleted = []
         self.corrupt = set()  # instance ids whose /file differs from the recorded MD5
+        self.etag_md5 = True  # False: an Orthanc older than 1.9.2, whose attachment answers carry no ETag
+        self.calls = []  # (method, path) of every instance-level call, to count round trips
 
     def add(self, study_id, uid, date, instances, series_uid="1.2.9", modality="CT"):
         series = {"s-" + study_id: {"uid": series_uid, "modality": modality,
@@ -63,6 +67,7 @@ class FakeOrthanc:
                 for sid, s in self.studies.items() if s["date"] and s["date"] <= limit]
 
     def request(self, method, path, expected=(200,), **kwargs):
+        self.calls.append((method, path))
         if path.endswith("/attachments/dicom/md5"):
             return FakeResponse(200, md5(self._instance(path.split("/")[2])[1]))
         if method == "DELETE":
@@ -74,13 +79,23 @@ class FakeOrthanc:
         raise AssertionError("unexpected %s %s" % (method, path))
 
     def get_bytes(self, path):
+        self.calls.append(("GET", path))
         instance_id = path.split("/")[2]
         data = self._instance(instance_id)[1]
         return data + b"x" if instance_id in self.corrupt else data
 
+    def get_attachment(self, path):
+        """(bytes, MD5 recorded on storage) as OrthancClient.get_attachment reads them from the ETag."""
+        assert path.endswith("/attachments/dicom/data"), path
+        self.calls.append(("GET", path))
+        instance_id = path.split("/")[2]
+        data = self._instance(instance_id)[1]
+        return (data + b"x" if instance_id in self.corrupt else data), (md5(data) if self.etag_md5 else None)
+
 
 class FakeArchive:
-    """A container: {name: bytes}; the stored MD5 is whatever the uploader declared (as Azure stores it)."""
+    """A container: {name: bytes}; the stored MD5 is the one the uploader declared, refused unless it matches the
+    bytes (as Azure checks Content-MD5)."""
 
     def __init__(self):
         self.blobs = {}
@@ -93,6 +108,8 @@ class FakeArchive:
     def upload(self, name, data, md5_hex, content_type="application/dicom"):
         if self.fail_after is not None and len(self.uploads) >= self.fail_after:
             raise RuntimeError("connection reset")
+        if md5(data) != md5_hex:
+            raise HttpResponseError(message="Md5Mismatch: the MD5 value specified in the request did not match")
         self.uploads.append(name)
         self.blobs[name] = (data, md5_hex)
 

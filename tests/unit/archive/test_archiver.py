@@ -139,3 +139,58 @@ def test_run_isolates_a_failing_study(world):
     assert [r["StudyInstanceUID"] for r in results] == ["1.2.2"] and results[0]["deleted_local"] == 1
     assert failures[0]["StudyInstanceUID"] == "1.2.1" and "corrupted" in failures[0]["error"]
     assert orthanc.deleted == ["mid-0"]
+
+
+OLD = {"ID": "old", "StudyInstanceUID": "1.2.1", "StudyDate": "20200101"}
+DATA = "/attachments/dicom/data"
+
+
+def test_first_copy_reads_each_instance_once_with_its_recorded_md5(world):
+    orthanc, archive = world
+    sa.StudyArchiver(orthanc, archive).archive_study(OLD)
+    # One request per instance: the data route's ETag carries the recorded MD5, no separate /md5 call.
+    assert sorted(orthanc.calls) == [("GET", "/instances/old-%d%s" % (n, DATA)) for n in range(3)]
+    assert archive.blobs["1.2.1/1.2.9/1.2.1.2.dcm"] == (b"c" * 30, md5(b"c" * 30))
+
+
+def test_resume_asks_only_the_recorded_md5_and_reads_nothing(world):
+    orthanc, archive = world
+    sa.StudyArchiver(orthanc, archive).archive_study(OLD)
+    orthanc.calls.clear()
+    result = sa.StudyArchiver(orthanc, archive).archive_study(OLD)
+    assert sorted(orthanc.calls) == [("GET", "/instances/old-%d/attachments/dicom/md5" % n) for n in range(3)]
+    assert (result["skipped"], result["uploaded"]) == (3, 0)
+
+
+def test_without_md5_in_etag_the_md5_route_is_asked_and_corruption_still_caught(world):
+    orthanc, archive = world
+    orthanc.etag_md5 = False  # Orthanc older than 1.9.2
+    result = sa.StudyArchiver(orthanc, archive).archive_study({"ID": "mid", "StudyInstanceUID": "1.2.2"})
+    assert orthanc.calls == [("GET", "/instances/mid-0" + DATA), ("GET", "/instances/mid-0/attachments/dicom/md5")]
+    assert result["verified"] and archive.blobs["1.2.2/1.2.9/1.2.2.0.dcm"] == (b"d" * 5, md5(b"d" * 5))
+    orthanc.corrupt.add("old-2")
+    with pytest.raises(sa.ArchiveError, match="MD5 %s but recorded %s" % (md5(b"c" * 30 + b"x"), md5(b"c" * 30))):
+        sa.StudyArchiver(orthanc, archive, delete_local=True).archive_study(OLD)
+    assert orthanc.deleted == [] and "1.2.1/1.2.9/1.2.1.2.dcm" not in archive.blobs
+
+
+def test_corrupted_local_bytes_are_refused_by_the_content_md5_check_and_named(world):
+    orthanc, archive = world
+    orthanc.corrupt.add("old-0")
+    with pytest.raises(sa.ArchiveError, match="instance 1.2.1.0: Orthanc returned bytes with MD5 %s but recorded %s"
+                       % (md5(b"a" * 10 + b"x"), md5(b"a" * 10))):
+        sa.StudyArchiver(orthanc, archive, concurrency=1, delete_local=True).archive_study(OLD)
+    assert "1.2.1/1.2.9/1.2.1.0.dcm" not in archive.blobs and orthanc.deleted == []
+
+
+def test_manifest_is_read_only_when_the_listing_shows_one(world):
+    orthanc, archive = world
+    reads = []
+    original = archive.read_manifest
+    archive.read_manifest = lambda uid: reads.append(uid) or original(uid)
+    sa.StudyArchiver(orthanc, archive).archive_study(OLD)
+    assert reads == []  # first archive: no manifest listed, none fetched
+    orthanc.add("old", "1.2.1", "20200101", [b"a" * 10, b"b" * 20, b"c" * 30, b"f" * 7])  # a late instance
+    sa.StudyArchiver(orthanc, archive).archive_study(OLD)
+    manifest = json.loads(archive.blobs["1.2.1/manifest.json"][0])
+    assert reads == ["1.2.1"] and manifest["instance_count"] == 4
