@@ -7,7 +7,10 @@ TCP_NODELAY=1 in its environment (lab/orthanc.py) and pynetdicom's socket gets T
 association (pynetdicom never sets it). Rounds alternate between the two; every round C-STOREs the same
 pre-parsed datasets over one association. With the router on, studies become stable during the round and are
 sent while later ones arrive (the real situation); before the next round starts, that backlog is drained, so
-no round pays for another's routing. Prints JSON measured in this one run (goal on/off >= 0.95).
+no round pays for another's routing. The cloud Orthanc shares the site's cores; --cloud-nice N lowers its CPU
+priority to see how much of a gap is the cloud's STOW parsing (another machine in reality) rather than the site's
+own routing work.
+Prints JSON measured in this one run (goal on/off >= 0.95).
 """
 import argparse
 import io
@@ -50,12 +53,14 @@ def main():
     parser.add_argument("--instances", type=int, default=12, help="per study")
     parser.add_argument("--size", type=int, default=512, help="rows = columns of 16-bit pixels (512: ~0.5 MB)")
     parser.add_argument("--rounds", type=int, default=6, help="rounds per side, alternated")
+    parser.add_argument("--cloud-nice", type=int, default=0,
+                        help="lower the cloud Orthanc's CPU priority (it is another machine in reality)")
     args = parser.parse_args()
     started = time.monotonic()
     lab = Lab("bench-ingest-")
     try:
         lab.postgres()
-        cloud = lab.cloud()
+        cloud = lab.cloud(nice=args.cloud_nice)
         pg_on, pg_off = lab.database(), lab.database()
         on = lab.orthanc("router-on", **onprem_kwargs(pg_on, cloud.url, router={
             "Destinations": {"cloud": {}}, "PollSeconds": 0.2}))
@@ -89,6 +94,7 @@ def main():
         print(json.dumps({
             "benchmark": "ingest_router",
             "instances_per_round": per_round, "instance_bytes": len(blobs[0]), "tcp_nodelay": "both sides",
+            "cloud_nice": args.cloud_nice,
             "rounds": rounds,
             "router_on_instances_per_s": rate(per_round * len(rounds), on_sum),
             "router_off_instances_per_s": rate(per_round * len(rounds), off_sum),
