@@ -82,31 +82,11 @@ class LabCA:
 
     def issue_server_cert(self, name, sans=DEFAULT_SANS, days=825):
         """Write <name>.pem (leaf + CA chain) and <name>.key; reuse them while they still cover `sans`."""
-        cert_path = os.path.join(self.directory, f"{name}.pem")
-        key_path = os.path.join(self.directory, f"{name}.key")
+        cert_path, key_path = self._paths(name)
         if os.path.exists(cert_path) and os.path.exists(key_path) and self._covers(cert_path, sans):
             return cert_path, key_path
-        ca_key, ca_cert = _load_key(self.key_path), _load_cert(self.cert_path)
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, sans[0])]))
-                .issuer_name(ca_cert.subject)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=days))
-                .add_extension(x509.SubjectAlternativeName(_san_entries(sans)), critical=False)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                               critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        _write_private(key_path, _key_pem(key))
-        with open(cert_path, "wb") as handle:
-            handle.write(cert.public_bytes(serialization.Encoding.PEM))
-            handle.write(ca_cert.public_bytes(serialization.Encoding.PEM))
-        return cert_path, key_path
+        return self._issue_leaf(name, sans[0], ExtendedKeyUsageOID.SERVER_AUTH, days,
+                                x509.SubjectAlternativeName(_san_entries(sans)))
 
     def issue_client_cert(self, name, common_name=None, days=825):
         """Write <name>.pem (leaf + CA chain) and <name>.key for TLS client authentication (a DICOM SCU, mTLS).
@@ -114,24 +94,34 @@ class LabCA:
         Extended key usage CLIENT_AUTH only: a server certificate is refused as a client's (and vice versa).
         Reused while valid for at least another day.
         """
-        cert_path = os.path.join(self.directory, f"{name}.pem")
-        key_path = os.path.join(self.directory, f"{name}.key")
+        cert_path, key_path = self._paths(name)
         if os.path.exists(cert_path) and os.path.exists(key_path):
             existing = _load_cert(cert_path)
             if existing.not_valid_after_utc > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1):
                 return cert_path, key_path
+        return self._issue_leaf(name, common_name or name, ExtendedKeyUsageOID.CLIENT_AUTH, days)
+
+    def _paths(self, name):
+        return os.path.join(self.directory, f"{name}.pem"), os.path.join(self.directory, f"{name}.key")
+
+    def _issue_leaf(self, name, common_name, usage, days, subject_alt_names=None):
+        """A new EC key and a certificate for one extended key usage, signed by this CA; files as _paths(name)."""
+        cert_path, key_path = self._paths(name)
         ca_key, ca_cert = _load_key(self.key_path), _load_cert(self.cert_path)
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or name)]))
-                .issuer_name(ca_cert.subject)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5))
-                .not_valid_after(now + datetime.timedelta(days=days))
+        builder = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+                   .issuer_name(ca_cert.subject)
+                   .public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=days)))
+        if subject_alt_names is not None:
+            builder = builder.add_extension(subject_alt_names, critical=False)
+        cert = (builder
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
                                critical=False)
                 .sign(ca_key, hashes.SHA256()))

@@ -22,6 +22,9 @@ from lab.proc import LOOPBACK, free_port, pid_alive, port_in_use, read_pidfile, 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.join(HERE, "..", "azure"))
+from playbook_runner import run_local_playbook  # noqa: E402  (one ansible-playbook runner for the tests)
+
 PLAYBOOK = os.path.join(HERE, "playbooks", "orthanc_host.yml")
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 SERVICE_USER = SERVICE_GROUP = "orthanc"  # the role's defaults (orthanc_host_user / _group)
@@ -103,15 +106,7 @@ def pick_ports(count, taken=()):
 
 def run_role(extra_vars, workdir, label, timeout=300):
     """ansible-playbook playbooks/orthanc_host.yml on localhost; extra vars from a 0600 JSON file. No assertion."""
-    vars_file = os.path.join(workdir, f"vars-{label}.json")
-    with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-        json.dump(extra_vars, handle)
-    bindir = os.path.dirname(sys.executable)
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO_ROOT, "ansible.cfg"), PYTHONDONTWRITEBYTECODE="1",
-               PATH=bindir + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
-    command = [os.path.join(bindir, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               "-e", "ansible_python_interpreter=" + sys.executable, "-e", "@" + vars_file, PLAYBOOK]
-    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return run_local_playbook(PLAYBOOK, extra_vars, workdir, label, timeout)
 
 
 def _tail(text, lines=40):
