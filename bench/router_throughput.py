@@ -75,12 +75,6 @@ class Lab:
             renice(cloud.pid, nice)
         return cloud
 
-
-def renice(pid, nice):
-    """Every thread of `pid` (threads created later inherit their creator's priority)."""
-    for tid in os.listdir("/proc/%d/task" % pid):
-        os.setpriority(os.PRIO_PROCESS, int(tid), nice)
-
     def close(self):
         for process in reversed(self.orthancs):
             try:
@@ -90,6 +84,12 @@ def renice(pid, nice):
         if self.cluster is not None:
             self.cluster.stop()
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def renice(pid, nice):
+    """Every thread of `pid` (threads created later inherit their creator's priority)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        os.setpriority(os.PRIO_PROCESS, int(tid), nice)
 
 
 def dsn(pg):
