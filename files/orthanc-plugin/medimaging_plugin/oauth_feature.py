@@ -119,5 +119,16 @@ class OAuthFeature:
         except Exception as exc:  # Orthanc raises on any HTTP error of the remote server
             result["qido"] = {"ok": False, "error": redact(exc),
                               "seconds": round(time.monotonic() - started, 3)}
+            if _is_unauthorized(exc):
+                # The token was issued, so the identity authenticates: the DICOM service refuses it (401/403).
+                result["qido"]["hint"] = ("the server refused a valid token: check that this identity has a data "
+                                          "role on the DICOM service (for example DICOM Data Owner) and that "
+                                          "Scope names that service")
         result["ok"] = result["qido"]["ok"]
         return (200 if result["ok"] else 502), result
+
+
+def _is_unauthorized(exc):
+    """Orthanc's error 29 (Unauthorized: the remote answered 401 or 403), as orthanc-python reports it."""
+    first = exc.args[0] if getattr(exc, "args", None) else None
+    return first == 29 or "Bad credentials" in str(exc) or "Unauthorized" in str(exc)

@@ -2,9 +2,9 @@
 import json
 
 from plugin_fakes import FakeOrthancApi
-from medimaging_plugin.metrics_core import Registry
 
 from medimaging_plugin import rest
+from medimaging_plugin.metrics_core import Registry
 from medimaging_plugin.oauth_feature import OAuthFeature
 
 DICOM = "http://127.0.0.1:8043/dicom-web/"
@@ -54,6 +54,10 @@ def test_registration_body_under_the_configured_root_and_test_endpoint():
         api.post_answers.append(ValueError("Error in the network protocol: HTTP 401"))
         status, answer = feature.test("cloud")
         assert status == 502 and not answer["ok"] and "401" in answer["qido"]["error"]
+        assert "hint" not in answer["qido"]  # a network-level error says nothing about roles
+        api.post_answers.append(Exception(29, "Bad credentials"))  # as orthanc-python raises a 401/403
+        status, answer = feature.test("cloud")
+        assert status == 502 and answer["token"]["ok"] and "data role" in answer["qido"]["hint"]
         status, _, text = rest.oauth_test(feature, "POST", ["nope"], None)
         assert status == 404 and "cloud" in json.loads(text)["servers"]
         _, _, status_body = rest.oauth_status(feature, "GET", [], None)
