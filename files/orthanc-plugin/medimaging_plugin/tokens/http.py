@@ -17,7 +17,6 @@ _TRANSIENT_STATUS = {408, 410, 425, 429, 500, 502, 503, 504}
 
 class HttpClient:
     def __init__(self, timeout, transport=None):
-        self.timeout = timeout
         # https_proxy/no_proxy from Orthanc's environment: Entra ID is often reached through a proxy.
         self.transport = transport or _Transport(timeout, use_env_proxy=True)
 
