@@ -2,6 +2,8 @@
 #   make lab     bring up the local hybrid lab and the on-prem Orthanc (the main job)
 #   make test    everything CI runs: sanity, lint, unit, integration, molecule
 #   make bench   benchmarks (ratios measured in one run; never part of make test)
+#   make images  the lab's images (Debian bases, systemd hosts, the project's Orthanc image)
+#   make clean-lab  remove every lab container and the image store under .cache/containers
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -13,18 +15,26 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/.cache/node/bin:$(CURDIR)/.cache/
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 # Keep __pycache__ out of the plugin tree that roles copy to hosts.
 export PYTHONDONTWRITEBYTECODE := 1
+# podman with the project's configuration (scripts/install-container-runtime.sh), never /etc's.
+export CONTAINERS_CONF := $(CURDIR)/.cache/containers/containers.conf
+export CONTAINERS_STORAGE_CONF := $(CURDIR)/.cache/containers/storage.conf
 PYTEST := $(VENV)/bin/pytest -p no:cacheprovider
 
-.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean
+.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean images clean-lab
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
 # ---- setup: each step re-runs only when its inputs change -------------------------------------------------
-setup: $(STAMPS)/system $(STAMPS)/venv $(STAMPS)/plugin-venv $(STAMPS)/node $(STAMPS)/kube $(COLLECTION_LINK)
+setup: $(STAMPS)/system $(STAMPS)/containers $(STAMPS)/venv $(STAMPS)/plugin-venv $(STAMPS)/node $(STAMPS)/kube \
+       $(COLLECTION_LINK)
 
 $(STAMPS)/system: scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/containers: scripts/install-container-runtime.sh
+	bash scripts/install-container-runtime.sh .cache/containers
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/venv: requirements.txt requirements-dev.txt scripts/install-controller-venv.sh $(STAMPS)/system
@@ -79,5 +89,14 @@ bench: setup
 build: setup
 	mkdir -p build && ansible-galaxy collection build --force --output-path build .
 
+# ---- images: built locally from Debian, rebuilt only when their inputs change ------------------------------
+images: setup
+	python -m lab.containers build
+
 clean:
 	rm -rf build .cache/stamps tests/output
+
+# Every labelled container, pod, network and volume, then the image store itself.
+clean-lab:
+	-python -m lab.containers clean --all
+	rm -rf .cache/containers/storage .cache/containers/run

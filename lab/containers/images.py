@@ -1,0 +1,133 @@
+"""The lab's images, built locally (no registry is reachable) and cached by their inputs.
+
+An image is rebuilt only when its inputs change: the digest of its definition, of the files it is built from
+and of the images it is built on is stored as the image's label io.medimaging.inputs. A build takes a lock,
+so parallel tests that need the same image build it once.
+"""
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+from lab.containers.runtime import CONFIG_DIR, REPO_ROOT, ContainerError, podman, require_runtime
+
+INPUTS_LABEL = "io.medimaging.inputs"
+DEBIAN_MIRROR = os.environ.get("LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image: a Debian rootfs imported (suite set) or a Containerfile built over other images."""
+    tag: str
+    suite: str = ""
+    containerfile: str = ""
+    context: str = ""
+    build_args: tuple = ()
+    bases: tuple = ()          # names of IMAGES this one is built on (built first, part of the digest)
+    inputs: tuple = field(default=())  # extra files or folders (repo-relative) whose content is an input
+
+
+IMAGES = {
+    "debian-bookworm": Image("localhost/medimaging/debian:bookworm", suite="bookworm"),
+    "debian-trixie": Image("localhost/medimaging/debian:trixie", suite="trixie"),
+    "host-bookworm": Image("localhost/medimaging/host:bookworm", containerfile="images/host/Containerfile",
+                           context="images/host", bases=("debian-bookworm",),
+                           build_args=(("BASE_IMAGE", "localhost/medimaging/debian:bookworm"),)),
+    "host-trixie": Image("localhost/medimaging/host:trixie", containerfile="images/host/Containerfile",
+                         context="images/host", bases=("debian-trixie",),
+                         build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
+}
+
+
+def _hash_path(digest, path):
+    full = os.path.join(REPO_ROOT, path)
+    if os.path.isdir(full):
+        for root, dirs, files in os.walk(full):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if not name.endswith(".pyc"):
+                    _hash_path(digest, os.path.relpath(os.path.join(root, name), REPO_ROOT))
+    else:
+        digest.update(path.encode() + b"\0")
+        with open(full, "rb") as handle:
+            digest.update(handle.read())
+
+
+def inputs_digest(name):
+    image = IMAGES[name]
+    digest = hashlib.sha256(repr((image.tag, image.suite, image.containerfile, image.build_args)).encode())
+    if image.suite:
+        digest.update(DEBIAN_MIRROR.encode())
+    for path in filter(None, (image.containerfile, image.context, *image.inputs)):
+        _hash_path(digest, path)
+    for base in image.bases:
+        digest.update(inputs_digest(base).encode())
+    return digest.hexdigest()[:32]
+
+
+def built_digest(tag):
+    done = podman("image", "inspect", "--format", "{{index .Labels \"" + INPUTS_LABEL + "\"}}", tag, check=False)
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def ensure(name, log=print):
+    """Build image `name` (and its bases) unless an image with the same inputs exists. Returns its tag."""
+    if name not in IMAGES:
+        raise ContainerError(f"no lab image named {name!r}; known: {', '.join(sorted(IMAGES))}")
+    image = IMAGES[name]
+    for base in image.bases:
+        ensure(base, log)
+    wanted = inputs_digest(name)
+    if built_digest(image.tag) == wanted:
+        return image.tag
+    require_runtime()
+    os.makedirs(CONFIG_DIR, exist_ok=True)
+    with open(os.path.join(CONFIG_DIR, f"build-{name}.lock"), "w", encoding="ascii") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if built_digest(image.tag) == wanted:  # another process built it while we waited
+            return image.tag
+        log(f"building {image.tag} (inputs {wanted[:12]})")
+        if image.suite:
+            _import_rootfs(image, wanted)
+        else:
+            _build_containerfile(image, wanted)
+    return image.tag
+
+
+def _import_rootfs(image, digest):
+    if shutil.which("debootstrap") is None:
+        raise ContainerError("debootstrap is not installed; run `make setup`")
+    work = tempfile.mkdtemp(prefix=f"rootfs-{image.suite}-", dir=CONFIG_DIR)
+    try:
+        rootfs = os.path.join(work, "rootfs")
+        done = subprocess.run(["debootstrap", "--variant=minbase", "--include=ca-certificates", image.suite, rootfs,
+                               DEBIAN_MIRROR], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        if done.returncode != 0:
+            tail = done.stdout.decode(errors="replace").strip().splitlines()[-3:]
+            raise ContainerError(f"debootstrap {image.suite} from {DEBIAN_MIRROR} failed: {' '.join(tail)}; "
+                                 "check that Debian's archive is reachable (LAB_DEBIAN_MIRROR chooses another)")
+        # Smaller image, same behaviour: package lists and caches are fetched again by whoever installs.
+        for path in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            subprocess.run(["find", os.path.join(rootfs, path), "-type", "f", "-delete"], check=False)
+        tar = subprocess.Popen(["tar", "-C", rootfs, "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
+        podman("import", "--change", f"LABEL {INPUTS_LABEL}={digest}", "--change", 'CMD ["/bin/bash"]',
+               "-", image.tag, input_bytes=tar.stdout.read())
+        tar.wait()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _build_containerfile(image, digest):
+    args = ["build", "--network=host", "--label", f"{INPUTS_LABEL}={digest}", "-f",
+            os.path.join(REPO_ROOT, image.containerfile), "-t", image.tag]
+    for key, value in image.build_args:
+        args += ["--build-arg", f"{key}={value}"]
+    podman(*args, os.path.join(REPO_ROOT, image.context), stdout=None)
+
+
+def image_size_mb(tag):
+    done = podman("image", "inspect", "--format", "{{.Size}}", tag)
+    return round(int(done.stdout.decode().strip()) / 1e6, 1)
