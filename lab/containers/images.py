@@ -33,11 +33,11 @@ class Image:
 IMAGES = {
     "debian-bookworm": Image("localhost/medimaging/debian:bookworm", suite="bookworm"),
     "debian-trixie": Image("localhost/medimaging/debian:trixie", suite="trixie"),
-    "host-bookworm": Image("localhost/medimaging/host:bookworm", containerfile="images/host/Containerfile",
-                           context="images/host", bases=("debian-bookworm",),
+    "host-bookworm": Image("localhost/medimaging/host:bookworm", containerfile="lab/images/host/Containerfile",
+                           context="lab/images/host", bases=("debian-bookworm",),
                            build_args=(("BASE_IMAGE", "localhost/medimaging/debian:bookworm"),)),
-    "host-trixie": Image("localhost/medimaging/host:trixie", containerfile="images/host/Containerfile",
-                         context="images/host", bases=("debian-trixie",),
+    "host-trixie": Image("localhost/medimaging/host:trixie", containerfile="lab/images/host/Containerfile",
+                         context="lab/images/host", bases=("debian-trixie",),
                          build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
 }
 
