@@ -15,6 +15,8 @@ import copy
 import json
 import re
 
+from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_secrets import mask_secrets
+
 ENV_PREFIX = "ORTHANC"
 
 # Names the orthancteam images spell differently from the mechanical CamelCase -> UPPER_SNAKE rule.
@@ -34,8 +36,6 @@ JSON_VALUED_SECTIONS = frozenset(["RegisteredUsers", "DicomModalities", "Orthanc
 PER_NAME_SECTIONS = frozenset([("DicomWebOAuth", "Servers")])
 
 DICOM_AET_PATTERN = re.compile(r"^[A-Za-z0-9 _.\-]{1,16}$")
-MASK = "********"
-SECRET_KEYS = frozenset(["Password", "ClientSecret", "StaticToken", "RegisteredUsers"])
 
 
 class OrthancConfigError(ValueError):
@@ -125,17 +125,9 @@ def deep_merge(base, override):
     return merged
 
 
-def masked(config):
-    """The configuration with every secret replaced, for diffs, results and logs."""
-    result = {}
-    for key, value in config.items():
-        if key in SECRET_KEYS:
-            result[key] = {user: MASK for user in value} if isinstance(value, dict) else MASK
-        elif isinstance(value, dict):
-            result[key] = masked(value)
-        else:
-            result[key] = value
-    return result
+def masked(config, salt=None):
+    """The configuration with every secret replaced, for diffs, results and logs (see orthanc_secrets)."""
+    return mask_secrets(config, salt)
 
 
 def _require(condition, message):

@@ -16,7 +16,10 @@ description:
     C(ORTHANC__SECTION__KEY) environment variables), validates it and writes it atomically.
   - Secure by default; authentication on with the users you give (no default login), remote access off, Lua and
     file-system writes from REST off, logs de-identified.
-  - Secrets (user passwords, the PostgreSQL password) never appear in the diff or the result; they are masked.
+  - Secrets never appear in the diff, the result or the logged arguments; they are masked by the configuration's
+    structure (passwords and client secrets at any depth, C(RegisteredUsers), C(HttpHeaders), the list form of
+    C(OrthancPeers) and C(DicomWeb.Servers), passwords inside URIs and connection strings). In the diff, a mask
+    carries a fingerprint valid for that run only, so a rotated secret shows as changed without either value.
 author:
   - medimaging.orthanc contributors (@medimaging)
 options:
@@ -258,6 +261,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_config import (
     OrthancConfigError, build_config, masked)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_secrets import MASK
 
 SPEC_KEYS = ("name", "storage_dir", "index_dir", "http_port", "dicom_port", "dicom_aet", "dicom_check_called_aet",
              "dicom_modalities", "remote_access_allowed", "authentication_enabled", "users",
@@ -333,19 +337,28 @@ def read_text(path):
         return None
 
 
-def masked_text(text):
+def masked_text(text, salt):
+    """The file as the diff shows it: secrets masked with fingerprints (salt) that tell an old value from a new one."""
     if text is None:
         return ""
     try:
-        return json.dumps(masked(json.loads(text)), indent=2, sort_keys=True) + "\n"
+        return json.dumps(masked(json.loads(text), salt), indent=2, sort_keys=True) + "\n"
     except ValueError:
         return "(existing file is not valid JSON)\n"
+
+
+def masked_invocation(params):
+    """The module's arguments as -vvv shows them: sections, extra, modalities and servers can hold secrets too."""
+    users = params.get("users")
+    shown = dict(params, users=dict((name, MASK) for name in users) if isinstance(users, dict) else users)
+    return dict(module_args=masked(shown))
 
 
 def write_atomically(module, dest, text):
     folder = os.path.dirname(dest)
     if not os.path.isdir(folder):
-        module.fail_json(msg="the folder of dest does not exist: %s; create it first (the orthanc_host role does)" % folder)
+        module.fail_json(msg="the folder of dest does not exist: %s; create it first (the orthanc_host role does)" % folder,
+                         invocation=masked_invocation(module.params))
     handle, tmp = tempfile.mkstemp(dir=folder, prefix=".orthanc-config-")
     with os.fdopen(handle, "w") as out:
         out.write(text)
@@ -354,9 +367,9 @@ def write_atomically(module, dest, text):
 
 def absent(module, dest):
     current = read_text(dest)
-    result = dict(changed=current is not None, path=dest)
+    result = dict(changed=current is not None, path=dest, invocation=masked_invocation(module.params))
     if module._diff:
-        result["diff"] = dict(before=masked_text(current), after="", before_header=dest, after_header=dest)
+        result["diff"] = dict(before=masked_text(current, None), after="", before_header=dest, after_header=dest)
     if current is not None and not module.check_mode:
         os.remove(dest)
     module.exit_json(**result)
@@ -374,14 +387,16 @@ def main():
     try:
         config = build_config(spec)
     except OrthancConfigError as err:
-        module.fail_json(msg="invalid Orthanc configuration input: %s" % err)
+        module.fail_json(msg="invalid Orthanc configuration input: %s" % err, invocation=masked_invocation(params))
 
     text = json.dumps(config, indent=2, sort_keys=True) + "\n"
     current = read_text(dest)
     changed = current != text
-    result = dict(changed=changed, path=dest, config=masked(config))
+    result = dict(changed=changed, path=dest, config=masked(config), invocation=masked_invocation(params))
     if module._diff and changed:
-        result["diff"] = dict(before=masked_text(current), after=masked_text(text), before_header=dest, after_header=dest)
+        salt = os.urandom(16)  # this run only, never shown: a rotated secret shows a new fingerprint, not its value
+        result["diff"] = dict(before=masked_text(current, salt), after=masked_text(text, salt), before_header=dest,
+                              after_header=dest)
     if changed and not module.check_mode:
         write_atomically(module, dest, text)
     if not module.check_mode or not changed:

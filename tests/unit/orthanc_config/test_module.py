@@ -59,3 +59,39 @@ def test_absent_removes_the_file(tmp_path):
     run_module(tmp_path, **good_args(tmp_path))
     result = run_module(tmp_path, dest=str(tmp_path / "orthanc.json"), state="absent")
     assert result["changed"] is True and not (tmp_path / "orthanc.json").exists()
+
+
+def secret_laden_args(tmp_path, client_secret):
+    """Secrets in every input that is not no_log (plugin sections, extra, modalities): the masking must catch them."""
+    args = good_args(tmp_path)
+    args.update({
+        "_ansible_inject_invocation": True,
+        "python": {"script": "/opt/p/entrypoint.py",
+                   "sections": {"DicomWebOAuth": {"Servers": {"azure": {"ClientId": "app", "ClientSecret": client_secret}}},
+                                "MedimagingRouter": {"Database": {"ConnectionUri": "postgresql://r:uri-pw-5@db/o"}}}},
+        "extra": {"OrthancPeers": {"site": ["https://peer/", "alice", "peer-pw-3"]},
+                  "DicomWeb": {"Servers": {"cloud": {"Url": "https://d/", "HttpHeaders": {"authorization": "Bearer hdr-tok-4"}}}}},
+    })
+    return args
+
+
+SECRETS = ("secret-pass-1", "db-secret-2", "peer-pw-3", "hdr-tok-4", "uri-pw-5", "client-secret-old", "client-secret-new")
+
+
+def test_every_structured_secret_is_masked_in_diff_result_and_invocation(tmp_path):
+    result = run_module(tmp_path, **secret_laden_args(tmp_path, "client-secret-old"))
+    assert result["changed"] is True and "invocation" in result
+    text = json.dumps(result)
+    assert [s for s in SECRETS if s in text] == []
+    assert '"Url": "https://d/"' in result["diff"]["after"]  # non-secrets still diffed
+    assert json.loads((tmp_path / "orthanc.json").read_text())["OrthancPeers"]["site"][2] == "peer-pw-3"
+
+
+def test_a_rotated_secret_shows_as_changed_without_either_value(tmp_path):
+    run_module(tmp_path, **secret_laden_args(tmp_path, "client-secret-old"))
+    rotated = run_module(tmp_path, **secret_laden_args(tmp_path, "client-secret-new"))
+    assert rotated["changed"] is True
+    assert [s for s in SECRETS if s in json.dumps(rotated)] == []
+    before = json.loads(rotated["diff"]["before"])["DicomWebOAuth"]["Servers"]["azure"]["ClientSecret"]
+    after = json.loads(rotated["diff"]["after"])["DicomWebOAuth"]["Servers"]["azure"]["ClientSecret"]
+    assert before != after and before.startswith("********") and after.startswith("********")
