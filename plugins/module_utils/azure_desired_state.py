@@ -21,6 +21,8 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors im
 
 # Fields ARM sets itself: never compared, never sent back in a PUT.
 COMMON_READ_ONLY = ('id', 'name', 'type', 'etag', 'systemData', 'properties.provisioningState')
+# 404 codes that say the resource's container is missing, not the resource itself.
+PARENT_CODES = ('SubscriptionNotFound', 'ResourceGroupNotFound', 'ParentResourceNotFound')
 
 
 def raw_json(pipeline_response, deserialized, headers):
@@ -170,11 +172,13 @@ class ArmResource(object):
     read() -> REST dict or raises ResourceNotFoundError; create(body) and update(body) -> REST dict
     or an LROPoller; delete() -> None or an LROPoller. update_mode 'put' sends the current resource
     with the user's fields merged in (PUT replaces the whole resource); 'patch' sends only the
-    user's fields minus create_only ones.
+    user's fields minus create_only ones. parent is the ArmResource this one lives in (its resource
+    group, or the workspace/server/account of a child resource): before a create it must exist.
     """
 
-    def __init__(self, kind, name, read, create, delete=None, update=None, update_mode='put',
-                 read_only=(), immutable=(), exact=(), case_insensitive=(), create_only=(), write_only=None):
+    def __init__(self, kind, name, read, create=None, delete=None, update=None, update_mode='put',
+                 read_only=(), immutable=(), exact=(), case_insensitive=(), create_only=(), write_only=None,
+                 parent=None):
         if update_mode not in ('put', 'patch'):
             raise ValueError('update_mode must be put or patch')
         self.kind = kind
@@ -191,6 +195,8 @@ class ArmResource(object):
         self.create_only = tuple(create_only)
         # {dotted path: value} sent on create only and never compared nor shown (passwords).
         self.write_only = dict(write_only or {})
+        self.parent = parent
+        self.missing = None  # the AzureOperationError of the last read that answered 404
 
     def label(self):
         return "%s '%s'" % (self.kind, self.name)
@@ -212,12 +218,33 @@ class DesiredState(object):
         self.not_found = not_found
 
     def current(self, resource):
+        resource.missing = None
         try:
             return resource.read()
-        except self.not_found:
+        except self.not_found as exc:
+            resource.missing = from_exception(exc, 'read %s' % resource.label())
             return None
         except Exception as exc:
             raise from_exception(exc, 'read %s' % resource.label())
+
+    def require_parent(self, resource, asked):
+        """Fail unless the subscription and every parent of a missing resource exist (check mode too).
+
+        A 404 may mean 'no such resource' or 'no such group/subscription/parent': ARM says which in its
+        code; when it does not, the parent is read (one more GET, on create only).
+        """
+        code = resource.missing.code if resource.missing is not None else None
+        if code in PARENT_CODES and (code == 'SubscriptionNotFound' or resource.parent is not None):
+            raise AzureOperationError(asked, code=code, message=resource.missing.arm_message,
+                                      status=resource.missing.status)
+        parent = resource.parent
+        if parent is None or self.current(parent) is not None:
+            return
+        self.require_parent(parent, asked)  # the deepest missing level is the one to name
+        said = parent.missing.arm_message if parent.missing is not None else None
+        raise AzureOperationError(
+            asked, status=404, code='ResourceGroupNotFound' if parent.kind == 'resource group' else 'ParentResourceNotFound',
+            message='the %s does not exist%s' % (parent.label(), ' (%s)' % said.rstrip('.') if said else ''))
 
     def present(self, resource, desired, current=None, have_current=False):
         """Make resource match desired (a REST-shaped dict; None values mean 'not set')."""
@@ -225,6 +252,7 @@ class DesiredState(object):
         if not have_current:
             current = self.current(resource)
         if current is None:
+            self.require_parent(resource, 'create %s' % resource.label())
             body = copy.deepcopy(desired)
             for path, value in resource.write_only.items():
                 if value is not None:

@@ -29,9 +29,15 @@ def azure_module(argument_spec, sdks, **kwargs):
     spec = dict(AZURE_AUTH_ARGUMENT_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
-    missing = missing_sdk(*sdks)
+    # 'resource': every module reads its resource group before a create (azure_parents).
+    missing = missing_sdk(*(list(sdks) + ['resource']))
     if missing:
         module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
+    # Options every module spells the same way are checked here, before any call.
+    if 'resource_group' in argument_spec:
+        check_name(module, 'resource_group', 'resource_group')
+    if 'location' in argument_spec:
+        check_name(module, 'location', 'location')
     return module
 
 
@@ -75,5 +81,5 @@ def check_name(module, option, kind):
     value = module.params.get(option)
     problem = name_problem(kind, value)
     if value is not None and problem:
-        invalid(module, option, "'%s' does not follow the naming rule (%s)" % (value, problem),
+        invalid(module, option, '%r does not follow the naming rule (%s)' % (value, problem),
                 'Choose a name that does')

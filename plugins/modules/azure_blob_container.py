@@ -89,6 +89,7 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_s
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, engine_for, fail, invalid)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import storage_account_parent
 
 WORM_WARNING = ('WORM protection is on for container %s: blobs cannot be changed or deleted until their '
                 'retention ends (this includes erasure requests and clean-up).')
@@ -161,7 +162,8 @@ def main():
     for tag in params['legal_hold_tags'] or []:
         if not (3 <= len(tag) <= 23 and tag.isalnum()):
             invalid(module, 'legal_hold_tags', "'%s' is not 3-23 letters and digits" % tag, 'Rename the tag')
-    containers = clients_for(module).get('storage').blob_containers
+    clients = clients_for(module)
+    containers = clients.get('storage').blob_containers
     group, account, name = params['resource_group'], params['account'], params['name']
 
     resource = ArmResource(
@@ -175,6 +177,7 @@ def main():
                    'properties.immutabilityPolicy', 'properties.legalHold', 'properties.hasLegalHold',
                    'properties.hasImmutabilityPolicy'],
         exact=['properties.metadata'],
+        parent=storage_account_parent(clients, group, account),
     )
     desired = {'properties': {'publicAccess': 'None', 'metadata': params['metadata']}}
     engine = engine_for(module)

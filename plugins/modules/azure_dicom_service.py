@@ -132,6 +132,7 @@ principal_id:
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, converge)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import workspace_parent
 
 
 def desired_body(params):
@@ -198,7 +199,8 @@ def main():
     check_name(module, 'name', 'healthcare')
     check_name(module, 'workspace', 'healthcare')
     params = module.params
-    client = clients_for(module).get('healthcareapis')
+    clients = clients_for(module)
+    client = clients.get('healthcareapis')
     group, workspace, name = params['resource_group'], params['workspace'], params['name']
 
     resource = ArmResource(
@@ -211,6 +213,7 @@ def main():
         immutable=['location', 'properties.storageConfiguration', 'properties.enableDataPartitions',
                    'properties.encryption'],
         exact=['tags', 'identity.userAssignedIdentities'],
+        parent=workspace_parent(clients, group, workspace),
     )
     result = converge(module, resource, desired_body(params))
     found = result['resource'] or {}

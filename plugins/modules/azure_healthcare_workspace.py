@@ -64,6 +64,7 @@ resource:
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, converge)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import group_parent
 
 
 def main():
@@ -81,7 +82,8 @@ def main():
     )
     check_name(module, 'name', 'healthcare')
     params = module.params
-    client = clients_for(module).get('healthcareapis')
+    clients = clients_for(module)
+    client = clients.get('healthcareapis')
     group, name = params['resource_group'], params['name']
 
     resource = ArmResource(
@@ -92,6 +94,7 @@ def main():
         read_only=['properties.privateEndpointConnections'],
         immutable=['location'],
         exact=['tags'],
+        parent=group_parent(clients, group),
     )
     desired = {
         'location': params['location'],

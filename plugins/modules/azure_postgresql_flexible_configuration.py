@@ -61,6 +61,7 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_s
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, engine_for, fail)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import postgresql_server_parent
 
 
 def normalize(value):
@@ -83,8 +84,10 @@ def main():
         required_if=[('state', 'present', ('value',))],
     )
     check_name(module, 'server', 'postgresql_server')
+    check_name(module, 'name', 'postgresql_parameter')
     params = module.params
-    configurations = clients_for(module).get('postgresql_flexible').configurations
+    clients = clients_for(module)
+    configurations = clients.get('postgresql_flexible').configurations
     group, server, name = params['resource_group'], params['server'], params['name']
     put_call = getattr(configurations, 'begin_put', None) or configurations.begin_update
 
@@ -94,6 +97,7 @@ def main():
         create=lambda body: put_call(group, server, name, body, cls=raw_json),
         read_only=['properties.description', 'properties.defaultValue', 'properties.dataType',
                    'properties.allowedValues', 'properties.isDynamicConfig', 'properties.isReadOnly'],
+        parent=postgresql_server_parent(clients, group, server),
     )
     engine = engine_for(module)
     try:
@@ -101,6 +105,8 @@ def main():
         current = engine.current(resource) or {}
         if not current and params['state'] == 'absent':
             module.exit_json(changed=False, diff={'before': {}, 'after': {}}, resource={})
+        if not current:
+            engine.require_parent(resource, 'set %s' % resource.label())
         props = current.get('properties') or {}
         if params['state'] == 'absent':
             wanted, source = props.get('defaultValue'), 'system-default'

@@ -61,6 +61,7 @@ resource:
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, converge)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import postgresql_server_parent
 
 
 def main():
@@ -78,7 +79,8 @@ def main():
     check_name(module, 'server', 'postgresql_server')
     check_name(module, 'name', 'postgresql_database')
     params = module.params
-    databases = clients_for(module).get('postgresql_flexible').databases
+    clients = clients_for(module)
+    databases = clients.get('postgresql_flexible').databases
     group, server, name = params['resource_group'], params['server'], params['name']
     create_call = getattr(databases, 'begin_create', None) or databases.begin_create_or_update
 
@@ -89,6 +91,7 @@ def main():
         delete=lambda: databases.begin_delete(group, server, name),
         immutable=['properties.charset', 'properties.collation'],
         case_insensitive=['properties.charset', 'properties.collation'],
+        parent=postgresql_server_parent(clients, group, server),
     )
     desired = {'properties': {'charset': params['charset'], 'collation': params['collation']}}
     module.exit_json(**converge(module, resource, desired))

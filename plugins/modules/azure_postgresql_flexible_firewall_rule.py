@@ -68,6 +68,7 @@ import ipaddress
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, converge, invalid)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import postgresql_server_parent
 
 
 def main():
@@ -85,6 +86,7 @@ def main():
         required_if=[('state', 'present', ('start_ip_address',))],
     )
     check_name(module, 'server', 'postgresql_server')
+    check_name(module, 'name', 'postgresql_firewall_rule')
     params = module.params
     start, end = params['start_ip_address'], params['end_ip_address'] or params['start_ip_address']
     if params['state'] == 'present':
@@ -97,7 +99,8 @@ def main():
         if int(first) == 0 and not params['allow_azure_services']:
             invalid(module, 'start_ip_address', '0.0.0.0 admits every Azure service, including other tenants\'',
                     'Use your own address range, or set allow_azure_services=true to confirm')
-    rules = clients_for(module).get('postgresql_flexible').firewall_rules
+    clients = clients_for(module)
+    rules = clients.get('postgresql_flexible').firewall_rules
     group, server, name = params['resource_group'], params['server'], params['name']
 
     resource = ArmResource(
@@ -105,6 +108,7 @@ def main():
         read=lambda: rules.get(group, server, name, cls=raw_json),
         create=lambda body: rules.begin_create_or_update(group, server, name, body, cls=raw_json),
         delete=lambda: rules.begin_delete(group, server, name),
+        parent=postgresql_server_parent(clients, group, server),
     )
     desired = {'properties': {'startIpAddress': start, 'endIpAddress': end}}
     module.exit_json(**converge(module, resource, desired))

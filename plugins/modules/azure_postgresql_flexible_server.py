@@ -139,6 +139,7 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_s
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError, from_exception
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, engine_for, fail, invalid)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import group_parent
 
 SKU_PREFIX = {'Burstable': 'Standard_B', 'GeneralPurpose': 'Standard_D', 'MemoryOptimized': 'Standard_E'}
 
@@ -225,7 +226,8 @@ def main():
     check_name(module, 'name', 'postgresql_server')
     validate(module)
     params = module.params
-    client = clients_for(module).get('postgresql_flexible')
+    clients = clients_for(module)
+    client = clients.get('postgresql_flexible')
     group, name = params['resource_group'], params['name']
     servers = client.servers
     # azure-mgmt-postgresqlflexibleservers 1.x calls the create operation begin_create.
@@ -247,6 +249,7 @@ def main():
         create_only=['location'],
         exact=['tags'],
         write_only={'properties.administratorLoginPassword': password},
+        parent=group_parent(clients, group),
     )
     engine = engine_for(module)
     try:

@@ -60,7 +60,7 @@ resource:
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
-    azure_module, clients_for, converge, invalid)
+    azure_module, check_name, clients_for, converge, invalid)
 
 
 def main():
@@ -75,9 +75,8 @@ def main():
         sdks=['resource'],
         required_if=[('state', 'present', ('location',))],
     )
+    check_name(module, 'name', 'resource_group')
     params = module.params
-    if len(params['name']) > 90:
-        invalid(module, 'name', 'resource group names are at most 90 characters', 'Shorten the name')
     client = clients_for(module).get('resource')
     name = params['name']
 

@@ -14,12 +14,19 @@ version_added: 0.1.0
 description:
   - Idempotent on the triple (scope, role, principal) whatever name an existing assignment has,
     so an assignment made in the portal is found and not duplicated.
+  - The triple is matched here, not trusted to the service's filter, so O(state=absent) deletes only an assignment of
+    this principal, with this role, made at exactly this scope (not one inherited from above).
   - A run with nothing to change lists the principal's assignments once (one GET).
   - Built-in roles commonly used with Orthanc are known by name without a lookup; any other role name costs one
     more GET to resolve it.
 options:
   scope:
-    description: Resource id the role applies to (a subscription, a resource group or a resource).
+    description:
+      - Resource id the role applies to, one of C(/subscriptions/{id}), C(/subscriptions/{id}/resourceGroups/{group})
+        or C(/subscriptions/{id}/resourceGroups/{group}/providers/{Namespace}/{type}/{name}).
+      - Checked before any call; empty, C(.) and C(..) segments, a trailing C(/), and other shapes (management
+        groups, the root C(/)) are refused, because the HTTP stack would normalise such a path into a wider scope.
+      - With O(state=present) the scope must exist; with O(state=absent) a missing scope holds no assignment.
     type: str
     required: true
   principal_id:
@@ -34,6 +41,8 @@ options:
   role:
     description:
       - Role definition name (for example V(DICOM Data Owner)), GUID, or full role definition resource id.
+      - An empty role is refused. A name that is neither built in nor found in the subscription fails and lists
+        the built-in names.
     type: str
     required: true
   state:
@@ -77,38 +86,64 @@ import uuid
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
-    azure_module, clients_for, engine_for, fail, invalid)
-from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError, from_exception
+    azure_module, check_name, clients_for, engine_for, fail, invalid)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import (
+    AzureOperationError, from_exception)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import GUID_PATTERN, full_match
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import group_parent
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_resource_id import (
+    SHAPES, resource_group_of, scope_problem)
 
 # Built-in role definition ids are the same in every tenant and cloud.
 BUILT_IN_ROLES = {
-    'owner': '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
-    'contributor': 'b24988ac-6180-42a0-ab88-20f7382dd24c',
-    'reader': 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
-    'dicom data owner': '58a3b984-7adf-4c20-983a-32417c86fbc8',
-    'dicom data reader': 'e89c7a3c-2f64-4fa1-a847-3e4c9ba4283a',
-    'storage blob data contributor': 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
-    'storage blob data reader': '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+    'Owner': '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+    'Contributor': 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+    'Reader': 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
+    'DICOM Data Owner': '58a3b984-7adf-4c20-983a-32417c86fbc8',
+    'DICOM Data Reader': 'e89c7a3c-2f64-4fa1-a847-3e4c9ba4283a',
+    'Storage Blob Data Contributor': 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+    'Storage Blob Data Reader': '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
 }
-GUID = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+BY_LOWER_NAME = dict((name.lower(), guid) for name, guid in BUILT_IN_ROLES.items())
+DEFINITION_ID = r'(/subscriptions/%s)?/providers/Microsoft\.Authorization/roleDefinitions/%s' % (
+    GUID_PATTERN, GUID_PATTERN)
+ROLE_NAME = r'[^\x00-\x1f\x7f]*\S'  # printable, not blank, no trailing whitespace or newline
+
+
+def role_problem(role):
+    """None when role can be resolved without guessing, else what is wrong."""
+    if not role or not role.strip():
+        return 'it is empty'
+    if role.startswith('/'):
+        if not full_match(DEFINITION_ID, role, re.IGNORECASE):
+            return ('%r is not a role definition id '
+                    '(/subscriptions/{id}/providers/Microsoft.Authorization/roleDefinitions/{guid})' % role)
+        return None
+    if not full_match(ROLE_NAME, role) or role != role.strip():
+        return '%r has leading or trailing whitespace or control characters' % role
+    return None
 
 
 def role_definition_id(client, subscription_id, role):
-    """Full role definition id for a name, GUID or id; only unknown names cost a lookup."""
-    if role.lower().startswith('/subscriptions/') or role.lower().startswith('/providers/'):
+    """Full role definition id for a name, GUID or id; only names that are not built in cost a lookup."""
+    if role.startswith('/'):
         return role
-    guid = role if GUID.match(role) else BUILT_IN_ROLES.get(role.lower())
+    guid = role if full_match(GUID_PATTERN, role) else BY_LOWER_NAME.get(role.lower())
     if guid is None:
         scope = '/subscriptions/%s' % subscription_id
-        found = list(client.role_definitions.list(scope, filter="roleName eq '%s'" % role.replace("'", "''")))
-        if not found:
-            return None
-        return found[0].id
+        found = client.role_definitions.list(scope, filter="roleName eq '%s'" % role.replace("'", "''"))
+        # The filter is the service's; the name is checked here, so an ignored filter cannot pick a role.
+        exact = [d for d in found if (getattr(d, 'role_name', None) or '').lower() == role.lower()]
+        return exact[0].id if exact else None
     return '/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s' % (subscription_id, guid)
 
 
 def _guid_of(definition_id):
     return (definition_id or '').rstrip('/').rsplit('/', 1)[-1].lower()
+
+
+def _same_scope(one, other):
+    return (one or '').lower() == (other or '').lower()
 
 
 def main():
@@ -124,13 +159,16 @@ def main():
         sdks=['authorization'],
     )
     params = module.params
-    scope = params['scope'].rstrip('/')
-    if not scope.lower().startswith('/subscriptions/') and scope != '/':
-        invalid(module, 'scope', "'%s' is not a resource id" % scope,
-                'Use a subscription, resource group or resource id such as /subscriptions/<id>/resourceGroups/<name>')
-    if not GUID.match(params['principal_id']):
-        invalid(module, 'principal_id', "'%s' is not an object id (GUID)" % params['principal_id'],
-                "Use the principal's object id, for example the principalId of a managed identity")
+    scope = params['scope']
+    problem = scope_problem(scope)
+    if problem:
+        invalid(module, 'scope', '%r is not a resource id the module accepts: %s' % (scope, problem),
+                'Use one of ' + SHAPES)
+    check_name(module, 'principal_id', 'guid')
+    problem = role_problem(params['role'])
+    if problem:
+        invalid(module, 'role', problem, 'Give a role name such as %s, its GUID or its role definition id'
+                % ', '.join(sorted(BUILT_IN_ROLES)))
     clients = clients_for(module)
     client = clients.get('authorization')
     try:
@@ -138,27 +176,37 @@ def main():
     except Exception as exc:
         fail(module, from_exception(exc, "resolve role '%s'" % params['role']))
     if definition is None:
-        invalid(module, 'role', "no role named '%s' exists in this subscription" % params['role'],
-                'Check the spelling (az role definition list --name ...) or give the role definition id')
+        invalid(module, 'role', "no role named %r exists in this subscription" % params['role'],
+                'Check the spelling; built-in names: %s (or give the role definition id)'
+                % ', '.join(sorted(BUILT_IN_ROLES)))
+    principal = params['principal_id'].lower()
     found = {}
 
+    def mine(entry):
+        props = entry.get('properties') or {}
+        return ((props.get('principalId') or '').lower() == principal
+                and _same_scope(props.get('scope'), scope)
+                and _guid_of(props.get('roleDefinitionId')) == _guid_of(definition)
+                and full_match(GUID_PATTERN, entry.get('name') or ''))
+
     def read():
-        # One GET: the principal's assignments; match scope and role here (ids are case-insensitive).
-        query = "principalId eq '%s'" % params['principal_id']
+        # One GET: the principal's assignments. Principal, scope and role are matched here: the service's
+        # filter also returns inherited assignments, and a lax filter must never make another one "ours".
+        query = "principalId eq '%s'" % principal
         for assignment in client.role_assignments.list_for_scope(scope, filter=query):
             entry = assignment.serialize(keep_readonly=True)
-            props = entry.get('properties') or {}
-            if (props.get('scope') or '').lower().rstrip('/') == scope.lower() \
-                    and _guid_of(props.get('roleDefinitionId')) == _guid_of(definition):
-                found['name'] = entry.get('name')
+            if mine(entry):
+                found.update(entry)
                 return entry
         return None
 
+    group = resource_group_of(scope)
     resource = ArmResource(
         'role assignment', '%s for %s on %s' % (params['role'], params['principal_id'], scope),
         read=read,
         create=lambda body: client.role_assignments.create(scope, str(uuid.uuid4()), body, cls=raw_json),
         delete=lambda: client.role_assignments.delete(scope, found['name']),
+        parent=group_parent(clients, group) if group else None,
     )
     desired = {'properties': {'roleDefinitionId': definition, 'principalId': params['principal_id'],
                               'principalType': params['principal_type']}}
@@ -166,6 +214,13 @@ def main():
     engine = engine_for(module)
     try:
         current = engine.current(resource)
+        if current is None and resource.missing is not None and params['state'] == 'present':
+            # The list itself answered 404: the scope does not exist, so there is nothing to grant on.
+            asked = 'create %s' % resource.label()
+            engine.require_parent(resource, asked)
+            raise AzureOperationError(asked, code=resource.missing.code, status=resource.missing.status,
+                                      message=resource.missing.arm_message,
+                                      hint='create the resource the scope names first, or fix scope')
         if params['state'] == 'absent':
             result = engine.absent(resource, current, have_current=True)
         else:

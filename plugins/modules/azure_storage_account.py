@@ -142,6 +142,7 @@ blob_endpoint:
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, converge)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import group_parent
 
 
 def _identity(identity):
@@ -227,7 +228,8 @@ def main():
     )
     check_name(module, 'name', 'storage_account')
     params = module.params
-    accounts = clients_for(module).get('storage').storage_accounts
+    clients = clients_for(module)
+    accounts = clients.get('storage').storage_accounts
     group, name = params['resource_group'], params['name']
 
     resource = ArmResource(
@@ -245,6 +247,7 @@ def main():
         create_only=['location'],
         exact=['tags', 'identity.userAssignedIdentities'],
         case_insensitive=['properties.encryption.keySource', 'properties.networkAcls.ipRules'],
+        parent=group_parent(clients, group),
     )
     result = converge(module, resource, desired_body(params))
     found = result['resource'] or {}

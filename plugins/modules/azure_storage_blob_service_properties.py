@@ -62,6 +62,7 @@ resource:
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, converge, invalid)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import storage_account_parent
 
 
 def _retention(days):
@@ -88,7 +89,8 @@ def main():
     for option in ('blob_soft_delete_days', 'container_soft_delete_days'):
         if params[option] is not None and not 0 <= params[option] <= 365:
             invalid(module, option, '%s is outside 0..365' % params[option], 'Use 1-365 days, or 0 to turn it off')
-    blob_services = clients_for(module).get('storage').blob_services
+    clients = clients_for(module)
+    blob_services = clients.get('storage').blob_services
     group, account = params['resource_group'], params['account']
     feed = None
     if params['change_feed'] is not None:
@@ -100,6 +102,7 @@ def main():
         read=lambda: blob_services.get_service_properties(group, account, cls=raw_json),
         create=lambda body: blob_services.set_service_properties(group, account, body, cls=raw_json),
         read_only=['sku'],
+        parent=storage_account_parent(clients, group, account),
     )
     desired = {'properties': {
         'deleteRetentionPolicy': _retention(params['blob_soft_delete_days']),

@@ -78,12 +78,12 @@ resource:
   type: dict
 '''
 
-import re
-
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, engine_for, fail, invalid)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import storage_account_parent
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import name_problem
 
 STEPS = (('cool_after_days', 'tierToCool'), ('cold_after_days', 'tierToCold'),
          ('archive_after_days', 'tierToArchive'), ('delete_after_days', 'delete'))
@@ -91,8 +91,8 @@ STEPS = (('cool_after_days', 'tierToCool'), ('cold_after_days', 'tierToCold'),
 
 def rule_problem(rule):
     """None, or what is wrong with one rule (names the option)."""
-    if not re.match(r'^[A-Za-z0-9]{1,256}$', rule['name']):
-        return "rules[%s].name must be letters and digits" % rule['name']
+    if name_problem('management_policy_rule', rule['name']):
+        return 'rules[%r].name must be %s' % (rule['name'], name_problem('management_policy_rule', rule['name']))
     set_steps = [(option, rule[option]) for option, dummy in STEPS if rule.get(option) is not None]
     if not set_steps:
         return 'rules[%s] has no action: set at least one of %s' % (rule['name'], ', '.join(o for o, d in STEPS))
@@ -152,7 +152,8 @@ def main():
         problem = rule_problem(rule)
         if problem:
             invalid(module, 'rules', problem, 'Fix that rule: tiers go cool < cold < archive < delete')
-    policies = clients_for(module).get('storage').management_policies
+    clients = clients_for(module)
+    policies = clients.get('storage').management_policies
     group, account = params['resource_group'], params['account']
 
     resource = ArmResource(
@@ -162,6 +163,7 @@ def main():
         delete=lambda: policies.delete(group, account, 'default'),
         read_only=['properties.lastModifiedTime'],
         exact=['properties.policy.rules'],
+        parent=storage_account_parent(clients, group, account),
     )
     desired = {'properties': {'policy': {'rules': [rule_body(r) for r in params['rules'] or []]}}}
     engine = engine_for(module)

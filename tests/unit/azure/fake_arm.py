@@ -36,7 +36,7 @@ def _merge(base, overlay):
 
 
 class FakeArm(requests.adapters.BaseAdapter):
-    def __init__(self, lro=False, server_defaults=None, create_status=201):
+    def __init__(self, lro=False, server_defaults=None, create_status=201, groups=("rg",)):
         super().__init__()
         self.store = {}            # lower-case path -> resource JSON
         self.log = []              # (method, path, body)
@@ -46,6 +46,8 @@ class FakeArm(requests.adapters.BaseAdapter):
         self.server_defaults = server_defaults or {}  # added to every stored resource (read-only noise)
         self.operations = {}
         self.create_status = create_status  # storage answers 200 to a synchronous create
+        for name in groups:  # resource groups that exist: a path in any other group answers ResourceGroupNotFound
+            self.add_group(name)
 
     # ------------------------------------------------------------- helpers for tests
     def transport(self):
@@ -80,6 +82,10 @@ class FakeArm(requests.adapters.BaseAdapter):
         if path.startswith("/operations/"):
             return self._operation(request, path)
         key = path.lower()
+        group = self._missing_group(key)
+        if group and request.method in ("GET", "PUT", "PATCH"):  # as ARM: the group is checked first
+            return self._answer(request, 404, {"error": {"code": "ResourceGroupNotFound",
+                                                         "message": "Resource group '%s' could not be found." % group}})
         if request.method == "GET":
             if key in self.store:
                 return self._answer(request, 200, self.store[key])
@@ -116,6 +122,17 @@ class FakeArm(requests.adapters.BaseAdapter):
         if request.method == "POST":
             return self._answer(request, 200, {})
         return self._answer(request, 405, {"error": {"code": "MethodNotAllowed", "message": request.method}})
+
+    def _missing_group(self, key):
+        """The name of the resource group a path below a group names, when that group is not stored."""
+        parts = key.split("/")
+        if len(parts) > 5 and parts[1] == "subscriptions" and parts[3] == "resourcegroups":
+            if "/".join(parts[:5]) not in self.store:
+                return parts[4]
+        return None
+
+    def add_group(self, name="rg", subscription=SUBSCRIPTION):
+        self.put("/subscriptions/%s/resourceGroups/%s" % (subscription, name), {"location": "westeurope"})
 
     @staticmethod
     def _is_collection(key):

@@ -32,15 +32,31 @@ CASES = {
 }
 
 
-def arm_for(name):
+PARENTS = {  # what must exist before each module's resource can be created (the engine checks)
+    "azure_dicom_service": "/providers/Microsoft.HealthcareApis/workspaces/imagingws",
+    "azure_postgresql_flexible_database": "/providers/Microsoft.DBforPostgreSQL/flexibleServers/pacs-index",
+    "azure_postgresql_flexible_firewall_rule": "/providers/Microsoft.DBforPostgreSQL/flexibleServers/pacs-index",
+    "azure_postgresql_flexible_configuration": "/providers/Microsoft.DBforPostgreSQL/flexibleServers/pacs-index",
+    "azure_storage_blob_service_properties": "/providers/Microsoft.Storage/storageAccounts/starchive",
+    "azure_blob_container": "/providers/Microsoft.Storage/storageAccounts/starchive",
+    "azure_storage_management_policy": "/providers/Microsoft.Storage/storageAccounts/starchive",
+}
+
+
+def arm_for(name, parents=True):
     # storage creates answer 200 (or 202 + Location); the others 201 + Azure-AsyncOperation
+    groups = ("rg",) if parents and name != "azure_resource_group" else ()
     if name.startswith("azure_storage") or name == "azure_blob_container":
-        return FakeArm(create_status=200)
-    if name == "azure_role_assignment":
-        return FakeArm()  # role assignments are synchronous
-    if name.startswith("azure_postgresql"):
-        return FakeArm(lro=202)  # ARM answers only 202 + Azure-AsyncOperation + Location there
-    return FakeArm(lro=True)
+        arm = FakeArm(create_status=200, groups=groups)
+    elif name == "azure_role_assignment":
+        arm = FakeArm(groups=groups)  # role assignments are synchronous
+    elif name.startswith("azure_postgresql"):
+        arm = FakeArm(lro=202, groups=groups)  # ARM answers only 202 + Azure-AsyncOperation + Location there
+    else:
+        arm = FakeArm(lro=True, groups=groups)
+    if parents and name in PARENTS:
+        arm.put(RG + PARENTS[name], {"location": "westeurope"})
+    return arm
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -129,19 +145,22 @@ def test_server_changes_go_by_patch_and_immutable_ones_are_refused():
     assert arm.writes() == []
 
 
+PORTAL_MADE = "0c8e2b6a-0000-4000-8000-00000000a11e"  # assignment names are GUIDs
+
+
 def test_role_assignment_finds_an_existing_assignment_by_its_triple():
-    arm = FakeArm()
+    arm = arm_for("azure_role_assignment")
     definition = "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/58a3b984-7adf-4c20-983a-32417c86fbc8"
-    existing = {"id": RG + "/providers/Microsoft.Authorization/roleAssignments/made-in-portal",
-                "name": "made-in-portal",
+    existing = {"id": RG + "/providers/Microsoft.Authorization/roleAssignments/" + PORTAL_MADE,
+                "name": PORTAL_MADE,
                 "properties": {"scope": RG.upper(), "principalId": PRINCIPAL, "principalType": "User",
                                "roleDefinitionId": (definition % SUBSCRIPTION).upper()}}
-    arm.put(RG + "/providers/Microsoft.Authorization/roleAssignments/made-in-portal", existing)
+    arm.put(RG + "/providers/Microsoft.Authorization/roleAssignments/" + PORTAL_MADE, existing)
     result = run_module("azure_role_assignment", CASES["azure_role_assignment"], arm)
     assert result["changed"] is False and arm.writes() == []
     assert [m for m, _, _ in arm.log] == ["GET"]
     removed = run_module("azure_role_assignment", dict(CASES["azure_role_assignment"], state="absent"), arm)
-    assert removed["changed"] and arm.writes()[0][1].endswith("/made-in-portal")
+    assert removed["changed"] and arm.writes()[0][1].endswith("/" + PORTAL_MADE)
 
 
 def test_server_parameter_compares_lists_without_case_or_order():
