@@ -10,6 +10,7 @@ import time
 
 from .config import ConfigError
 from .config.oauth import SECTION, load_oauth_settings
+from .cooldown import Cooldown
 from .dicomweb import PersistenceRefused, Registrar, dicomweb_root, refuse_if_persisted
 from .feature_state import feature_state
 from .log import get_logger, redact
@@ -20,6 +21,7 @@ from .tokens.metrics import OAuthMetrics
 from .tokens.providers import build_provider
 
 LOG = get_logger("oauth")
+TEST_COOLDOWN_SECONDS = 5.0  # between two tests of one server: each asks the identity provider for a token
 
 
 class OAuthFeature:
@@ -35,6 +37,8 @@ class OAuthFeature:
         self.manager = None
         self.registrar = None
         self.orthanc_version = None
+        self.test_cooldown = Cooldown(TEST_COOLDOWN_SECONDS)
+        self.last_tests = {}
 
     @classmethod
     def from_config(cls, api, orthanc_config, environ=None, **kwargs):
@@ -92,6 +96,22 @@ class OAuthFeature:
         if self.manager is not None:
             body["servers"] = {name: self.manager.status(name) for name in self.manager.names()}
         return body
+
+    def test_limited(self, name):
+        """test() at most once per server every TEST_COOLDOWN_SECONDS: (status, answer, Retry-After or None).
+        A call too soon gets 429 and the last result, and costs the identity provider nothing."""
+        if self.manager is None or not self.manager.has(name):
+            return self.test(name) + (None,)
+        wait = self.test_cooldown.acquire(name)
+        if wait:
+            return 429, {"ok": False, "error": "server %r was tested less than %.0f s ago; retry after %d s"
+                         % (name, TEST_COOLDOWN_SECONDS, wait), "last": self.last_tests.get(name)}, wait
+        try:
+            status, answer = self.test(name)
+            self.last_tests[name] = answer
+            return status, answer, None
+        finally:
+            self.test_cooldown.release(name)
 
     def test(self, name):
         """Acquire a fresh token, register it, then QIDO-ping the server through Orthanc."""

@@ -10,7 +10,7 @@ import os
 
 import orthanc
 
-from . import http_answers, log, rest
+from . import http_answers, log, request_body, rest
 from .archive import rest as archive_rest
 from .archive.feature import ArchiveFeature, OrthancArchiveApi
 from .log import redact
@@ -63,17 +63,20 @@ class ChangeEvents:
 
 
 def register_routes(routes):
-    """[(regex, handler(method, groups, body) -> (status, content type, bytes))] -> Orthanc REST callbacks."""
+    """[(regex, handler(method, groups, body) -> (status, content type, bytes[, headers]))] -> Orthanc REST
+    callbacks. Every body is bounded (size, nesting) before any handler sees it: request_body.guard."""
     for pattern, handler in routes:
 
-        def callback(output, uri, handler=handler, **request):
+        def callback(output, uri, handler=request_body.guard(handler), **request):
             try:
-                status, content_type, payload = handler(
+                status, content_type, payload, *headers = handler(
                     request.get("method"), request.get("groups") or [], request.get("body"))
             except Exception as exc:
                 LOG.error("REST %s failed: %s", uri, redact(exc))
-                status, content_type = 500, http_answers.JSON
+                status, content_type, headers = 500, http_answers.JSON, []
                 payload = json.dumps({"error": "internal error, see Orthanc's log"}).encode()
+            for name, value in (headers[0] if headers else {}).items():
+                output.SetHttpHeader(name, value)
             if status == 200:
                 output.AnswerBuffer(payload, content_type)
             elif status == 405:
@@ -112,6 +115,8 @@ def bootstrap():
     archive = ArchiveFeature.from_config(OrthancArchiveApi(orthanc.RestApiGet, orthanc.RestApiPost), config,
                                          os.environ)
     register_routes(archive_rest.routes(archive))
+    register_routes([rest.status_route({"DicomWebOAuth": feature, "MedimagingRouter": router,
+                                        "MedimagingPriors": priors, "MedimagingArchive": archive})])
     events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, archive.start)
     events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, archive.stop)
     return {"oauth": feature, "router": router, "priors": priors, "archive": archive, "events": events}

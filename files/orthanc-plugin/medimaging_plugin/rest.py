@@ -1,9 +1,10 @@
-"""REST endpoints of the plugin, as pure functions: (method, groups, body) -> (status, type, bytes).
+"""REST endpoints of the plugin, as pure functions: (method, groups, body) -> (status, type, bytes[, headers]).
 
 Orthanc routes them behind its own authentication (RegisterRestCallback).
   GET  /medimaging/oauth/status              per server: provider, expiry, last refresh, last error
-  POST /medimaging/oauth/servers/{name}/test acquire a token now and run a QIDO ping
+  POST /medimaging/oauth/servers/{name}/test acquire a token now and run a QIDO ping (429 if again within 5 s)
   GET  /medimaging/metrics                   Prometheus text format (all features)
+  GET  /medimaging/status                    state and configuration error of every feature (deploy checks)
 """
 
 from . import metrics
@@ -28,7 +29,9 @@ def oauth_test(feature, method, groups, body):
     refused = _only(method, "POST")
     if refused:
         return refused
-    status, answer = feature.test(groups[0])
+    status, answer, retry_after = feature.test_limited(groups[0])
+    if retry_after:
+        return _json(status, answer) + ({"Retry-After": str(retry_after)},)
     return _json(status, answer)
 
 
@@ -41,3 +44,13 @@ def metrics_endpoint(feature, method, groups, body):
 
 
 HANDLERS = {"oauth_status": oauth_status, "oauth_test": oauth_test, "metrics": metrics_endpoint}
+
+
+def status_route(features):
+    """(regex, handler) of GET /medimaging/status: {feature section: {"state", "error"}} for {section: feature}."""
+
+    def status(method, groups, body):
+        return _only(method, "GET") or _json(200, {section: {"state": feature.state, "error": feature.error}
+                                                   for section, feature in features.items()})
+
+    return r"/medimaging/status", status

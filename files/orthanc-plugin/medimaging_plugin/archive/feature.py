@@ -19,6 +19,7 @@ from ..feature_state import feature_state
 from ..log import get_logger, redact
 from ..metrics import REGISTRY, unregister
 from ..metrics_core import Counter
+from ..request_body import read_object
 from ..tokens.http import HttpClient
 from ..tokens.providers import build_provider
 from .blob import BearerCredential, BlobError, BlobNotFound, BlobReader, SasCredential
@@ -125,15 +126,11 @@ class ArchiveFeature:
 
     def restore_request(self, body):
         """(HTTP status, JSON answer) for POST /medimaging/archive/restore."""
-        if self.state != "running":
-            return 503, {"error": "%s is %s" % (SECTION, self.state), "detail": self.error}
-        try:
-            request = json.loads(body or b"{}")
-        except ValueError:
-            return 400, {"error": "the body must be JSON: {\"StudyInstanceUID\": \"...\"}"}
-        uid = request.get("StudyInstanceUID") if isinstance(request, dict) else None
+        uid = read_object(body, {"StudyInstanceUID": str}, '{"StudyInstanceUID": "<a DICOM UID>"}').get("StudyInstanceUID")
         if not valid_uid(uid):
             return 400, {"error": "StudyInstanceUID must be a DICOM UID (digits and dots, 64 characters at most)"}
+        if self.state != "running":
+            return 503, {"error": "%s is %s" % (SECTION, self.state), "detail": self.error}
         with self._lock:
             if uid in self._in_progress:
                 return 409, {"error": "a restore of study %s is already running" % uid}

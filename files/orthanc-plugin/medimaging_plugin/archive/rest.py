@@ -5,6 +5,7 @@ Handlers are pure: (method, groups, body) -> (status, content type, bytes).
 """
 
 from ..http_answers import json_answer as _json, method_not_allowed as _method_not_allowed
+from ..request_body import guard
 
 
 def routes(feature):
@@ -17,4 +18,4 @@ def routes(feature):
     def status(method, groups, body):
         return _json(200, feature.status()) if method == "GET" else _method_not_allowed("GET")
 
-    return [(r"/medimaging/archive/restore", restore), (r"/medimaging/archive/status", status)]
+    return [(r"/medimaging/archive/restore", guard(restore)), (r"/medimaging/archive/status", status)]

@@ -20,6 +20,7 @@ from ..dicomweb import dicomweb_root
 from ..feature_state import feature_state
 from ..log import get_logger, redact
 from ..metrics import REGISTRY
+from ..request_body import read_object
 from . import filters
 from .config import SECTION, load_router_settings
 from .queue import Database, RouterQueue
@@ -283,15 +284,11 @@ class RouterFeature:
         return body
 
     def retry_dead_letters(self, body):
+        destination = read_object(body, {"Destination": str}, '{} or {"Destination": "NAME"}').get("Destination")
         if self.queue is None:
             return 503, {"error": "%s is %s" % (SECTION, self.state), "detail": self.error}
-        try:
-            request = json.loads(body or b"{}") if body else {}
-        except ValueError:
-            return 400, {"error": "body must be JSON: {} or {\"Destination\": \"NAME\"}"}
-        destination = request.get("Destination") if isinstance(request, dict) else None
         if destination is not None and destination not in {d.name for d in self.settings.destinations}:
-            return 404, {"error": "no destination named %r" % destination}
+            return 404, {"error": "Destination: no destination named %r" % destination[:64]}
         count = self.queue.retry_dead_letters(destination)
         for worker in self.workers:
             worker.wakeup.set()

@@ -6,6 +6,7 @@ Handlers are pure: (method, groups, body) -> (status, content type, bytes).
 """
 
 from ..http_answers import json_answer as _json, method_not_allowed as _method_not_allowed
+from ..request_body import guard
 
 
 def routes(router, priors):
@@ -24,5 +25,5 @@ def routes(router, priors):
         return _json(200, priors.status()) if method == "GET" else _method_not_allowed("GET")
 
     return [(r"/medimaging/router/status", router_status),
-            (r"/medimaging/router/retry-dead-letters", retry_dead_letters),
+            (r"/medimaging/router/retry-dead-letters", guard(retry_dead_letters)),
             (r"/medimaging/priors/status", priors_status)]
