@@ -35,7 +35,7 @@ JSON_VALUED_SECTIONS = frozenset(["RegisteredUsers", "DicomModalities", "Orthanc
 # ...except the OAuth servers, whose per-server variables are part of the plugin's documented container contract.
 PER_NAME_SECTIONS = frozenset([("DicomWebOAuth", "Servers")])
 
-DICOM_AET_PATTERN = re.compile(r"^[A-Za-z0-9 _.\-]{1,16}$")
+DICOM_AET_PATTERN = re.compile(r"[A-Za-z0-9 _.\-]{1,16}\Z")  # \Z: `$` would accept a trailing newline
 
 
 class OrthancConfigError(ValueError):

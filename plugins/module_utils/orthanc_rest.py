@@ -40,7 +40,7 @@ _HINTS = {
 
 
 # An attachment's ETag (Orthanc >= 1.9.2) is "revision-md5", the MD5 being the one recorded when the file was stored.
-_ETAG_MD5_RE = re.compile(r'^"?[0-9]+-([0-9a-fA-F]{32})"?$')
+_ETAG_MD5_RE = re.compile(r'"?[0-9]+-([0-9a-fA-F]{32})"?\Z')
 
 
 def md5_from_etag(etag):

@@ -50,7 +50,8 @@ MANIFEST_SCHEMA = 'medimaging.orthanc/study-archive/v1'
 MANIFEST_FILE = 'manifest.json'
 # DICOM UIDs (PS3.5 9.1): digits and dots, at most 64 characters. They become blob names, so anything
 # else is refused rather than escaped.
-UID_RE = re.compile(r'^[0-9]+(\.[0-9]+)*$')
+# \Z, not $: `$` also accepts a trailing newline, and such a UID named blobs nothing could delete.
+UID_RE = re.compile(r'[0-9]+(\.[0-9]+)*\Z')
 
 
 class ArchiveError(Exception):
@@ -180,7 +181,7 @@ def account_name_from_url(account_url):
     """'https://NAME.blob.core.windows.net' -> NAME; path-style 'https://127.0.0.1:10000/NAME' -> NAME."""
     parsed = urlparse(account_url)
     host = parsed.hostname or ''
-    if re.match(r'^[0-9.]+$', host) or host == 'localhost':
+    if re.match(r'[0-9.]+\Z', host) or host == 'localhost':
         return parsed.path.strip('/').split('/')[0] or None
     return host.split('.')[0] or None
 

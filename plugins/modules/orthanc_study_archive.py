@@ -287,6 +287,11 @@ def _validate(module):
     if params['state'] == 'archived' and params['older_than_days'] is None and params['max_local_size'] is None \
             and not params['study_instance_uids']:
         module.fail_json(msg='nothing selects studies: set older_than_days, max_local_size or study_instance_uids')
+    for uid in params['study_instance_uids']:
+        try:
+            study_archive.check_uid(uid, 'study_instance_uids entry')
+        except ArchiveError as exc:  # before any call: a UID becomes a blob name
+            module.fail_json(msg=str(exc))
     if params['older_than_days'] is not None and params['older_than_days'] < 0:
         module.fail_json(msg='older_than_days must be 0 or more, got %d' % params['older_than_days'])
     if params['max_local_size'] is not None:

@@ -34,8 +34,8 @@ SCHEMA = {
 }
 AUTH_KEYS = ("SasTokenFile", "SasTokenEnv", "TokenServer")
 TOKEN_SERVER_KEYS = {k: v for k, v in SERVER_SCHEMA.items() if k not in ("Url", "ServerOptions")}
-_API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$")
+_API_VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _container_url(value):
     if parts.query or parts.fragment:
         raise ConfigError(path, "must not carry a query string (a SAS belongs in SasTokenFile or SasTokenEnv)")
     segments = [s for s in parts.path.split("/") if s]
-    if not segments or not _CONTAINER_RE.match(segments[-1]):
+    if not segments or not _CONTAINER_RE.fullmatch(segments[-1]):
         raise ConfigError(path, "must end with a container name (3-63 lower-case letters, digits, '-')",
                           "e.g. https://ACCOUNT.blob.core.windows.net/archive")
     return value.rstrip("/")
@@ -91,7 +91,7 @@ def load_archive_settings(orthanc_config, environ):
     if not cfg["ContainerUrl"]:
         raise ConfigError(SECTION + ".ContainerUrl", "missing", "https://ACCOUNT.blob.core.windows.net/CONTAINER")
     url = _container_url(cfg["ContainerUrl"])
-    if not _API_VERSION_RE.match(cfg["ApiVersion"]):
+    if not _API_VERSION_RE.fullmatch(cfg["ApiVersion"]):
         raise ConfigError(SECTION + ".ApiVersion", "expected an x-ms-version date such as 2025-11-05")
     if cfg["HttpTimeoutSeconds"] <= 0:
         raise ConfigError(SECTION + ".HttpTimeoutSeconds", "must be > 0")

@@ -10,18 +10,15 @@ vendor-neutral layout for those UIDs (a manifest cannot point outside its study)
 import re
 from dataclasses import dataclass
 
+from ..names import valid_uid  # noqa: F401  (re-exported: feature.py imports it from here)
+
 SCHEMA = "medimaging.orthanc/study-archive/v1"
 MANIFEST_FILE = "manifest.json"
-UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+_MD5_RE = re.compile(r"[0-9a-f]{32}")
 
 
 class ManifestError(ValueError):
     """The manifest cannot be used; the text names the study and the entry, never a secret."""
-
-
-def valid_uid(uid):
-    return isinstance(uid, str) and 0 < len(uid) <= 64 and bool(UID_RE.match(uid))
 
 
 def check_uid(uid, what="StudyInstanceUID"):
@@ -74,7 +71,7 @@ def parse_manifest(data, study_uid):
         if item.get("blob") != expected:
             raise ManifestError("%s: blob %r is not %s" % (where, str(item.get("blob"))[:200], expected))
         md5 = item.get("md5")
-        if not isinstance(md5, str) or not _MD5_RE.match(md5.lower()):
+        if not isinstance(md5, str) or not _MD5_RE.fullmatch(md5.lower()):
             raise ManifestError("%s: md5 is not 32 hexadecimal digits" % where)
         size = item.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:

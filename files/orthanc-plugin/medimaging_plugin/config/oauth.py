@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 from urllib.parse import urlsplit
 
+from ..names import valid_name
 from .env import read_env_section
 from .errors import ConfigError
 
@@ -61,7 +62,6 @@ SERVER_SCHEMA = {
     "ServerOptions": (dict, None),
 }
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ def _secret_source(path, cfg, environ):
 
 
 def _server(name, cfg, environ, section_ca, path):
-    if not _NAME_RE.match(name):
+    if not valid_name(name):
         raise ConfigError(path, "server name must be 1-64 letters, digits, '_', '.', '-'")
     if "Url" not in cfg:
         raise ConfigError(path + ".Url", "missing", "the DICOMweb base URL, e.g. "

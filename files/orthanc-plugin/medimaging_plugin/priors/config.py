@@ -4,10 +4,10 @@
                        "WindowSeconds": 86400}
 """
 
-import re
 from dataclasses import dataclass, field
 
 from ..config.errors import ConfigError
+from ..names import valid_name
 from ..router.sections import postgres_dsn_params, read_env, typed
 
 SECTION = "MedimagingPriors"
@@ -21,7 +21,6 @@ SCHEMA = {
     "Workers": (int, 1),
     "Database": (dict, None),
 }
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def load_priors_settings(orthanc_config, environ):
         return PriorsSettings(enabled=False)
     if not cfg["Server"]:
         raise ConfigError(SECTION + ".Server", "missing", "the DICOMweb server name to query, e.g. \"cloud\"")
-    if not _NAME_RE.match(cfg["Server"]):
+    if not valid_name(cfg["Server"]):
         raise ConfigError(SECTION + ".Server", "not a valid DICOMweb server name: %r" % cfg["Server"])
     if not 1 <= cfg["Count"] <= 50:
         raise ConfigError(SECTION + ".Count", "must be between 1 and 50")

@@ -9,11 +9,11 @@
 Precedence per key: environment > JSON > default. The whole section is validated at start.
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Optional
 
 from ..config.errors import ConfigError
+from ..names import valid_name
 from .filters import TagRule
 from .sections import merge_named, postgres_dsn_params, read_env, typed
 
@@ -42,7 +42,6 @@ DESTINATION_SCHEMA = {
     "BatchSize": (int, None),
     "Enabled": (bool, True),
 }
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -78,13 +77,13 @@ class RouterSettings:
 
 def _destination(name, raw, env_keys, default_batch):
     path = "%s.Destinations.%s" % (SECTION, name)
-    if not _NAME_RE.match(name):
+    if not valid_name(name):
         raise ConfigError(path, "destination name must be 1-64 letters, digits, '_', '.', '-'")
     cfg = typed(raw, DESTINATION_SCHEMA, path, env_keys)
     if cfg["Type"] not in TYPES:
         raise ConfigError(path + ".Type", "unknown type %r" % cfg["Type"], "choose dicomweb or peer")
     server = cfg["Server"] or name
-    if not _NAME_RE.match(server):
+    if not valid_name(server):
         raise ConfigError(path + ".Server", "not a valid Orthanc server/peer name: %r" % server)
     batch = cfg["BatchSize"] if cfg["BatchSize"] is not None else default_batch
     if batch < 1:

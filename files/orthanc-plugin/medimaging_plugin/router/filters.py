@@ -10,7 +10,7 @@ from typing import Optional
 
 from ..config.errors import ConfigError
 
-_TAG_RE = re.compile(r"^(?:[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[A-Za-z][A-Za-z0-9]*)$")
+_TAG_RE = re.compile(r"[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[A-Za-z][A-Za-z0-9]*")
 _OPS = ("Equals", "In", "Regex")
 
 
@@ -40,7 +40,7 @@ class TagRule:
             raise ConfigError("%s.%s" % (path, sorted(unknown)[0]), "unknown key",
                               "use Tag, one of %s, and optionally Negate" % ", ".join(_OPS))
         tag = raw.get("Tag")
-        if not isinstance(tag, str) or not _TAG_RE.match(tag):
+        if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
             raise ConfigError(path + ".Tag", "expected a DICOM keyword (InstitutionName) or gggg,eeee, got %r" % (tag,))
         ops = [op for op in _OPS if op in raw]
         if len(ops) != 1:
