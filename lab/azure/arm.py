@@ -7,7 +7,7 @@ import copy
 import re
 import uuid
 
-from lab.azure import providers, rbac
+from lab.azure import providers, rbac, rules
 from lab.azure.arm_paths import (ArmPath, match_resource_group, require_api_version, resource_group_id,
                                  resource_group_of, subscription_of)
 from lab.azure.behaviours import load as load_behaviour
@@ -19,6 +19,7 @@ _OP_URL = re.compile(r"^/subscriptions/[^/]+/providers/([^/]+)/locations/[^/]+/(
                      r"([^/]+)$", re.IGNORECASE)
 RG_TYPE = "Microsoft.Resources/resourceGroups"
 READONLY_TOP = ("id", "name", "type", "systemData", "etag")
+MAX_BODY = 4 * 1024 * 1024  # ARM's limit on a request body
 
 
 def normalize_location(location):
@@ -50,6 +51,9 @@ class Arm:
 
     # Entry ------------------------------------------------------------------------------------------
     def handle(self, request, principal):
+        if len(request.body or b"") > MAX_BODY:
+            raise HttpError(413, "RequestContentTooLarge", f"The request content size exceeds the limit of "
+                            f"{MAX_BODY // (1024 * 1024)} MB.")
         path = request.path.rstrip("/") or "/"
         lower = path.lower()
         if lower == "/subscriptions":
@@ -63,7 +67,7 @@ class Arm:
             raise HttpError(404, "NotFound", f"No HTTP resource was found that matches the request URI '{path}'.")
         if sub.lower() != self.sub.lower():
             raise HttpError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
-        require_api_version(request)
+        rules.check_api_version(require_api_version(request))
         if lower == f"/subscriptions/{self.sub}".lower():
             self.authorize(principal, path, "Microsoft.Resources/subscriptions/read")
             return Response(200, self.subscription_body())
@@ -148,6 +152,7 @@ class Arm:
         action = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}.get(method)
         if action is None:
             raise HttpError(405, "MethodNotAllowed", f"The method '{method}' is not allowed on resource groups.")
+        rules.check_resource_group_api_version(request.query["api-version"])
         self.authorize(principal, rg_id, f"Microsoft.Resources/subscriptions/resourceGroups/{action}")
         if method in ("GET", "HEAD"):
             if not record:
@@ -157,6 +162,8 @@ class Arm:
             return Response(204 if method == "HEAD" else 200, None if method == "HEAD" else record["body"])
         if method in ("PUT", "PATCH"):
             body = request.json() or {}
+            if not isinstance(body, dict):
+                raise self.not_an_object()
             if method == "PATCH":
                 if not record:
                     raise HttpError(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
@@ -165,6 +172,7 @@ class Arm:
                                           request.query["api-version"], body, "create")
             if problems:
                 raise self.invalid(problems)
+            rules.check_resource_group(name, body)
             location = normalize_location(body.get("location"))
             if record and record["body"]["location"] != location:
                 raise HttpError(409, "InvalidResourceGroupLocation",
@@ -246,6 +254,10 @@ class Arm:
             return []
         return validate(cls, body, operation) if cls else []
 
+    @staticmethod
+    def not_an_object():
+        return HttpError(400, "InvalidRequestContent", "The request content was invalid: a JSON object is required.")
+
     def invalid(self, problems):
         return HttpError(400, "InvalidRequestContent", "The request content was invalid: " + "; ".join(problems[:10]))
 
@@ -296,8 +308,7 @@ class Arm:
         self.authorize(principal, arm_path.resource_id, f"{resource_type.type}/write")
         body = request.json()
         if not isinstance(body, dict):
-            raise HttpError(400, "InvalidRequestContent", "The request content was invalid: a JSON object is "
-                            "required.")
+            raise self.not_an_object()
         return self.write(request, principal, resource_type, arm_path, body, resource_type.put_models, "create")
 
     def patch(self, request, principal, resource_type, arm_path):
@@ -306,6 +317,8 @@ class Arm:
         if not existing:
             raise not_found(resource_type.type, arm_path.name, arm_path.resource_id)
         patch = request.json() or {}
+        if not isinstance(patch, dict):
+            raise self.not_an_object()
         problems = self.validate_with(resource_type.package, resource_type.patch_models, request.query["api-version"],
                                       patch, "update") if resource_type.package and resource_type.patch_models else []
         if problems:
@@ -319,6 +332,7 @@ class Arm:
             problems = self.validate_with(resource_type.package, models, api_version, body, operation)
             if problems:
                 raise self.invalid(problems)
+        rules.check(resource_type, arm_path, body)
         if arm_path.parent_id and not self.ctx.store.get_resource(arm_path.parent_id):
             raise HttpError(404, "ParentResourceNotFound", "Can not perform requested operation on nested resource. "
                             f"Parent resource '{'/'.join(arm_path.names[:-1])}' not found.")

@@ -45,13 +45,24 @@ class Request:
         if not self.body:
             return None
         try:
-            return json.loads(self.body)
+            return json.loads(self.body, parse_constant=_no_constant)
+        except RecursionError:  # nesting deep enough to exhaust the parser's stack: a client mistake, not a crash
+            raise HttpError(400, "InvalidRequestContent", "The request content was invalid and could not be "
+                            "deserialized: it is nested too deeply.") from None
         except ValueError as err:
             raise HttpError(400, "InvalidRequestContent",
                             f"The request content was invalid and could not be deserialized: {err}") from err
 
     def form(self):
-        return {k: v[-1] for k, v in urllib.parse.parse_qs(self.body.decode("utf-8")).items()}
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise HttpError(400, "invalid_request", "The request body is not UTF-8 form data.") from None
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(text).items()}
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON value")
 
 
 class Response:
@@ -109,6 +120,11 @@ class _Handler(BaseHTTPRequestHandler):
             request = Request(self.command, self.path, headers, body)
         except HttpError as err:
             self._send(err.response())
+            return
+        except ValueError:  # a Content-Length or chunk size that is not a number
+            self._send(HttpError(400, "InvalidRequestContent", "The request framing (Content-Length or chunk "
+                                 "sizes) is invalid.").response())
+            self.close_connection = True
             return
         try:
             response = self.server.app(request)

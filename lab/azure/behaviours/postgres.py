@@ -10,7 +10,6 @@ from lab.azure.web import HttpError
 from lab.postgres import quote_ident, quote_literal
 
 SERVER_TYPE = "microsoft.dbforpostgresql/flexibleservers"
-_SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _RESERVED_LOGINS = {"azure_superuser", "azure_pg_admin", "admin", "administrator", "root", "guest", "public",
                     "postgres"}
 _SYSTEM_DATABASES = {"postgres", "azure_maintenance", "azure_sys", "template0", "template1"}
@@ -29,9 +28,6 @@ class FlexibleServer(Behaviour):
     def prepare(self, ctx, record, previous):
         body, private = record["body"], record["private"]
         props = body.setdefault("properties", {})
-        if not _SERVER_NAME.match(body["name"]):
-            raise HttpError(400, "InvalidServerName", f"Server name '{body['name']}' is invalid: 3-63 characters, "
-                            "lower-case letters, digits and hyphens, not starting or ending with a hyphen.")
         kept = (previous or {}).get("body", {}).get("properties", {})
         login = kept.get("administratorLogin") or props.get("administratorLogin")
         if props.get("administratorLogin") and kept.get("administratorLogin") and \

@@ -5,14 +5,12 @@ lifecycle) are stored and returned as given even where Azurite cannot enforce th
 """
 import base64
 import datetime
-import re
 import secrets
 import threading
 
 from lab.azure.behaviours import Behaviour
 from lab.azure.web import HttpError
 
-_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 _AZURITE_LOCK = threading.Lock()
 ACCOUNT_TYPE = "microsoft.storage/storageaccounts"
 
@@ -46,11 +44,7 @@ def keys_body(record):
 class StorageAccount(Behaviour):
     def prepare(self, ctx, record, previous):
         body, private = record["body"], record["private"]
-        name = body["name"]
-        if not _NAME.match(name):
-            raise HttpError(400, "AccountNameInvalid", f"{name} is not a valid storage account name. Storage account "
-                            "name must be between 3 and 24 characters in length and use numbers and lower-case "
-                            "letters only.")
+        name = body["name"]  # its rules: lab.azure.rules.storage, checked before this
         if not previous:
             taken = ctx.store.resources(lambda r: r["body"]["type"].lower() == ACCOUNT_TYPE
                                         and r["body"]["name"] == name and r["body"]["id"].lower() != body["id"].lower())
