@@ -136,8 +136,10 @@ class FakeArm(requests.adapters.BaseAdapter):
 
     @staticmethod
     def _is_collection(key):
-        # list endpoints the modules call: role assignments of a scope, resources of a group
-        return key.endswith("/providers/microsoft.authorization/roleassignments") or key.endswith("/resources")
+        # list endpoints the modules call: role assignments/definitions of a scope, resources of a group.
+        # Like a lax server, the fake ignores $filter: the modules must match what they asked for themselves.
+        return key.endswith("/providers/microsoft.authorization/roleassignments") or key.endswith("/resources") \
+            or key.endswith("/providers/microsoft.authorization/roledefinitions")
 
     def _defaults(self):
         out = {"properties": dict(READ_ONLY)}
