@@ -4,7 +4,7 @@ import re
 from lab.azure.web import HttpError
 
 _SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
-_RG = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)$", re.IGNORECASE)
+_RG = re.compile(r"^/subscriptions/([^/]+)/resourcegroups/([^/]+)\Z", re.IGNORECASE)
 
 
 class ArmPath:

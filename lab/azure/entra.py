@@ -260,7 +260,7 @@ class Entra:
             self.ctx.require_lab_admin(request)
             body = request.json() or {}
             subject = body.get("subject")
-            if not subject or not re.match(r"^[\w:.\-/@]+$", subject):
+            if not subject or not re.fullmatch(r"[\w:.\-/@]+", subject):
                 raise HttpError(400, "InvalidRequest", "subject is required, e.g. system:serviceaccount:ns:name")
             now = int(time.time())
             claims = {"iss": issuer, "sub": subject, "aud": body.get("audience", "api://AzureADTokenExchange"),

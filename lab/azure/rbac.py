@@ -86,7 +86,7 @@ def role_guid(role_definition_id):
 
 
 def _pattern(expr):
-    return re.compile("^" + re.escape(expr).replace(r"\*", ".*") + "$", re.IGNORECASE)
+    return re.compile("^" + re.escape(expr).replace(r"\*", ".*") + r"\Z", re.IGNORECASE)
 
 
 def _matches(patterns, action):

@@ -17,7 +17,7 @@ import pkgutil
 import re
 import typing
 
-_VERSION_DIR = re.compile(r"^v(\d{4})_(\d{2})_(\d{2})(_preview)?$")
+_VERSION_DIR = re.compile(r"^v(\d{4})_(\d{2})_(\d{2})(_preview)?\Z")
 _DEFAULT_VERSION = re.compile(r"""(?:api_version"\s*,\s*"|DEFAULT_API_VERSION\s*=\s*['"])([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-preview)?)""")
 
 

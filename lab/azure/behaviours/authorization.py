@@ -7,7 +7,7 @@ from lab.azure import principals, rbac
 from lab.azure.behaviours import Behaviour
 from lab.azure.web import HttpError
 
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z", re.IGNORECASE)
 
 
 class RoleAssignment(Behaviour):

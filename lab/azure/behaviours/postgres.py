@@ -156,7 +156,7 @@ SERVER_PARAMETERS = {
     "pgbouncer.enabled": ("false", "Boolean", "true,false", False, "Denotes if pgBouncer service is enabled."),
 }
 _PG_TYPES = {"bool": "Boolean", "integer": "Integer", "real": "Numeric", "enum": "Enumeration"}
-_RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$")
+_RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)\Z")
 
 
 def _parameter(ctx, name):
