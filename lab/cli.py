@@ -20,6 +20,8 @@ from lab.ca import LabCA
 from lab.postgres import PostgresCluster
 from lab.proc import LOOPBACK, LabError, free_port, pid_alive, port_in_use, read_pidfile, start_daemon, stop_pid, \
     wait_for_http
+from lab.site.host import Site
+from lab.site.plan import HYBRID_LAB
 
 SERVICES = ("postgres", "azurite", "emulator")
 SYSTEM_CAS = ("/etc/ssl/certs/ca-certificates.crt",)
@@ -93,7 +95,8 @@ class Lab:
     def ensure_tls(self):
         ca = LabCA(self.layout.ca_dir)
         ca.ensure()
-        ca.issue_server_cert("server", sans=("localhost", LOOPBACK))
+        # The hospital site reaches the cloud side on its network's gateway (lab.site): that address too.
+        ca.issue_server_cert("server", sans=("localhost", LOOPBACK, HYBRID_LAB.gateway))
         bundle = os.path.join(self.layout.ca_dir, "bundle.pem")
         # Lab CA plus the system's CAs: exporting it as REQUESTS_CA_BUNDLE must not break pip and friends.
         with open(bundle, "w", encoding="utf-8") as out:
@@ -148,6 +151,9 @@ class Lab:
             return []
         with _locked(self.layout.lock_file):
             stopped = []
+            site = Site(HYBRID_LAB, os.path.join(self.layout.root, "site"))
+            if os.path.exists(site.state_file):  # only the site this lab made (another LAB_DIR's is not ours)
+                stopped += [f"site: {item}" for item in site.down()]
             if self.emulator_pid():
                 self.stop_emulator()
                 stopped.append("emulator")
