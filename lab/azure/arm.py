@@ -468,13 +468,19 @@ class Arm:
             raise not_found(resource_type.type, arm_path.name, arm_path.resource_id)
         behaviour = load_behaviour(resource_type.behaviour)
         handler = next(getattr(behaviour, name) for name in dir(behaviour) if name.lower() == f"action_{action}".lower())
-        status, body = handler(self.ctx, record, request.json() or {})
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise self.not_an_object()
+        status, body = handler(self.ctx, record, body)
         return Response(status, body)
 
     def provider_action(self, request, principal, arm_path):
         action = arm_path.types[0]
         if action.lower() == "checknameavailability":
             body = request.json() or {}
+            if not isinstance(body, dict) or not all(isinstance(body.get(k) or "", str) for k in ("type", "name")):
+                raise HttpError(400, "InvalidRequestContent", "The request content was invalid: an object with "
+                                "string 'name' and 'type' is required.")
             wanted = (body.get("type") or "").lower()
             name = (body.get("name") or "").lower()
             taken = self.ctx.store.resources(lambda r: r["body"]["type"].lower() == wanted
