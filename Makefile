@@ -3,6 +3,7 @@
 #   make test    everything CI runs: sanity, lint, unit, integration, molecule
 #   make bench   benchmarks (ratios measured in one run; never part of make test)
 #   make images  the lab's images (Debian bases, systemd hosts, the project's Orthanc image)
+#   make image   the project's Orthanc image (images/orthanc) over the lab's Debian 13 Orthanc base
 #   make clean-lab  remove every lab container and the image store under .cache/containers
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +21,7 @@ export CONTAINERS_CONF := $(CURDIR)/.cache/containers/containers.conf
 export CONTAINERS_STORAGE_CONF := $(CURDIR)/.cache/containers/storage.conf
 PYTEST := $(VENV)/bin/pytest -p no:cacheprovider
 
-.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean images clean-lab
+.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean images image clean-lab
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -92,6 +93,9 @@ build: setup
 # ---- images: built locally from Debian, rebuilt only when their inputs change ------------------------------
 images: setup
 	python -m lab.containers build
+
+image: setup
+	python -m lab.containers build orthanc
 
 clean:
 	rm -rf build .cache/stamps tests/output

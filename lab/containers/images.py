@@ -28,7 +28,12 @@ class Image:
     build_args: tuple = ()
     bases: tuple = ()          # names of IMAGES this one is built on (built first, part of the digest)
     inputs: tuple = field(default=())  # extra files or folders (repo-relative) whose content is an input
+    stage: tuple = ()          # repo paths copied to a fresh context at the same place (instead of `context`)
 
+
+# What the project's Orthanc image is built from (its Containerfile COPYs these, paths from the repository root).
+ORTHANC_IMAGE_FILES = ("images/orthanc", "files/orthanc-plugin/entrypoint.py", "files/orthanc-plugin/medimaging_plugin",
+                       "plugins/module_utils/orthanc_config.py", "plugins/module_utils/orthanc_secrets.py")
 
 IMAGES = {
     "debian-bookworm": Image("localhost/medimaging/debian:bookworm", suite="bookworm"),
@@ -39,6 +44,14 @@ IMAGES = {
     "host-trixie": Image("localhost/medimaging/host:trixie", containerfile="lab/images/host/Containerfile",
                          context="lab/images/host", bases=("debian-trixie",),
                          build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
+    "orthanc-base-trixie": Image("localhost/medimaging/orthanc-base:trixie",
+                                 containerfile="lab/images/orthanc-base/Containerfile",
+                                 context="lab/images/orthanc-base", bases=("debian-trixie",),
+                                 build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
+    # The project's image over the lab base; users build the same Containerfile over orthancteam/orthanc.
+    "orthanc": Image("localhost/medimaging/orthanc:trixie", containerfile="images/orthanc/Containerfile",
+                     stage=ORTHANC_IMAGE_FILES, bases=("orthanc-base-trixie",),
+                     build_args=(("BASE_IMAGE", "localhost/medimaging/orthanc-base:trixie"),)),
 }
 
 
@@ -61,7 +74,7 @@ def inputs_digest(name):
     digest = hashlib.sha256(repr((image.tag, image.suite, image.containerfile, image.build_args)).encode())
     if image.suite:
         digest.update(DEBIAN_MIRROR.encode())
-    for path in filter(None, (image.containerfile, image.context, *image.inputs)):
+    for path in filter(None, (image.containerfile, image.context, *image.inputs, *image.stage)):
         _hash_path(digest, path)
     for base in image.bases:
         digest.update(inputs_digest(base).encode())
@@ -125,7 +138,27 @@ def _build_containerfile(image, digest):
             os.path.join(REPO_ROOT, image.containerfile), "-t", image.tag]
     for key, value in image.build_args:
         args += ["--build-arg", f"{key}={value}"]
-    podman(*args, os.path.join(REPO_ROOT, image.context), stdout=None)
+    if not image.stage:
+        podman(*args, os.path.join(REPO_ROOT, image.context), stdout=None)
+        return
+    context = tempfile.mkdtemp(prefix="context-", dir=CONFIG_DIR)
+    try:
+        stage_context(image.stage, context)
+        podman(*args, context, stdout=None)
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+
+
+def stage_context(paths, context):
+    """Copy repo paths into context at the same relative place: a small build context, only the declared inputs."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for path in paths:
+        source, target = os.path.join(REPO_ROOT, path), os.path.join(context, path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy2(source, target)
 
 
 def image_size_mb(tag):

@@ -86,22 +86,40 @@ def _known_names(config, _path=()):
     return names
 
 
-def from_env(env, reference, prefix=ENV_PREFIX):
-    """Rebuild the JSON configuration from container variables; `reference` supplies the CamelCase spellings."""
-    names = _known_names(reference)
+def json_key(name):
+    """'DICOM_AET' -> 'DicomAet', 'POSTGRESQL' -> 'PostgreSQL': the orthancteam images' rule (each word capitalized)
+    with the names that rule cannot rebuild."""
+    return _JSON_KEYS.get(name) or "".join(word.capitalize() for word in name.split("_"))
+
+
+# Keys whose capitals do not follow word boundaries: UPPER_SNAKE -> CamelCase cannot rebuild them by rule.
+_JSON_KEYS = dict((env_name(key), key) for key in list(NON_STANDARD_ENV_NAMES) + ["HttpsCACertificates"])
+
+
+def from_env(env, reference=None, prefix=ENV_PREFIX, strict=True):
+    """Rebuild the JSON configuration from container variables.
+
+    `reference` (a configuration) supplies the CamelCase spellings; a name it lacks is an error when `strict` (the
+    module: a typo must not pass), else spelled by json_key() as the orthancteam images do (the image's entrypoint).
+    A variable may also carry a whole section as JSON (ORTHANC__POSTGRESQL='{...}'); deeper variables merge into it.
+    """
+    names = _known_names(reference or {})
     config = {}
-    for variable, raw in env.items():
-        if not variable.startswith(prefix + "__"):
-            continue
+    variables = sorted((v for v in env if v.startswith(prefix + "__")), key=lambda v: (v.count("__"), v))
+    for variable in variables:
         parts = variable[len(prefix) + 2:].split("__")
         node, path = config, ()
         for depth, part in enumerate(parts):
             key = part if _is_per_name(path) else names.get(part)
+            if key is None and not strict:
+                key = json_key(part)
             if key is None:
                 raise OrthancConfigError("unknown Orthanc setting %s in %s" % (part, variable))
             path += (key,)
             if depth == len(parts) - 1:
-                node[key] = _parse_env_value(raw)
+                value = _parse_env_value(env[variable])
+                node[key] = deep_merge(node[key], value) if isinstance(value, dict) and isinstance(
+                    node.get(key), dict) else value
             else:
                 node = node.setdefault(key, {})
     return config

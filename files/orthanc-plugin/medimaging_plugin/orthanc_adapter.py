@@ -10,6 +10,7 @@ import os
 
 import orthanc
 
+from . import health as health_routes
 from . import http_answers, log, request_body, rest
 from .archive import rest as archive_rest
 from .archive.feature import ArchiveFeature, OrthancArchiveApi
@@ -100,6 +101,7 @@ def bootstrap():
     feature = OAuthFeature.from_config(OrthancApi(), config, os.environ)
     _register_rest(feature)
     events = ChangeEvents()
+    health = register_health(events)
     events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, feature.start)
     events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, feature.stop)
     # Router and priors start after OAuth (subscribed later): the servers they use are registered by then.
@@ -119,4 +121,15 @@ def bootstrap():
                                         "MedimagingPriors": priors, "MedimagingArchive": archive})])
     events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, archive.start)
     events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, archive.stop)
-    return {"oauth": feature, "router": router, "priors": priors, "archive": archive, "events": events}
+    return {"oauth": feature, "router": router, "priors": priors, "archive": archive, "events": events,
+            "health": health}
+
+
+def register_health(events):
+    """The probe routes. With AuthenticationEnabled, Orthanc asks for credentials before any plugin filter or route
+    sees the request (1.10 and 1.12), so a probe then uses the image's medimaging-probe command (exec)."""
+    health = health_routes.Health(lambda: orthanc.RestApiGet("/changes?limit=0"))  # a query through the index
+    register_routes(health.routes())
+    events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, health.started)
+    events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, health.stopped)
+    return health
