@@ -1,12 +1,12 @@
 """Microsoft.HealthcareApis/workspaces/dicomservices: each service is a real Orthanc (DICOMweb plugin)
 behind the emulator's HTTPS at <serviceUrl>/v1/ and /v2/. The proxy lets a request through only with a
-token for the DICOM audience whose principal holds DICOM Data Owner (any verb) or Reader (reads).
+token for the DICOM audience whose principal holds DICOM Data Owner (any verb) or Reader (reads); STOW-RS
+then goes through the conformance layer (lab/azure/dicom_conformance.py: Azure's statement v2 rules),
+everything else straight to Orthanc (lab/azure/dicom_backend.py).
 
 Orthanc 1.10 listens on 0.0.0.0 whatever we ask, so it is locked down: HTTP authentication with a
 password only the emulator knows, no remote access, no DICOM port.
 """
-import base64
-import http.client
 import os
 import secrets
 import shutil
@@ -14,16 +14,14 @@ import threading
 
 from lab.azure import rbac
 from lab.azure.behaviours import Behaviour
+from lab.azure.dicom_backend import OrthancDicomWeb, serve
 from lab.azure.tokens import TokenError
 from lab.azure.web import HttpError, Response
 from lab.orthanc import OrthancProcess
-from lab.proc import LOOPBACK, free_port
+from lab.proc import free_port
 
 DICOM_AUDIENCE = "https://dicom.healthcareapis.azure.com"
 DATA_ACTION = "Microsoft.HealthcareApis/workspaces/dicomservices/resources/{}"
-_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "host", "authorization", "content-length",
-                "proxy-authorization", "te", "trailer", "upgrade", "forwarded", "x-forwarded-host",
-                "x-forwarded-proto"}
 _LOCK = threading.Lock()
 
 
@@ -124,26 +122,11 @@ def proxy(ctx, request):
         raise HttpError(503, "ServiceUnavailable", "The DICOM service is still provisioning; retry shortly.",
                         {"Retry-After": "1"})
     private = record["private"]
-    target = f"/dicom/{name}/v2/" + (parts[4] if len(parts) > 4 else "")
-    if request.query_string:
-        target += "?" + request.query_string
-    headers = {k: v for k, v in request.headers.items() if k not in _HOP_HEADERS}
-    headers["Authorization"] = "Basic " + base64.b64encode(
-        f"emulator:{private['orthancPassword']}".encode()).decode()
-    public_host = ctx.base_url.split("://", 1)[1]
-    headers.update({"Host": public_host, "Forwarded": f"host={public_host};proto=https",
-                    "X-Forwarded-Host": public_host, "X-Forwarded-Proto": "https"})
-    if request.body:
-        headers["Content-Length"] = str(len(request.body))
-    connection = http.client.HTTPConnection(LOOPBACK, private["orthancPort"], timeout=300)
+    backend = OrthancDicomWeb(private["orthancPort"], "emulator", private["orthancPassword"], f"/dicom/{name}/v2/")
     try:
-        connection.request(request.method, target, body=request.body or None, headers=headers)
-        answer = connection.getresponse()
-        data = answer.read()
-        out_headers = {k: v for k, v in answer.getheaders() if k.lower() not in _HOP_HEADERS
-                       and k.lower() != "www-authenticate"}
+        status, data, headers = serve(backend, request.method, parts[4] if len(parts) > 4 else "",
+                                      request.query_string, request.headers, request.body or b"",
+                                      ctx.base_url.split("://", 1)[1], f"{service_url}/{parts[3]}")
     except OSError as err:
         raise HttpError(502, "BadGateway", f"The DICOM service's Orthanc did not answer: {err}") from err
-    finally:
-        connection.close()
-    return Response(answer.status, data, out_headers)
+    return Response(status, data, headers)

@@ -46,8 +46,16 @@ def test_dicom_service_answers_stow_and_qido_for_its_roles_only(env, lab, mgmt, 
                          headers={**bearer(writer_id, writer_secret), "Content-Type": content_type,
                                   "Accept": "application/dicom+json"})
     assert stow.status_code == 200, stow.text
-    retrieve_url = stow.json()["00081190"]["Value"][0]
-    assert retrieve_url.startswith(service.service_url + "/v2/studies/")  # Orthanc answers with the public URL
+    # Azure's answer: a RetrieveURL per stored instance (the study's only when the path names the study).
+    retrieve_url = stow.json()["00081199"]["Value"][0]["00081190"]["Value"][0]
+    assert retrieve_url.startswith(service.service_url + "/v2/studies/")
+    wado = requests.get(retrieve_url, headers={**bearer(writer_id, writer_secret),
+                                               "Accept": 'multipart/related; type="application/dicom"'}, timeout=60)
+    assert wado.status_code == 200 and b"DICM" in wado.content
+    again = requests.post(f"{service.service_url}/v2/studies", data=body, timeout=60,
+                          headers={**bearer(writer_id, writer_secret), "Content-Type": content_type})
+    assert again.status_code == 409  # already stored: FailureReason 45070
+    assert again.json()["00081198"]["Value"][0]["00081197"]["Value"] == [45070]
 
     qido = requests.get(f"{service.service_url}/v1/studies?PatientID=LABSTOW1", headers=bearer(reader_id, reader_secret),
                         timeout=60)
