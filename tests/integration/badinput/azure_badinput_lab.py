@@ -44,6 +44,15 @@ def _graph(lab, method, path, body):
     return answer.json() if answer.content else None
 
 
+def _authorization_client(lab):
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    credential = ClientSecretCredential(lab["tenant_id"], lab["client_id"], lab["client_secret"],
+                                        authority=lab["authority_host"], disable_instance_discovery=True)
+    return AuthorizationManagementClient(credential, lab["subscription_id"], base_url=lab["arm_endpoint"],
+                                         credential_scopes=["https://management.azure.com/.default"])
+
+
 @pytest.fixture(scope="session")
 def canary(azure_lab):
     """Module options for a principal of our own (Owner of the lab subscription) whose secret is the canary."""
@@ -57,13 +66,16 @@ def canary(azure_lab):
     secret = _graph(azure_lab, "POST", "/applications/%s/addPassword" % app["id"],
                     {"passwordCredential": {}})["secretText"]
     principal = _graph(azure_lab, "POST", "/servicePrincipals", {"appId": app["appId"]})
-    grant = dict(admin, scope="/subscriptions/" + azure_lab["subscription_id"], principal_id=principal["id"],
-                 role=OWNER)
-    granted = run("azure_role_assignment", grant, admin)
-    assert not granted.get("failed"), granted
+    # Granted with the SDK, not with azure_role_assignment: the module under test must not set up its own test.
+    authorization = _authorization_client(azure_lab)
+    scope = "/subscriptions/" + azure_lab["subscription_id"]
+    assignment = str(uuid.uuid4())
+    authorization.role_assignments.create(scope, assignment, {"properties": {
+        "roleDefinitionId": scope + "/providers/Microsoft.Authorization/roleDefinitions/" + OWNER,
+        "principalId": principal["id"], "principalType": "ServicePrincipal"}})
     auth = dict(admin, client_id=app["appId"], secret=secret)
     yield {"auth": auth, "secret": secret, "principal_id": principal["id"]}
-    run("azure_role_assignment", dict(grant, state="absent"), admin)
+    authorization.role_assignments.delete(scope, assignment)
     _graph(azure_lab, "DELETE", "/applications/" + app["id"], None)
     if previous is None:
         os.environ.pop("REQUESTS_CA_BUNDLE", None)
