@@ -34,6 +34,10 @@ MANAGEMENT_AUDIENCES = ("https://management.azure.com/", "https://management.azu
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
+def _utc(seconds):
+    return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(seconds)) if isinstance(seconds, (int, float)) else "unset"
+
+
 def aad_error(status, error, code, description):
     body = {"error": error, "error_description": f"AADSTS{code}: {description}", "error_codes": [code],
             "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()), "trace_id": str(uuid.uuid4()),
@@ -92,7 +96,11 @@ class Entra:
                             f"'{form.get('grant_type')}'. The lab supports client_credentials only.")
         client_id = form.get("client_id", "")
         if not client_id and request.header("authorization", "").lower().startswith("basic "):
-            client_id, _, secret = base64.b64decode(request.header("authorization")[6:]).decode().partition(":")
+            try:
+                client_id, _, secret = base64.b64decode(request.header("authorization")[6:]).decode().partition(":")
+            except ValueError:  # not base64, or not UTF-8 inside
+                raise aad_error(400, "invalid_client", 7000216, "The Basic authorization header is malformed.") \
+                    from None
             form["client_secret"] = secret
         resource = form.get("resource") if v1 else self.resource_of(form.get("scope", ""))
         audience = self.audience_for(resource)
@@ -175,9 +183,14 @@ class Entra:
         try:
             jwt.decode(assertion, key, algorithms=["RS256", "ES256"], audience=audiences, issuer=issuer,
                        options={"require": ["exp", "iss", "sub", "aud"]})
-        except jwt.ExpiredSignatureError as err:
-            raise aad_error(400, "invalid_client", 700024, "Client assertion is not within its valid time "
-                            "range.") from err
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as err:
+            # Entra's own words, with the times, so the caller can tell an expired token from a clock problem.
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+            raise aad_error(400, "invalid_client", 700024, "Client assertion is not within its valid time range. "
+                            f"Current time: {_utc(time.time())}, assertion valid from {_utc(claims.get('nbf'))}, "
+                            f"expiry time of assertion {_utc(claims.get('exp'))}. The assertion has "
+                            f"{'expired' if isinstance(err, jwt.ExpiredSignatureError) else 'not become valid yet'}."
+                            ) from err
         except jwt.PyJWTError as err:
             raise aad_error(401, "invalid_client", 700027, f"Client assertion failed signature validation ({err}).") \
                 from err

@@ -110,6 +110,24 @@ def read_credential_file(path, profile):
     return dict(parser.items(profile))
 
 
+def check_ca_bundle(path, option):
+    """A CA bundle that is missing, unreadable or holds no PEM certificate fails here, naming the path; later it
+    would only show as a failed token request ("no credential worked")."""
+    full = os.path.expanduser(path)
+    if not os.path.isfile(full):
+        raise AuthConfigError('%s %s does not exist or is not a file: point it at a PEM file of trusted CAs'
+                              % (option, path))
+    try:
+        with open(full, 'rb') as handle:
+            content = handle.read()
+    except (IOError, OSError) as err:
+        raise AuthConfigError('%s %s cannot be read (%s): fix its permissions or point it at another PEM file'
+                              % (option, path, getattr(err, 'strerror', None) or err))
+    if b'-----BEGIN CERTIFICATE-----' not in content:
+        raise AuthConfigError('%s %s holds no PEM certificate (-----BEGIN CERTIFICATE-----): point it at the PEM file '
+                              'of the CA that signed the endpoints' % (option, path))
+
+
 def resolve_auth(params, environ=None):
     """Combine module params, AZURE_* environment variables and the credential file into AuthSettings."""
     env = os.environ if environ is None else environ
@@ -149,8 +167,8 @@ def resolve_auth(params, environ=None):
                               '(or AZURE_FEDERATED_TOKEN_FILE); none were found')
     if secret and not (client_id and tenant):
         raise AuthConfigError('a client secret needs client_id and tenant too (or AZURE_CLIENT_ID and AZURE_TENANT_ID)')
-    if ca_bundle and not os.path.isfile(os.path.expanduser(ca_bundle)):
-        raise AuthConfigError('ca_bundle %s does not exist: point it at a PEM file of trusted CAs' % ca_bundle)
+    if ca_bundle:
+        check_ca_bundle(ca_bundle, 'ca_bundle' if params.get('ca_bundle') else 'REQUESTS_CA_BUNDLE')
 
     return AuthSettings(
         source=source, subscription_id=subscription_id, tenant=tenant, client_id=client_id, secret=secret,

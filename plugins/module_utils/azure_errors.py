@@ -32,7 +32,30 @@ HINTS = {
     'ServiceRequestError': 'could not reach the endpoint: check arm_endpoint/cloud, proxy and ca_bundle',
     'ClientAuthenticationError': 'no credential worked: set auth_source and its options '
                                  '(client_id/secret/tenant, AZURE_* variables, az login or a managed identity)',
+    'CertificateNotTrusted': 'the TLS certificate of the authority or ARM endpoint is not signed by a CA in ca_bundle '
+                             '(or REQUESTS_CA_BUNDLE): point ca_bundle at the PEM file of that CA; the credential '
+                             'itself was never tried',
+    'CaBundleUnreadable': 'ca_bundle (or REQUESTS_CA_BUNDLE) cannot be read as PEM certificates: fix the path or '
+                          'the file',
+    'AuthorityUnreachable': 'could not reach the authority (authority_host) to get a token: check the URL, the '
+                            'network and proxy; the credential itself was never tried',
+    'FederatedTokenExpired': 'the federated token (AZURE_FEDERATED_TOKEN_FILE) is expired or not yet valid: let the '
+                             'cluster refresh the projected service-account token (or mint a new one) and check '
+                             'the controller clock',
 }
+
+# A credential "failure" whose text shows another cause: that cause, not "no credential worked".
+# (needle in the exception text, code); the first match wins.
+AUTH_CAUSES = (
+    ('CERTIFICATE_VERIFY_FAILED', 'CertificateNotTrusted'),
+    ('certificate verify failed', 'CertificateNotTrusted'),
+    ('Could not find a suitable TLS CA certificate bundle', 'CaBundleUnreadable'),
+    ('NO_CERTIFICATE_OR_CRL_FOUND', 'CaBundleUnreadable'),
+    ('AADSTS700024', 'FederatedTokenExpired'),
+    ('Failed to establish a new connection', 'AuthorityUnreachable'),
+    ('Name or service not known', 'AuthorityUnreachable'),
+    ('Connection refused', 'AuthorityUnreachable'),
+)
 
 DEFAULT_HINT = 'fix the input named in the message, or check the Azure activity log for the request'
 
@@ -73,13 +96,24 @@ def from_exception(exc, asked):
     if status is not None and status < 300:
         status = None  # a failed long-running operation: the poll itself answered 200
     code, message = _arm_error(exc)
-    if name == 'ClientAuthenticationError' and not code:
-        code = 'ClientAuthenticationError'
+    if name in ('ClientAuthenticationError', 'CredentialUnavailableError') and not code:
+        code = _auth_cause(exc) or 'ClientAuthenticationError'
     elif name in ('ServiceRequestError', 'ServiceResponseError', 'ServiceRequestTimeoutError'):
-        code = code or 'ServiceRequestError'
-    elif name == 'CredentialUnavailableError':
-        code = 'ClientAuthenticationError'
+        code = code or ('CertificateNotTrusted' if _auth_cause(exc) == 'CertificateNotTrusted' else 'ServiceRequestError')
     return AzureOperationError(asked, code=code, message=message or _first_line(exc), status=status)
+
+
+def _auth_cause(exc):
+    """The code of the real cause behind a credential error (TLS trust, reachability, an expired assertion)."""
+    texts = []
+    while exc is not None and len(texts) < 5:  # the exception and what it wraps
+        texts.append(str(exc))
+        exc = exc.__cause__ or exc.__context__
+    text = ' '.join(texts)
+    for needle, code in AUTH_CAUSES:
+        if needle in text:
+            return code
+    return None
 
 
 def _arm_error(exc):

@@ -276,3 +276,65 @@ def test_module_fails_naming_the_input_without_a_traceback(env, parents, case):
     assert "Traceback" not in printed and PASSWORD not in printed
     writes = [e for e in read_log(env, since) if e["method"] in ("PUT", "PATCH", "DELETE") and e["status"] < 400]
     assert writes == [], writes
+
+
+# Credential failures that are not about the credential must say what they are.
+def _expired_assertion_file(arm, env, parents, tmp_path):
+    """A user-assigned identity trusting the lab's OIDC issuer, and an assertion for it that expired a minute ago."""
+    import requests
+    rg = parents["rg_path"]
+    identity = arm.call("PUT", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/badinputwl",
+                        {"location": "westeurope"}, api_version="2024-11-30").json()
+    issuer = env["oidc_issuer_base"] + "/badinput"
+    credential = arm.call("PUT", rg + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/badinputwl/"
+                          "federatedIdentityCredentials/cluster", {"properties": {
+                              "issuer": issuer, "subject": "system:serviceaccount:pacs:orthanc",
+                              "audiences": ["api://AzureADTokenExchange"]}}, api_version="2024-11-30")
+    assert credential.status_code in (200, 201), credential.text
+    minted = requests.post(issuer + "/token", json={"subject": "system:serviceaccount:pacs:orthanc", "lifetime": -60},
+                           headers=arm.headers, verify=env["ca_bundle"], timeout=30)
+    path = tmp_path / "token"
+    path.write_text(minted.json()["token"])
+    return identity["properties"]["clientId"], str(path)
+
+
+def test_expired_federated_token_is_answered_as_expired(arm, env, parents, tmp_path):
+    import requests
+    client_id, path = _expired_assertion_file(arm, env, parents, tmp_path)
+    answer = requests.post(f"{env['authority_host']}/{env['tenant_id']}/oauth2/v2.0/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "scope": "https://management.azure.com/.default",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": open(path, encoding="utf-8").read()}, verify=env["ca_bundle"], timeout=30)
+    assert answer.status_code == 400 and answer.json()["error_codes"] == [700024]
+    assert "expired" in answer.json()["error_description"] and "expiry time of assertion" in answer.json()[
+        "error_description"]
+
+
+def test_module_with_an_expired_federated_token_says_expired(arm, env, parents, tmp_path, monkeypatch):
+    client_id, path = _expired_assertion_file(arm, env, parents, tmp_path)
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", path)
+    result, printed = run_module("azure_resource_group", {"name": parents["rg"], "location": "westeurope",
+                                                          "secret": None, "client_id": client_id}, env)
+    assert result.get("failed") and "FederatedTokenExpired" in result["msg"], result
+    assert "no credential worked" not in result["msg"] and "AZURE_FEDERATED_TOKEN_FILE" in result["msg"]
+    assert "Traceback" not in printed
+
+
+def test_module_with_an_untrusting_ca_bundle_names_it(env, parents):
+    since = time.time()
+    result, printed = run_module("azure_resource_group", {"name": parents["rg"], "location": "westeurope",
+                                                          "ca_bundle": "/etc/ssl/certs/ca-certificates.crt"}, env)
+    assert result.get("failed") and "CertificateNotTrusted" in result["msg"], result
+    assert "no credential worked" not in result["msg"] and "ca_bundle" in result["msg"]
+    assert "Traceback" not in printed and env["client_secret"] not in printed
+    assert [e for e in read_log(env, since) if e["method"] != "GET"] == []
+
+
+@pytest.mark.parametrize("bundle", ["/nonexistent/lab-ca.pem", "/etc/hostname"])
+def test_module_with_a_missing_or_non_pem_ca_bundle_names_the_path(env, parents, bundle):
+    since = time.time()
+    result, printed = run_module("azure_resource_group", {"name": parents["rg"], "location": "westeurope",
+                                                          "ca_bundle": bundle}, env)
+    assert result.get("failed") and bundle in result["msg"] and "ca_bundle" in result["msg"], result
+    assert "no credential worked" not in result["msg"] and "Traceback" not in printed
+    assert read_log(env, since) == []

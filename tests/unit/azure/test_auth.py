@@ -81,3 +81,38 @@ def test_msi_cli_and_auto_without_secret():
     assert isinstance(build_credential(resolve_auth(params(subscription_id=SUB, auth_source="cli"), {})),
                       AzureCliCredential)
     assert isinstance(build_credential(resolve_auth(params(subscription_id=SUB), {})), ChainedTokenCredential)
+
+
+@pytest.mark.parametrize("content, needle", [(None, "does not exist"), (b"not a certificate", "no PEM certificate"),
+                                             ("dir", "does not exist or is not a file")])
+def test_a_bad_ca_bundle_fails_early_naming_the_path(tmp_path, content, needle):
+    path = tmp_path / "ca.pem"
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(AuthConfigError) as raised:
+        resolve_auth(params(subscription_id=SUB, ca_bundle=str(path)), {})
+    assert str(path) in str(raised.value) and needle in str(raised.value) and "ca_bundle" in str(raised.value)
+
+
+def test_a_bad_ca_bundle_from_the_environment_names_the_variable(tmp_path):
+    path = tmp_path / "missing.pem"
+    with pytest.raises(AuthConfigError) as raised:
+        resolve_auth(params(subscription_id=SUB), {"REQUESTS_CA_BUNDLE": str(path)})
+    assert "REQUESTS_CA_BUNDLE" in str(raised.value) and str(path) in str(raised.value)
+
+
+def test_an_unreadable_ca_bundle_names_the_path(tmp_path, monkeypatch):
+    path = tmp_path / "ca.pem"
+    path.write_text("-----BEGIN CERTIFICATE-----\n")
+    real_open = open
+
+    def refuse(name, *args, **kwargs):  # root reads anything: simulate EACCES for this one file
+        if str(name) == str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_open(name, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", refuse)
+    with pytest.raises(AuthConfigError) as raised:
+        resolve_auth(params(subscription_id=SUB, ca_bundle=str(path)), {})
+    assert "cannot be read" in str(raised.value) and "Permission denied" in str(raised.value)

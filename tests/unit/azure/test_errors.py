@@ -25,3 +25,27 @@ def test_details_are_structured_and_pass_through():
                                         "message": "Resource group 'rg' could not be found.",
                                         "hint": error.hint}
     assert "azure_resource_group" in str(error)
+
+
+def test_untrusted_certificate_is_not_reported_as_no_credential():
+    # azure-identity wraps the TLS failure of the token request in ClientAuthenticationError.
+    cause = ServiceRequestError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate")
+    error = ClientAuthenticationError("Authentication failed: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                                      "failed: self-signed certificate in certificate chain (_ssl.c:1000)")
+    error.__cause__ = cause
+    text = str(from_exception(error, "read x"))
+    assert "no credential worked" not in text and "ca_bundle" in text and "CertificateNotTrusted" in text
+
+
+def test_unreachable_authority_is_not_reported_as_no_credential():
+    error = ClientAuthenticationError("Authentication failed: HTTPSConnection(host='127.0.0.1', port=1): Failed to "
+                                      "establish a new connection: [Errno 111] Connection refused")
+    text = str(from_exception(error, "read x"))
+    assert "no credential worked" not in text and "authority_host" in text
+
+
+def test_expired_federated_token_says_expired():
+    error = ClientAuthenticationError("Microsoft Entra ID error '(invalid_client) AADSTS700024: Client assertion is "
+                                      "not within its valid time range. ... The assertion has expired.'")
+    text = str(from_exception(error, "read x"))
+    assert "no credential worked" not in text and "expired" in text and "AZURE_FEDERATED_TOKEN_FILE" in text
