@@ -16,9 +16,10 @@ def azure_environment(lab):
             "AZURE_CLIENT_SECRET": lab["client_secret"]}
 
 
-def run_local_playbook(playbook, extra_vars, workdir, label, timeout=300):
+def run_local_playbook(playbook, extra_vars, workdir, label, timeout=300, args=()):
     """ansible-playbook PLAYBOOK on localhost (connection local, this venv's Python) with extra vars from a 0600
-    JSON file (they may hold passwords); returns the completed process, without judging it."""
+    JSON file (they may hold passwords) and extra command-line args (--diff, -vvv...); returns the completed
+    process, without judging it."""
     vars_file = os.path.join(workdir, "extra-vars-%s.json" % label)
     with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         json.dump(extra_vars, handle)
@@ -26,7 +27,7 @@ def run_local_playbook(playbook, extra_vars, workdir, label, timeout=300):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO_ROOT, "ansible.cfg"), PYTHONDONTWRITEBYTECODE="1",
                PATH=bindir + os.pathsep + os.environ.get("PATH", ""), ANSIBLE_NOCOLOR="1")
     command = [os.path.join(bindir, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               "-e", "ansible_python_interpreter=" + sys.executable, "-e", "@" + vars_file, playbook]
+               "-e", "ansible_python_interpreter=" + sys.executable, "-e", "@" + vars_file] + list(args) + [playbook]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
