@@ -89,6 +89,15 @@ class OAuthFeature:
             self.manager.stop()
             self.manager = None
 
+    def bearer(self, name):
+        """(url, headers) for a call the router makes itself to server `name`; headers None while no token is
+        valid; None when this feature does not manage the server."""
+        server = next((s for s in (self.settings.servers if self.settings else ()) if s.name == name), None)
+        if server is None or self.manager is None or not self.manager.has(name):
+            return None
+        token = self.manager.current_token(name)
+        return server.url, ({"Authorization": "Bearer " + token} if token else None)
+
     # ---- REST side ----
     def status(self):
         body = {"feature": SECTION, "state": self.state, "error": self.error,
@@ -99,12 +108,13 @@ class OAuthFeature:
 
     def test_limited(self, name):
         """test() at most once per server every TEST_COOLDOWN_SECONDS: (status, answer, Retry-After or None).
-        A call too soon gets 429 and the last result, and costs the identity provider nothing."""
+        A call too soon gets 503 + Retry-After (Orthanc 1.10.1 cannot send 429) and the last result, and costs the
+        identity provider nothing."""
         if self.manager is None or not self.manager.has(name):
             return self.test(name) + (None,)
         wait = self.test_cooldown.acquire(name)
         if wait:
-            return 429, {"ok": False, "error": "server %r was tested less than %.0f s ago; retry after %d s"
+            return 503, {"ok": False, "error": "server %r was tested less than %.0f s ago; retry after %d s"
                          % (name, TEST_COOLDOWN_SECONDS, wait), "last": self.last_tests.get(name)}, wait
         try:
             status, answer = self.test(name)

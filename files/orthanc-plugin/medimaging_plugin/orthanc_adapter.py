@@ -11,7 +11,7 @@ import os
 import orthanc
 
 from . import health as health_routes
-from . import http_answers, log, request_body, rest
+from . import http_answers, log, orthanc_compat, request_body, rest
 from .archive import rest as archive_rest
 from .archive.feature import ArchiveFeature, OrthancArchiveApi
 from .log import redact
@@ -32,6 +32,9 @@ class OrthancApi:
 
     def get_json(self, uri):
         return json.loads(orthanc.RestApiGetAfterPlugins(uri))
+
+    def get_bytes(self, uri):
+        return orthanc.RestApiGetAfterPlugins(uri)
 
     def put(self, uri, body):
         return orthanc.RestApiPutAfterPlugins(uri, body)
@@ -83,8 +86,8 @@ def register_routes(routes):
             elif status == 405:
                 output.SendMethodNotAllowed(payload.decode().replace("use ", ""))
             else:
-                # orthanc-python 4.0: SendHttpStatus(status, body as str, body size); bytes are refused (TypeError)
-                output.SendHttpStatus(status, payload.decode("utf-8", "replace"), len(payload))
+                # Orthanc 1.10.1 knows no 429 (it raises and drops the connection): rate limits answer 503.
+                orthanc_compat.send_http_status(output, status, payload)  # orthanc-python 4.0 and 5.0 differ
 
         orthanc.RegisterRestCallback(pattern, callback)
 
@@ -105,7 +108,7 @@ def bootstrap():
     events.subscribe(orthanc.ChangeType.ORTHANC_STARTED, feature.start)
     events.subscribe(orthanc.ChangeType.ORTHANC_STOPPED, feature.stop)
     # Router and priors start after OAuth (subscribed later): the servers they use are registered by then.
-    router = RouterFeature.from_config(OrthancApi(), config, os.environ)
+    router = RouterFeature.from_config(OrthancApi(), config, os.environ, oauth=feature)
     priors = PriorsFeature.from_config(OrthancApi(), config, os.environ)
     register_routes(router_rest.routes(router, priors))
     priors.retrieved_listeners.append(router.on_retrieved)

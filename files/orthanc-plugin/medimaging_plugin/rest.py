@@ -2,7 +2,7 @@
 
 Orthanc routes them behind its own authentication (RegisterRestCallback).
   GET  /medimaging/oauth/status              per server: provider, expiry, last refresh, last error
-  POST /medimaging/oauth/servers/{name}/test acquire a token now and run a QIDO ping (429 if again within 5 s)
+  POST /medimaging/oauth/servers/{name}/test token now + QIDO ping (503, Retry-After if again within 5 s)
   GET  /medimaging/metrics                   Prometheus text format (all features)
   GET  /medimaging/status                    state and configuration error of every feature (deploy checks)
 """

@@ -7,8 +7,13 @@ from medimaging_plugin.router.config import load_router_settings
 PG = {"Host": "127.0.0.1", "Port": 5433, "Database": "orthanc", "Username": "orthanc", "Password": "s3cret-pw"}
 
 
+# The servers and peers the destinations below name (a destination must name one the configuration defines).
+SERVERS = {name: {"Url": "https://dicom.example/%s/" % name} for name in ("cloud", "c", "a", "b")}
+PEERS = {name: {"Url": "https://peer.example/"} for name in ("cloudpeer", "archive_peer")}
+
+
 def _config(router=None, **extra):
-    config = {"PostgreSQL": dict(PG)}
+    config = {"PostgreSQL": dict(PG), "DicomWeb": {"Servers": dict(SERVERS)}, "OrthancPeers": dict(PEERS)}
     if router is not None:
         config["MedimagingRouter"] = router
     config.update(extra)
@@ -123,9 +128,10 @@ def test_section_must_be_an_object():
 
 
 def test_no_postgresql_names_the_missing_section():
-    error = _error({"MedimagingRouter": {"Destinations": {"cloud": {}}}})
+    servers = {"DicomWeb": {"Servers": SERVERS}}
+    error = _error(dict(servers, MedimagingRouter={"Destinations": {"cloud": {}}}))
     assert error.key == "PostgreSQL"
-    error = _error({"MedimagingRouter": {"Destinations": {"cloud": {}}, "Database": {"Port": 1}}})
+    error = _error(dict(servers, MedimagingRouter={"Destinations": {"cloud": {}}, "Database": {"Port": 1}}))
     assert error.key == "MedimagingRouter.Database"
 
 
@@ -145,7 +151,7 @@ def test_environment_overrides_json_and_merges_destinations():
 def test_environment_alone_configures_the_router():
     environ = {"ORTHANC__MEDIMAGING_ROUTER__DESTINATIONS__CLOUD__TAG_RULE":
                '{"Tag": "Modality", "In": ["CT", "MR"], "Negate": true}'}
-    (cloud,) = load_router_settings({"PostgreSQL": PG}, environ).destinations
+    (cloud,) = load_router_settings({"PostgreSQL": PG, "DicomWeb": {"Servers": SERVERS}}, environ).destinations
     assert cloud.tag_rule.negate and cloud.tag_rule.value == ("CT", "MR")
 
 

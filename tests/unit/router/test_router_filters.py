@@ -82,7 +82,7 @@ def test_negate_inverts_and_a_missing_tag_matches_only_negated():
 
 
 def test_a_sequence_value_never_matches():
-    assert not rule(Tag="ReferencedStudySequence", Regex=".*").matches({"ReferencedStudySequence": [{"a": "b"}]})
+    assert not rule(Tag="0008,1110", Regex=".*").matches({"0008,1110": [{"a": "b"}]})
 
 
 def test_numeric_tag_is_upper_cased_to_match_short_tags():

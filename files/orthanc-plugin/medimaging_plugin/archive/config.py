@@ -15,6 +15,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..config.errors import ConfigError
+from ..config.ranges import within_ranges
 from ..config.oauth import SecretSource, SERVER_SCHEMA, _check_file, _check_url, _server, _typed
 from ..router.sections import read_env, typed
 
@@ -68,7 +69,9 @@ def _container_url(value):
     parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise ConfigError(path, "must not carry a query string (a SAS belongs in SasTokenFile or SasTokenEnv)")
-    segments = [s for s in parts.path.split("/") if s]
+    segments = parts.path.strip("/").split("/")
+    if "" in segments[:-1]:
+        raise ConfigError(path, "must not contain empty path segments ('//'), got %r" % value)
     if not segments or not _CONTAINER_RE.fullmatch(segments[-1]):
         raise ConfigError(path, "must end with a container name (3-63 lower-case letters, digits, '-')",
                           "e.g. https://ACCOUNT.blob.core.windows.net/archive")
@@ -93,10 +96,7 @@ def load_archive_settings(orthanc_config, environ):
     url = _container_url(cfg["ContainerUrl"])
     if not _API_VERSION_RE.fullmatch(cfg["ApiVersion"]):
         raise ConfigError(SECTION + ".ApiVersion", "expected an x-ms-version date such as 2025-11-05")
-    if cfg["HttpTimeoutSeconds"] <= 0:
-        raise ConfigError(SECTION + ".HttpTimeoutSeconds", "must be > 0")
-    if not 1 <= cfg["Concurrency"] <= 16:
-        raise ConfigError(SECTION + ".Concurrency", "must be between 1 and 16")
+    within_ranges(cfg, {"HttpTimeoutSeconds": (0.1, 600), "Concurrency": (1, 16)}, SECTION)
     ca_bundle = cfg["CaBundle"]
     if ca_bundle:
         _check_file(SECTION + ".CaBundle", ca_bundle, "CA bundle")

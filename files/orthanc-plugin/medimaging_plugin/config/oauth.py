@@ -14,11 +14,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Optional
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..names import valid_name
 from .env import read_env_section
 from .errors import ConfigError
+from .ranges import DAY, HOUR, finite, within_ranges
 
 SECTION = "DicomWebOAuth"
 DEFAULT_SCOPE = "https://dicom.healthcareapis.azure.com/.default"
@@ -41,6 +42,10 @@ SECTION_SCHEMA = {
     "PermanentErrorRetrySeconds": (float, 900.0),
     "HttpTimeoutSeconds": (float, 10.0),
     "CaBundle": (str, None),
+}
+RANGES = {
+    "RefreshMarginSeconds": (0, DAY), "RefreshJitterSeconds": (0, HOUR), "RetryMinSeconds": (0.01, HOUR),
+    "RetryMaxSeconds": (0.01, DAY), "PermanentErrorRetrySeconds": (1, 7 * DAY), "HttpTimeoutSeconds": (0.1, 600),
 }
 SERVER_SCHEMA = {
     "Url": (str, None),
@@ -154,7 +159,7 @@ def _coerce(path, value, kind, from_env):
                 result = None
             if result is None:
                 raise ConfigError(path, "expected a number, got %r" % (value,))
-        if result < 0:
+        if finite(path, result) < 0:
             raise ConfigError(path, "must be >= 0, got %r" % (value,))
         return result
     if kind is dict:
@@ -190,9 +195,20 @@ def _check_url(path, url, what):
                                 "secrets would travel unencrypted" % what, "use https://")
     if parts.username or parts.password:
         raise ConfigError(path, "%s must not embed credentials" % what)
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in url):
+        raise ConfigError(path, "%s must not contain spaces, control characters or backslashes" % what)
+    if any(segment in (".", "..") for segment in unquote(parts.path).split("/")):
+        # An HTTP stack resolves them: .../archive/../other would address another container or resource.
+        raise ConfigError(path, "%s must not contain '.' or '..' path segments, got %r" % (what, url))
+
+
+# Files a deployment installs after its configuration check (config/check.py --will-exist): taken as present.
+PLANNED_FILES = set()
 
 
 def _check_file(path, filename, what):
+    if filename in PLANNED_FILES:
+        return
     if not os.path.isfile(filename):
         raise ConfigError(path, "%s %r does not exist or is not a file" % (what, filename))
     if not os.access(filename, os.R_OK):
@@ -376,10 +392,9 @@ def load_oauth_settings(orthanc_config, environ=None):
 
     if not get("Enabled"):
         return OAuthSettings(False, (), 0, 0, 0, 0, 0, 0)
-    if get("RetryMinSeconds") <= 0 or get("RetryMaxSeconds") < get("RetryMinSeconds"):
+    within_ranges(section, RANGES, SECTION)
+    if get("RetryMaxSeconds") < get("RetryMinSeconds"):
         raise ConfigError(SECTION + ".RetryMaxSeconds", "need 0 < RetryMinSeconds <= RetryMaxSeconds")
-    if get("HttpTimeoutSeconds") <= 0:
-        raise ConfigError(SECTION + ".HttpTimeoutSeconds", "must be > 0")
     if get("CaBundle"):
         _check_file(SECTION + ".CaBundle", get("CaBundle"), "CA bundle")
     servers = []

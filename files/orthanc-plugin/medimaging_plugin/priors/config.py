@@ -7,6 +7,8 @@
 from dataclasses import dataclass, field
 
 from ..config.errors import ConfigError
+from ..config.ranges import DAY, within_ranges
+from ..config.references import dicomweb_servers, require
 from ..names import valid_name
 from ..router.sections import postgres_dsn_params, read_env, typed
 
@@ -21,6 +23,7 @@ SCHEMA = {
     "Workers": (int, 1),
     "Database": (dict, None),
 }
+RANGES = {"Count": (1, 50), "Workers": (1, 4), "WindowSeconds": (0, 30 * DAY)}
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,14 @@ def load_priors_settings(orthanc_config, environ):
         raise ConfigError(SECTION + ".Server", "missing", "the DICOMweb server name to query, e.g. \"cloud\"")
     if not valid_name(cfg["Server"]):
         raise ConfigError(SECTION + ".Server", "not a valid DICOMweb server name: %r" % cfg["Server"])
-    if not 1 <= cfg["Count"] <= 50:
-        raise ConfigError(SECTION + ".Count", "must be between 1 and 50")
-    if not 1 <= cfg["Workers"] <= 4:
-        raise ConfigError(SECTION + ".Workers", "must be between 1 and 4")
+    within_ranges(cfg, RANGES, SECTION)
     db_params = {}
     if cfg["Database"] is not None:
         db_params = postgres_dsn_params(orthanc_config, cfg["Database"], SECTION + ".Database")
     elif isinstance(orthanc_config.get("PostgreSQL"), dict) and orthanc_config["PostgreSQL"].get("Host"):
         db_params = postgres_dsn_params(orthanc_config)
+    require(SECTION + ".Server", cfg["Server"], dicomweb_servers(orthanc_config, environ), "DICOMweb server",
+            "DicomWebOAuth.Servers or DicomWeb.Servers")
     return PriorsSettings(enabled=True, server=cfg["Server"], count=cfg["Count"],
                           modalities=tuple(m.upper() for m in cfg["Modalities"] or ()),
                           body_parts=tuple(b.upper() for b in cfg["BodyParts"] or ()),

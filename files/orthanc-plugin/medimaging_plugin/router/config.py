@@ -14,8 +14,11 @@ from typing import Optional
 
 from ..config.errors import ConfigError
 from ..names import valid_name
+from ..config.ranges import DAY, HOUR, within_ranges
+from ..config.references import dicomweb_servers, peers, require
 from .filters import TagRule
 from .sections import merge_named, postgres_dsn_params, read_env, typed
+from .transcode import parse_setting as parse_transcode
 
 SECTION = "MedimagingRouter"
 TYPES = ("dicomweb", "peer")
@@ -33,6 +36,10 @@ SECTION_SCHEMA = {
     "MaxRejections": (int, 3),
     "Database": (dict, None),
 }
+RANGES = {
+    "Workers": (1, 16), "BatchSize": (1, 1000), "RetryMinSeconds": (0.01, HOUR), "RetryMaxSeconds": (0.01, DAY),
+    "LeaseSeconds": (10, DAY), "PollSeconds": (0.01, HOUR), "OrphanAfterSeconds": (0, 7 * DAY), "MaxRejections": (1, 100),
+}
 DESTINATION_SCHEMA = {
     "Type": (str, "dicomweb"),
     "Server": (str, None),
@@ -41,6 +48,7 @@ DESTINATION_SCHEMA = {
     "TagRule": (dict, None),
     "BatchSize": (int, None),
     "Enabled": (bool, True),
+    "Transcode": (list, None),  # transfer syntaxes re-encoded to Explicit VR LE; unset: transcode.DEFAULT_DICOMWEB
 }
 
 
@@ -53,11 +61,12 @@ class Destination:
     modalities: tuple = ()
     calling_aets: tuple = ()
     tag_rule: Optional[TagRule] = None
+    transcode: tuple = ()
 
     def public_view(self):
         return {"type": self.kind, "server": self.server, "batch_size": self.batch_size,
                 "modalities": list(self.modalities), "calling_aets": list(self.calling_aets),
-                "tag_rule": self.tag_rule.describe() if self.tag_rule else None}
+                "tag_rule": self.tag_rule.describe() if self.tag_rule else None, "transcode": list(self.transcode)}
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,7 @@ class RouterSettings:
     db_params: dict = field(default_factory=dict, repr=False)  # holds the password: never logged
 
 
-def _destination(name, raw, env_keys, default_batch):
+def _destination(name, raw, env_keys, default_batch, servers):
     path = "%s.Destinations.%s" % (SECTION, name)
     if not valid_name(name):
         raise ConfigError(path, "destination name must be 1-64 letters, digits, '_', '.', '-'")
@@ -85,14 +94,21 @@ def _destination(name, raw, env_keys, default_batch):
     server = cfg["Server"] or name
     if not valid_name(server):
         raise ConfigError(path + ".Server", "not a valid Orthanc server/peer name: %r" % server)
+    if not cfg["Enabled"]:
+        pass  # a disabled destination sends nothing: its server may be gone already
+    elif cfg["Type"] == "dicomweb":
+        require(path + ".Server", server, servers["dicomweb"], "DICOMweb server",
+                "DicomWebOAuth.Servers or DicomWeb.Servers")
+    else:
+        require(path + ".Server", server, servers["peer"], "Orthanc peer", "OrthancPeers")
+    within_ranges(cfg, {"BatchSize": RANGES["BatchSize"]}, path)
     batch = cfg["BatchSize"] if cfg["BatchSize"] is not None else default_batch
-    if batch < 1:
-        raise ConfigError(path + ".BatchSize", "must be >= 1")
     rule = TagRule.parse(cfg["TagRule"], path + ".TagRule") if cfg["TagRule"] else None
     modalities = tuple(m.upper() for m in cfg["Modalities"] or ())
     return cfg["Enabled"], Destination(name=name, kind=cfg["Type"], server=server, batch_size=batch,
                                        modalities=modalities, calling_aets=tuple(cfg["CallingAets"] or ()),
-                                       tag_rule=rule)
+                                       tag_rule=rule,
+                                       transcode=parse_transcode(cfg["Transcode"], cfg["Type"], path + ".Transcode"))
 
 
 def load_router_settings(orthanc_config, environ):
@@ -113,22 +129,14 @@ def load_router_settings(orthanc_config, environ):
     json_destinations = raw.get("Destinations") or {}
     if not isinstance(json_destinations, dict):
         raise ConfigError(SECTION + ".Destinations", "expected a JSON object of name -> destination")
-    if cfg["Workers"] < 1 or cfg["Workers"] > 16:
-        raise ConfigError(SECTION + ".Workers", "must be between 1 and 16")
-    if cfg["BatchSize"] < 1:
-        raise ConfigError(SECTION + ".BatchSize", "must be >= 1")
-    if cfg["RetryMinSeconds"] <= 0 or cfg["RetryMaxSeconds"] < cfg["RetryMinSeconds"]:
+    # LeaseSeconds >= 10: a lease shorter than one batch would let another replica retake an item being sent.
+    within_ranges(cfg, RANGES, SECTION)
+    if cfg["RetryMaxSeconds"] < cfg["RetryMinSeconds"]:
         raise ConfigError(SECTION + ".RetryMaxSeconds", "need 0 < RetryMinSeconds <= RetryMaxSeconds")
-    if cfg["LeaseSeconds"] < 10:
-        raise ConfigError(SECTION + ".LeaseSeconds", "must be >= 10 (a lease shorter than one batch "
-                          "would let another replica retake an item still being sent)")
-    if cfg["PollSeconds"] <= 0:
-        raise ConfigError(SECTION + ".PollSeconds", "must be > 0")
-    if cfg["MaxRejections"] < 1:
-        raise ConfigError(SECTION + ".MaxRejections", "must be >= 1")
+    servers = {"dicomweb": dicomweb_servers(orthanc_config, environ), "peer": peers(orthanc_config)}
     destinations = []
     for name, (body, keys) in sorted(merge_named(json_destinations, env_named).items()):
-        enabled, destination = _destination(name, body, keys, cfg["BatchSize"])
+        enabled, destination = _destination(name, body, keys, cfg["BatchSize"], servers)
         if enabled:
             destinations.append(destination)
     if not destinations:

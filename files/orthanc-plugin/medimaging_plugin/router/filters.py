@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..config.errors import ConfigError
+from .dicom_tags import tag_of
+from .regex_safety import UnsafeRegex, compile_safe
 
-_TAG_RE = re.compile(r"[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}|[A-Za-z][A-Za-z0-9]*")
 _OPS = ("Equals", "In", "Regex")
 
 
@@ -23,13 +24,14 @@ class StudyFacts:
 
 @dataclass(frozen=True)
 class TagRule:
-    """{"Tag": "InstitutionName" | "0008,0080", one of "Equals": str, "In": [str], "Regex": str,
+    """{"Tag": "InstitutionName" (a keyword of dicom_tags.KEYWORDS) | "0008,0080", one of "Equals": str, "In": [str], "Regex": str,
     optional "Negate": true}. A missing tag never matches (Negate then matches)."""
 
     tag: str
     op: str
     value: object
     negate: bool = False
+    key: str = ""  # gggg,eeee: the facts hold every tag under this form too, whatever Orthanc names it
 
     @classmethod
     def parse(cls, raw, path):
@@ -40,27 +42,29 @@ class TagRule:
             raise ConfigError("%s.%s" % (path, sorted(unknown)[0]), "unknown key",
                               "use Tag, one of %s, and optionally Negate" % ", ".join(_OPS))
         tag = raw.get("Tag")
-        if not isinstance(tag, str) or not _TAG_RE.fullmatch(tag):
-            raise ConfigError(path + ".Tag", "expected a DICOM keyword (InstitutionName) or gggg,eeee, got %r" % (tag,))
+        try:
+            key = tag_of(tag)
+        except ValueError as exc:
+            raise ConfigError(path + ".Tag", str(exc)) from None
         ops = [op for op in _OPS if op in raw]
         if len(ops) != 1:
             raise ConfigError(path, "exactly one of %s is required" % ", ".join(_OPS))
         op, value = ops[0], raw[ops[0]]
         if op == "In":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(path + ".In", "expected a list of strings")
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+                raise ConfigError(path + ".In", "expected a non-empty list of strings")
             value = tuple(value)
         elif not isinstance(value, str):
             raise ConfigError("%s.%s" % (path, op), "expected a string")
         if op == "Regex":
             try:
-                value = re.compile(value)
-            except re.error as exc:
-                raise ConfigError(path + ".Regex", "invalid regular expression: %s" % exc) from None
+                value = compile_safe(value)
+            except (re.error, UnsafeRegex) as exc:
+                raise ConfigError(path + ".Regex", "refused regular expression: %s" % exc) from None
         negate = raw.get("Negate", False)
         if not isinstance(negate, bool):
             raise ConfigError(path + ".Negate", "expected true or false")
-        return cls(tag=tag.upper() if "," in tag else tag, op=op, value=value, negate=negate)
+        return cls(tag=tag.upper() if "," in tag else tag, op=op, value=value, negate=negate, key=key)
 
     def describe(self):
         value = self.value.pattern if self.op == "Regex" else self.value
@@ -68,7 +72,8 @@ class TagRule:
                 "negate": self.negate}
 
     def matches(self, tags):
-        found = (tags or {}).get(self.tag)
+        tags = tags or {}
+        found = tags.get(self.key, tags.get(self.tag))
         if isinstance(found, str):
             found = found.strip()
             if self.op == "Equals":

@@ -11,6 +11,7 @@ import re
 
 from ..config.env import camel_to_upper_snake
 from ..config.errors import ConfigError
+from ..config.ranges import finite
 
 
 def suggest(key, known):
@@ -35,6 +36,7 @@ def _coerce(path, value, kind, from_env):
             raise ConfigError(path, "expected a number, got %r" % (value,))
         if value < 0:
             raise ConfigError(path, "must be >= 0, got %r" % (value,))
+        finite(path, value)
         if kind is int and int(value) != value:
             raise ConfigError(path, "expected a whole number, got %r" % (value,))
         return kind(value)
