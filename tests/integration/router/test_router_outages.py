@@ -1,5 +1,7 @@
 """Outage drills and refusals: zero loss, the backlog drains after recovery, refused studies go to
 dead-letter with a reason without blocking the others."""
+import pytest
+
 from lab.dicom_factory import make_study
 from router_harness import (FakeDicomWeb, fast_router, onprem_kwargs, queue_rows, router_status, sop_uids,
                             wait_until)
@@ -11,6 +13,7 @@ def _upload(onprem, count, prefix):
             onprem.upload(blob)
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_cloud_5xx_then_stopped_then_back_drains_everything(pg_database, orthanc_factory, cloud):
     refusing = FakeDicomWeb(stow_status=503).start()
     try:
@@ -39,6 +42,8 @@ def test_cloud_5xx_then_stopped_then_back_drains_everything(pg_database, orthanc
 
 
 def test_rejected_study_goes_to_dead_letter_without_blocking(pg_database, orthanc_factory, cloud):
+    """A destination answering 400 to every STOW: each instance is dead-lettered with that answer (the router
+    sends them one by one to find which is at fault), the study is done, the others still go."""
     rejecting = FakeDicomWeb(stow_status=400).start()
     try:
         onprem = orthanc_factory("onprem", **onprem_kwargs(
@@ -47,21 +52,21 @@ def test_rejected_study_goes_to_dead_letter_without_blocking(pg_database, orthan
         for blob in make_study(instances=2, patient_id="DLQ01", modality="MR", seed=1):
             onprem.upload(blob)
         _upload(onprem, 3, "DLQOK")  # CT: only for the cloud (modality filter)
-        rows = wait_until(lambda: [r for r in queue_rows(pg_database) if r[1] == "strict" and r[2] == "dead"],
-                          60, "the refused study is dead-lettered")
-        assert "HTTP 400" in rows[0][5]
+
+        def strict_dead(count):
+            status = router_status(onprem)
+            return status if status["destinations"]["strict"]["dead_instances"] == count else None
+        status = wait_until(lambda: strict_dead(2), 60, "both refused instances are dead-lettered")
+        assert all("HTTP 400" in d["reason"] for d in status["dead_instances"] if d["destination"] == "strict")
         expected = sop_uids(onprem)
         wait_until(lambda: sop_uids(cloud) == expected, 60, "the other studies still reach the cloud")
-        status = router_status(onprem)
-        assert status["destinations"]["strict"]["dead"] == 1
-        assert status["dead_letters"][0]["destination"] == "strict"
-        assert len([r for r in queue_rows(pg_database) if r[1] == "strict"]) == 1  # CT studies filtered out
-        # retry-dead-letters puts it back to work (and, still refused, back to dead-letter)
+        assert [r[2] for r in queue_rows(pg_database) if r[1] == "strict"] == ["done"]  # CT studies filtered out
+        # retry-dead-letters puts the study back to work (and, still refused, its instances back to dead-letter)
         answer = onprem.request("POST", "/medimaging/router/retry-dead-letters", json={"Destination": "strict"})
         assert answer.status_code == 200 and answer.json()["requeued"] == 1
         stow_before = rejecting.counts["stow"]
         wait_until(lambda: rejecting.counts["stow"] > stow_before, 30, "retried after the requeue")
-        wait_until(lambda: router_status(onprem)["destinations"]["strict"]["dead"] == 1, 30, "dead again")
+        wait_until(lambda: strict_dead(2), 30, "dead again")
         assert "Bearer" not in onprem.request("GET", "/medimaging/router/status").text
     finally:
         rejecting.stop()

@@ -51,9 +51,11 @@ def test_every_queue_and_gate_statement_has_one_argument_per_placeholder():
                  lambda: queue.complete(item, 1, 2), lambda: queue.fail(item, 1, "e"),
                  lambda: queue.dead_letter(item, "r"), lambda: queue.retry_dead_letters("cloud"),
                  lambda: queue.release_destination("cloud"), queue.stats, lambda: queue.dead_letters(3),
-                 lambda: PostgresGate(db, 60).claim("PAT")):
+                 lambda: PostgresGate(db, 60).claim("PAT"), lambda: queue.retry_dead_letters(None),
+                 lambda: queue.dead_letter_instances(item, [("1.2.3", 43264, "r"), ("1.2.4", None, "r")]),
+                 lambda: queue.dead_instance_letters(5)):
         call()
-    assert len(db.calls) == 18
+    assert len(db.calls) == 25
     for sql, args in db.calls:
         converted, count = pg.convert_placeholders(sql)
         assert count == len(args), sql

@@ -3,6 +3,7 @@
 from medimaging_plugin.router.config import RouterSettings
 from medimaging_plugin.router.errors import DestinationDown, LeaseLost, Rejected, StudyGone
 from medimaging_plugin.router.queue import Item
+from medimaging_plugin.router.sender import Sent
 from medimaging_plugin.router.worker import DestinationHolds, Worker
 from router_fakes import FakeApi, FakeClock, FixedRandom
 
@@ -38,6 +39,9 @@ class FakeQueue:
         self.calls.append(("release", destination))
         return 4
 
+    def dead_letter_instances(self, item, refused):
+        self.calls.append(("dead_instances", item.id, [uid for uid, _code, _reason in refused]))
+
 
 class FakeMetrics:
     def __init__(self):
@@ -51,6 +55,12 @@ class FakeMetrics:
 
     def dead_lettered(self, destination):
         self.events.append(("dead", destination))
+
+    def transcoded(self, destination, count):
+        self.events.append(("transcoded", destination, count))
+
+    def instance_refused(self, destination, code):
+        self.events.append(("instance_refused", destination, code))
 
 
 class ScriptedSender:
@@ -174,3 +184,16 @@ def test_stopping_worker_gives_the_lease_up_between_batches():
     w.stopping.set()
     w.process(item())
     assert not any(c[0] == "complete" for c in queue.calls)  # renew() raised LeaseLost
+
+
+def test_instances_refused_for_good_are_dead_lettered_and_the_study_completes():
+    w, queue, metrics, _ = worker(Sent(3, 30, refused=[("1.2.9", 43264, "bad UID")], transcoded=1))
+    w.process(item())
+    assert queue.calls == [("extend", 7), ("dead_instances", 7, ["1.2.9"]), ("complete", 7, 3, 30)]
+    assert ("instance_refused", "cloud", 43264) in metrics.events and ("transcoded", "cloud", 1) in metrics.events
+
+
+def test_a_rejection_still_records_the_instances_refused_for_good():
+    w, queue, _, _ = worker(Rejected("272 on one", False, 2, 20, refused=[("1.2.8", None, "cannot transcode")]))
+    w.process(item())
+    assert ("dead_instances", 7, ["1.2.8"]) in queue.calls and queue.calls[-1][0] == "fail"

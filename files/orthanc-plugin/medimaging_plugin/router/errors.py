@@ -14,8 +14,9 @@ class Rejected(Exception):
     after MaxRejections such attempts.
     """
 
-    def __init__(self, reason, permanent, instances_sent=0, bytes_sent=0):
+    def __init__(self, reason, permanent, instances_sent=0, bytes_sent=0, refused=()):
         super().__init__(reason)
+        self.refused = list(refused)  # instances refused for good meanwhile: (uid, code, reason)
         self.reason = reason
         self.permanent = permanent
         self.instances_sent = instances_sent

@@ -22,7 +22,9 @@ from ..log import get_logger, redact
 from ..metrics import REGISTRY
 from ..request_body import read_object
 from . import filters
+from ..http_client import HttpClient
 from .config import SECTION, load_router_settings
+from .direct_stow import DirectStow, static_server
 from .queue import Database, RouterQueue
 from .sender import DicomWebSender, PeerSender
 from .worker import DestinationHolds, Worker
@@ -39,8 +41,9 @@ def _parse_orthanc_time(text):
 
 
 class RouterFeature:
-    def __init__(self, api, orthanc_config, settings=None, error=None, registry=REGISTRY, db=None):
+    def __init__(self, api, orthanc_config, settings=None, error=None, registry=REGISTRY, db=None, oauth=None):
         self.api = api
+        self.oauth = oauth  # the DicomWebOAuth feature: URL and current token of the servers it manages
         self.orthanc_config = orthanc_config
         self.settings = settings
         self.error = error
@@ -93,9 +96,15 @@ class RouterFeature:
         self.holds = DestinationHolds(settings.retry_min, settings.retry_max)
         root = dicomweb_root(self.orthanc_config)
         senders = {}
+        http = HttpClient(120.0)
         for d in settings.destinations:
-            senders[d.name] = (DicomWebSender(self.api, root, d.server, d.batch_size) if d.kind == "dicomweb"
-                               else PeerSender(self.api, d.server, d.batch_size))
+            if d.kind == "dicomweb":
+                direct = DirectStow(http, d.server, self._target(d.server),
+                                    ca_bundle=self.orthanc_config.get("HttpsCACertificates") or None)
+                senders[d.name] = DicomWebSender(self.api, root, d.server, d.batch_size, direct=direct,
+                                                 transcode_syntaxes=d.transcode)
+            else:
+                senders[d.name] = PeerSender(self.api, d.server, d.batch_size)
         try:
             if self.queue.change_cursor() == 0:  # first start: route what arrives from now on
                 self.queue.set_change_cursor(int(self.api.get_json("/changes?last").get("Last", 0)))
@@ -108,6 +117,14 @@ class RouterFeature:
                                recover=self.sweep if i == 0 else None) for i in range(settings.workers)]
         for worker in self.workers:
             worker.start()
+
+    def _target(self, server):
+        """() -> (url, headers) of a DICOMweb server for DirectStow: the OAuth feature's (headers None while
+        it has no valid token), else DicomWeb.Servers in Orthanc's configuration; None if neither knows it."""
+        def resolve():
+            found = self.oauth.bearer(server) if self.oauth is not None else None
+            return found if found is not None else static_server(self.orthanc_config, server)
+        return resolve
 
     def stop(self):
         for worker in self.workers:
@@ -267,7 +284,7 @@ class RouterFeature:
         stats = self.cached_stats(max_age=0.0) if self.queue is not None else {}
         held = set(self.holds.held()) if self.holds else set()
         for d in self.settings.destinations:
-            entry = {"pending": 0, "inflight": 0, "done": 0, "dead": 0, "oldest_pending_seconds": 0.0,
+            entry = {"pending": 0, "inflight": 0, "done": 0, "dead": 0, "dead_instances": 0, "oldest_pending_seconds": 0.0,
                      "bytes_sent": 0, "last_error": None}
             entry.update(stats.get(d.name, {}))
             if self.holds and self.holds.last_error.get(d.name) and d.name in held:
@@ -279,6 +296,8 @@ class RouterFeature:
         if self.queue is not None:
             try:
                 body["dead_letters"] = [dict(x, reason=redact(x["reason"] or "")) for x in self.queue.dead_letters(20)]
+                body["dead_instances"] = [dict(x, reason=redact(x["reason"])) for x in
+                                          self.queue.dead_instance_letters(50)]
             except Exception as exc:
                 body["dead_letters_error"] = redact(exc)
         return body

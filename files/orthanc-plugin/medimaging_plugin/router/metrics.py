@@ -9,6 +9,9 @@
   medimaging_router_dead_lettered_total{destination}
   medimaging_router_enqueued_total{destination,result}       result: new | rearmed | unchanged | filtered | from_destination
   medimaging_router_send_duration_seconds{destination}       histogram, per study
+  medimaging_router_instances_transcoded_total{destination}  re-encoded to Explicit VR LE before sending
+  medimaging_router_instances_dead_lettered_total{destination,reason}  reason: the FailureReason code, or "none"
+  medimaging_router_dead_instances{destination}              instances dead-lettered now (at scrape)
 """
 
 from ..metrics import unregister
@@ -30,6 +33,10 @@ class RouterMetrics:
                             registry=registry)
         self.enqueued = Counter("medimaging_router_enqueued", "Enqueue decisions", labels + ["result"],
                                 registry=registry)
+        self.transcodes = Counter("medimaging_router_instances_transcoded", "Instances re-encoded before sending",
+                                  labels, registry=registry)
+        self.dead_instances = Counter("medimaging_router_instances_dead_lettered", "Instances the destination "
+                                      "refused for good", labels + ["reason"], registry=registry)
         self.duration = Histogram("medimaging_router_send_duration_seconds", "Time to send one study", labels,
                                   buckets=BUCKETS, registry=registry)
         self._collector = None
@@ -48,6 +55,12 @@ class RouterMetrics:
     def dead_lettered(self, destination):
         self.dead.labels(destination).inc()
 
+    def transcoded(self, destination, count):
+        self.transcodes.labels(destination).inc(count)
+
+    def instance_refused(self, destination, code):
+        self.dead_instances.labels(destination, "none" if code is None else str(code)).inc()
+
     def enqueue(self, destination, result):
         self.enqueued.labels(destination, result).inc()
 
@@ -58,7 +71,7 @@ class RouterMetrics:
 
     def close(self):
         owned = (self.studies, self.instances, self.bytes, self.failures, self.dead, self.enqueued, self.duration,
-                 self._collector)
+                 self.transcodes, self.dead_instances, self._collector)
         unregister(owned, self._registry)
 
 
@@ -74,9 +87,13 @@ class _QueueCollector:
                                   labels=["destination", "state"])
         oldest = GaugeMetricFamily("medimaging_router_oldest_pending_age_seconds",
                                    "Age of the oldest study not yet sent", labels=["destination"])
+        dead_instances = GaugeMetricFamily("medimaging_router_dead_instances", "Instances dead-lettered",
+                                           labels=["destination"])
         for destination, entry in sorted((self._snapshot() or {}).items()):
             for state in ("pending", "inflight", "dead"):
                 depth.add_metric([destination, state], entry.get(state, 0))
             oldest.add_metric([destination], entry.get("oldest_pending_seconds", 0.0))
+            dead_instances.add_metric([destination], entry.get("dead_instances", 0))
         yield depth
         yield oldest
+        yield dead_instances

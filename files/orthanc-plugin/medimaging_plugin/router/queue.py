@@ -10,6 +10,8 @@ same row at once. Each claim gets a fresh lease token; complete/fail/dead_letter
 the caller still holds that lease. `generation` grows when a study changes (new instances after a
 send): completing an older generation puts the row back to pending instead of done.
 `arrivals` remembers studies seen but not yet stable, so a crash before StableStudy loses nothing.
+`dead_instances` holds instances a destination refused for good (one row per destination and
+SOPInstanceUID, with its FailureReason): their study is done, they wait for retry_dead_letters.
 """
 
 import secrets
@@ -47,6 +49,16 @@ CREATE INDEX IF NOT EXISTS items_claim ON medimaging_router.items (next_attempt_
 CREATE TABLE IF NOT EXISTS medimaging_router.arrivals (
   study_id  text PRIMARY KEY,
   seen_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS medimaging_router.dead_instances (
+  destination     text NOT NULL,
+  sop_uid         text NOT NULL,
+  study_id        text NOT NULL,
+  study_uid       text NOT NULL,
+  failure_code    integer,
+  reason          text NOT NULL,
+  since           timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (destination, sop_uid)
 );
 CREATE TABLE IF NOT EXISTS medimaging_router.cursor (
   id        integer PRIMARY KEY CHECK (id = 1),
@@ -258,9 +270,28 @@ class RouterQueue:
                WHERE id = %s AND lease_token = %s AND state = 'inflight'""",
             (reason[:2000], item.id, item.lease_token)) == 1
 
+    def dead_letter_instances(self, item, refused):
+        """Record [(SOPInstanceUID, failure code or None, reason)] refused for good by item's destination."""
+        for uid, code, reason in refused:
+            self.db.execute(
+                """INSERT INTO medimaging_router.dead_instances AS d
+                     (destination, sop_uid, study_id, study_uid, failure_code, reason)
+                   VALUES (%s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (destination, sop_uid) DO UPDATE SET failure_code = EXCLUDED.failure_code,
+                     reason = EXCLUDED.reason, study_id = EXCLUDED.study_id, since = now()""",
+                (item.destination, uid, item.study_id, item.study_uid, code, reason[:2000]))
+
     def retry_dead_letters(self, destination=None):
-        """Dead-lettered items back to pending (after the cause was fixed). Returns how many."""
-        return self.db.execute(
+        """Dead-lettered items, and the studies of dead-lettered instances, back to pending (after the cause
+        was fixed). Returns how many items."""
+        revived = self.db.execute(
+            """WITH gone AS (DELETE FROM medimaging_router.dead_instances
+                             WHERE (%s::text IS NULL OR destination = %s) RETURNING study_id, destination)
+               UPDATE medimaging_router.items SET state = 'pending', attempts = 0, rejections = 0,
+                 next_attempt_at = now(), updated_at = now()
+               WHERE state = 'done' AND (study_id, destination) IN (SELECT study_id, destination FROM gone)""",
+            (destination, destination))
+        return revived + self.db.execute(
             """UPDATE medimaging_router.items SET state = 'pending', attempts = 0, rejections = 0,
                  next_attempt_at = now(), updated_at = now()
                WHERE state = 'dead' AND (%s::text IS NULL OR destination = %s)""", (destination, destination))
@@ -281,12 +312,16 @@ class RouterQueue:
                       extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE state IN ('pending', 'inflight')))
                FROM medimaging_router.items GROUP BY destination, state""", fetch="all")
         for destination, state, count, sent, oldest in rows:
-            entry = out.setdefault(destination, {"pending": 0, "inflight": 0, "done": 0, "dead": 0,
+            entry = out.setdefault(destination, {"pending": 0, "inflight": 0, "done": 0, "dead": 0, "dead_instances": 0,
                                                  "oldest_pending_seconds": 0.0, "bytes_sent": 0, "last_error": None})
             entry[state] = count
             entry["bytes_sent"] += int(sent or 0)
             if oldest is not None:
                 entry["oldest_pending_seconds"] = max(entry["oldest_pending_seconds"], float(oldest))
+        for destination, count in self.db.execute(
+                "SELECT destination, count(*) FROM medimaging_router.dead_instances GROUP BY destination", fetch="all"):
+            if destination in out:
+                out[destination]["dead_instances"] = count
         for destination, error in self.db.execute(
                 """SELECT DISTINCT ON (destination) destination, last_error FROM medimaging_router.items
                    WHERE last_error IS NOT NULL ORDER BY destination, updated_at DESC""", fetch="all"):
@@ -300,3 +335,10 @@ class RouterQueue:
                WHERE state = 'dead' ORDER BY updated_at DESC LIMIT %s""", (limit,), fetch="all")
         return [{"destination": d, "study_uid": u, "attempts": a, "reason": e, "since": t.isoformat()}
                 for d, u, a, e, t in rows]
+
+    def dead_instance_letters(self, limit=100):
+        rows = self.db.execute(
+            """SELECT destination, study_uid, sop_uid, failure_code, reason, since FROM medimaging_router.dead_instances
+               ORDER BY since DESC LIMIT %s""", (limit,), fetch="all")
+        return [{"destination": d, "study_uid": u, "sop_instance_uid": s, "failure_code": c, "reason": r,
+                 "since": t.isoformat()} for d, u, s, c, r, t in rows]

@@ -7,6 +7,11 @@ is resolved by asking the destination (QIDO-RS for the study's instances):
   - instances it already has count as sent ("already exists" is success, whatever the answer was);
   - the rest are sent one by one; one that still fails is sent once as an asynchronous job, whose
     FunctionErrorCode tells 400 Bad Request (8: permanent rejection) from the others.
+When the router can reach the server itself (DirectStow: its URL and credentials are known), a failed
+batch's missing instances are sent again directly and the answer is read per instance (FailureReason):
+45070 is success, 272/45071/A7xx are retried, any other code dead-letters that instance only (the rest
+of the study still goes). Instances whose transfer syntax the destination refuses (Transcode list) are
+re-encoded to Explicit VR Little Endian by Orthanc without touching the stored copy and sent directly.
 Peers: POST /peers/NAME/store {"Resources": [...], "Synchronous": true}; an Orthanc peer already
 holding an instance answers success, so every failure is DestinationDown.
 """
@@ -16,6 +21,8 @@ import time
 
 from ..log import redact
 from ..priors.selection import values
+from . import stow_answer, transcode
+from .direct_stow import RequestRefused
 from .errors import DestinationDown, Rejected, StudyGone
 
 # Orthanc error codes seen in a failed DicomWebStowClient job's Content.FunctionErrorCode
@@ -42,14 +49,39 @@ class StudyInstances:
                       for i in answer]
 
 
+class Sent(tuple):
+    """(instances sent, bytes sent), plus .refused: [(SOPInstanceUID, failure code or None, reason)] the
+    destination will never accept, and .transcoded: how many were re-encoded before sending."""
+
+    def __new__(cls, instances, sent_bytes, refused=(), transcoded=0):
+        self = tuple.__new__(cls, (instances, sent_bytes))
+        self.refused = list(refused)
+        self.transcoded = transcoded
+        return self
+
+
+class _Tally:
+    def __init__(self):
+        self.sent = self.bytes = self.transcoded = 0
+        self.refused = []  # permanent, per instance: (uid, code, reason)
+        self.rejected = []  # retry the study: (uid, Orthanc error code or FailureReason)
+
+    def ok(self, size):
+        self.sent += 1
+        self.bytes += size
+
+
 class DicomWebSender:
     # A failure Orthanc does not detail (409/422 vs 503...) counts as a refusal of those instances
     # only if the destination accepted other instances lately; otherwise it refuses every write
     # (overloaded, read-only, 5xx): treated as down, so an outage never dead-letters anything.
     ACCEPTED_RECENTLY_SECONDS = 120.0
 
-    def __init__(self, api, root, server, batch_size, job_timeout=120.0, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, api, root, server, batch_size, job_timeout=120.0, sleep=time.sleep, clock=time.monotonic,
+                 direct=None, transcode_syntaxes=()):
         self.api = api
+        self.direct = direct  # DirectStow or None
+        self.transcode_syntaxes = frozenset(transcode_syntaxes)
         self.clock = clock
         self.last_accepted = None
         self.base = "%sservers/%s" % (root, server)
@@ -103,58 +135,115 @@ class DicomWebSender:
         raise DestinationDown("STOW job for one instance did not finish in %.0fs" % self.job_timeout)
 
     def send(self, item, instances, on_progress, already_tried):
-        """Send every instance of the study. Returns (instances sent, bytes sent). `on_progress` is
+        """Send every instance of the study. Returns Sent(instances sent, bytes sent). `on_progress` is
         called between batches (it renews the lease). `already_tried`: this is a retry, so first
         ask the destination which instances it already holds."""
         todo = instances.items
         if already_tried:
             present = self.present(item.study_uid)
             todo = [entry for entry in todo if entry[1] not in present]
-        sent = sent_bytes = 0
-        rejected = []
-        for start in range(0, len(todo), self.batch_size):
-            batch = todo[start:start + self.batch_size]
+        plain, recode = self._split(todo)
+        tally = _Tally()
+        for start in range(0, len(plain), self.batch_size):
+            batch = plain[start:start + self.batch_size]
             try:
                 self._stow([entry[0] for entry in batch])
-                sent += len(batch)
-                sent_bytes += sum(entry[2] for entry in batch)
+                for entry in batch:
+                    tally.ok(entry[2])
             except Exception as exc:
-                done, done_bytes, refused = self._resolve(item, batch, exc)
-                sent += done
-                sent_bytes += done_bytes
-                rejected.extend(refused)
+                self._resolve(item, batch, exc, tally)
             on_progress()
-        if rejected:
-            permanent = any(code == ERROR_BAD_REQUEST for _uid, code in rejected)
+        for start in range(0, len(recode), self.batch_size):
+            self._send_transcoded(recode[start:start + self.batch_size], tally)
+            on_progress()
+        if tally.rejected:
+            permanent = any(code == ERROR_BAD_REQUEST for _uid, code in tally.rejected)
+            detail = ("HTTP 400 Bad Request" if permanent else
+                      "error the DICOMweb client does not detail: 409/413/422/5xx" if not self._direct_ok() else
+                      "failures the destination may recover from: 272/45071/out of resources")
             reason = "%s refused %d instance(s) (%s): %s" % (
-                self.server, len(rejected), "HTTP 400 Bad Request" if permanent else
-                "error the DICOMweb client does not detail: 409/413/422/5xx",
-                ", ".join(uid for uid, _code in rejected[:5]) + (" ..." if len(rejected) > 5 else ""))
-            raise Rejected(reason, permanent, sent, sent_bytes)
-        return sent, sent_bytes
+                self.server, len(tally.rejected), detail,
+                ", ".join(uid for uid, _code in tally.rejected[:5]) + (" ..." if len(tally.rejected) > 5 else ""))
+            raise Rejected(reason, permanent, tally.sent, tally.bytes, refused=tally.refused)
+        return Sent(tally.sent, tally.bytes, tally.refused, tally.transcoded)
 
-    def _resolve(self, item, batch, error):
-        """A batch failed: which of its instances are in fact there, which are refused, or is the
-        destination down? Returns (sent, bytes, [(SOPInstanceUID, error code)])."""
+    def _direct_ok(self):
+        return self.direct is not None and self.direct.available()
+
+    def _split(self, todo):
+        """(instances sent as stored, instances to re-encode first)."""
+        if not self.transcode_syntaxes:
+            return todo, []
+        plain, recode = [], []
+        for entry in todo:
+            syntax = transcode.transfer_syntax(self.api, entry[0])
+            (recode if syntax in self.transcode_syntaxes else plain).append(entry)
+        return plain, recode
+
+    def _send_transcoded(self, batch, tally):
+        files = []
+        for entry in batch:
+            try:
+                files.append((entry, transcode.transcoded(self.api, entry[0])))
+            except Exception as exc:  # Orthanc cannot re-encode it: it would be refused as it is
+                tally.refused.append((entry[1], None, "cannot be transcoded to Explicit VR Little Endian here: %s"
+                                      % redact(exc)))
+        if files:
+            tally.transcoded += len(files)
+            self._direct(files, tally)
+
+    def _direct(self, files, tally):
+        """Send [(entry, bytes)] with DirectStow and sort the answer per instance."""
+        if not self._direct_ok():
+            for entry, _data in files:
+                tally.refused.append((entry[1], None, "%s: the router cannot send STOW-RS itself (no URL or "
+                                      "credentials for it in DicomWeb.Servers or DicomWebOAuth)" % self.server))
+            return
+        try:
+            codes = self.direct.send([(entry[1], data) for entry, data in files])
+        except RequestRefused as exc:
+            if len(files) > 1:  # one bad part refuses the whole request: ask for each alone
+                for one in files:
+                    self._direct([one], tally)
+                return
+            tally.refused.append((files[0][0][1], None, str(exc)))
+            return
+        for entry, data in files:
+            code = codes[entry[1]]
+            if code in (0, stow_answer.ALREADY_STORED):
+                self.last_accepted = self.clock()
+                tally.ok(len(data))
+            elif stow_answer.is_transient(code):
+                tally.rejected.append((entry[1], code))
+            else:
+                tally.refused.append((entry[1], code, "%s refused it with FailureReason %d: %s"
+                                      % (self.server, code, stow_answer.reason(code))))
+
+    def _resolve(self, item, batch, error, tally):
+        """A batch failed: which of its instances are in fact there, which are refused (and why, when the
+        router can ask the destination itself), or is the destination down?"""
         present = self.present(item.study_uid)  # raises DestinationDown
-        missing = [entry for entry in batch if entry[1] not in present]
-        sent = len(batch) - len(missing)
-        sent_bytes = sum(entry[2] for entry in batch if entry[1] in present)
-        refused = []
+        missing = []
+        for entry in batch:
+            if entry[1] in present:
+                tally.ok(entry[2])
+            else:
+                missing.append(entry)
+        if missing and self._direct_ok():
+            self._direct([(entry, self.api.get_bytes("/instances/%s/file" % entry[0])) for entry in missing], tally)
+            return
         for entry in missing:
             if len(batch) > 1:
                 try:
                     self._stow([entry[0]])
-                    sent += 1
-                    sent_bytes += entry[2]
+                    tally.ok(entry[2])
                     continue
                 except Exception:
                     pass
             code = self._job_error_code(entry[0])
             if code == 0:
                 self.last_accepted = self.clock()
-                sent += 1
-                sent_bytes += entry[2]
+                tally.ok(entry[2])
             elif code == ERROR_UNAUTHORIZED or code == ERROR_UNKNOWN_RESOURCE:
                 raise DestinationDown("%s answered %s to STOW (token or URL): %s"
                                       % (self.server, "401/403" if code == ERROR_UNAUTHORIZED else "404",
@@ -162,8 +251,7 @@ class DicomWebSender:
             elif code != ERROR_BAD_REQUEST and not (self._reachable() and self._accepts_writes()):
                 raise DestinationDown("%s accepts no STOW (down, overloaded or 5xx): %s" % (self.server, redact(error)))
             else:
-                refused.append((entry[1], code))
-        return sent, sent_bytes, refused
+                tally.rejected.append((entry[1], code))
 
 
 class PeerSender:
@@ -184,4 +272,4 @@ class PeerSender:
             sent += len(batch)
             sent_bytes += sum(entry[2] for entry in batch)
             on_progress()
-        return sent, sent_bytes
+        return Sent(sent, sent_bytes)

@@ -6,6 +6,8 @@ Backoff happens at two levels:
     meanwhile, and when it answers again its whole backlog becomes due at once (fast drain);
   - an item the destination refused waits its own exponential delay and is dead-lettered after
     MaxRejections refusals (at once for a permanent refusal, HTTP 400).
+Instances the destination refuses for good with a FailureReason (a UID, a missing PatientID...) are
+dead-lettered one by one (queue.dead_letter_instances) and the rest of their study completes.
 """
 
 import random
@@ -124,8 +126,8 @@ class Worker(threading.Thread):
         try:
             instances = StudyInstances(self.api, item.study_id)
             # A retry, or a takeover after a crash mid-send: ask the destination what it holds, send only the rest.
-            sent, sent_bytes = sender.send(item, instances, renew,
-                                           already_tried=item.attempts > 0 or item.taken_over)
+            result = sender.send(item, instances, renew, already_tried=item.attempts > 0 or item.taken_over)
+            sent, sent_bytes = result
         except DestinationDown as exc:
             delay = self.holds.down(item.destination, str(exc))
             LOG.warning("router: %s unreachable, holding it %.1fs: %s", item.destination, delay, redact(exc))
@@ -134,6 +136,7 @@ class Worker(threading.Thread):
             return
         except Rejected as exc:
             self.metrics.sent(item.destination, exc.instances_sent, exc.bytes_sent)
+            self._refused(item, exc.refused)
             self._rejected(item, exc)
             return
         except LeaseLost:
@@ -154,8 +157,21 @@ class Worker(threading.Thread):
         if self.holds.up(item.destination):
             released = self.queue.release_destination(item.destination)
             LOG.info("router: %s answers again; %d queued studies released", item.destination, released)
+        self._refused(item, getattr(result, "refused", ()))
+        if getattr(result, "transcoded", 0):
+            self.metrics.transcoded(item.destination, result.transcoded)
         self.queue.complete(item, sent, sent_bytes)
         self.metrics.sent(item.destination, sent, sent_bytes, studies=1, seconds=time.monotonic() - started)
+
+    def _refused(self, item, refused):
+        """Instances the destination will never accept: dead-lettered one by one, the study goes on."""
+        if not refused:
+            return
+        self.queue.dead_letter_instances(item, refused)
+        for uid, code, reason in refused:
+            LOG.error("router: instance %s of study %s -> %s dead-lettered: %s", uid, item.study_uid,
+                      item.destination, reason)
+            self.metrics.instance_refused(item.destination, code)
 
     def _rejected(self, item, exc):
         rejections = item.rejections + 1
