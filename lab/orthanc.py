@@ -63,10 +63,16 @@ class OrthancProcess:
         os.makedirs(self.workdir, exist_ok=True)
         with open(self.config_path, "w", encoding="utf-8") as handle:
             json.dump(self.config, handle, indent=2)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TCP_NODELAY": "1", **self.env}
-        pid = start_daemon([ORTHANC_BINARY, self.config_path], self.logfile, self.pidfile, env=env, cwd=self.workdir)
+        pid = start_daemon(self.command(), self.logfile, self.pidfile, env=self.process_env(), cwd=self.workdir)
         wait_for_http(f"{self.url}/system", timeout=timeout, pid=pid, logfile=self.logfile, accept=(200, 401))
         return self
+
+    def command(self):
+        """What start() runs (lab/orthanc_container.py runs the image instead)."""
+        return [ORTHANC_BINARY, self.config_path]
+
+    def process_env(self):
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TCP_NODELAY": "1", **self.env}
 
     def stop(self, timeout=20):
         stop_pid(self.pid, timeout=timeout)

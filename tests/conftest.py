@@ -11,7 +11,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from lab.orthanc import OrthancProcess  # noqa: E402  (needs the path above)
+from lab.orthanc_lines import DEFAULT_LINE, LINES, check_line, orthanc_for, runs_plugin  # noqa: E402  (needs the path above)
 from lab.postgres import PostgresCluster  # noqa: E402
 from lab.proc import free_port  # noqa: E402
 
@@ -41,15 +41,47 @@ def pg_database(postgres_cluster):
     postgres_cluster.drop_database(name)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "orthanc_lines(*lines): run on these Orthanc lines (lab/orthanc_lines.py); "
+                                       "unmarked tests run on %s only" % DEFAULT_LINE)
+
+
+def pytest_generate_tests(metafunc):
+    """Tests marked orthanc_lines("1.10", "1.12") run once per line (ids end in [1.10], [1.12])."""
+    marker = metafunc.definition.get_closest_marker("orthanc_lines")
+    if marker and "orthanc_line" in metafunc.fixturenames:
+        unknown = set(marker.args) - set(LINES)
+        assert not unknown, "unknown Orthanc lines %s; known: %s" % (sorted(unknown), LINES)
+        metafunc.parametrize("orthanc_line", marker.args, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def orthanc_line(request):
+    """The Orthanc line of the Orthancs that run the plugin: 1.10 (host) or 1.12 (the project's image)."""
+    line = getattr(request, "param", DEFAULT_LINE)
+    if line != DEFAULT_LINE:
+        from lab.containers.runtime import remove_labelled
+        from lab.orthanc_container import OWNER
+        remove_labelled(OWNER)  # a crashed earlier run's containers
+        yield line
+        remove_labelled(OWNER)
+    else:
+        yield line
+
+
 @pytest.fixture
-def orthanc_factory(tmp_path):
-    """Call with (config=..., plugins=[...], env=..., auth=...) to start Orthancs; all are stopped at teardown."""
+def orthanc_factory(tmp_path, orthanc_line):
+    """Call with (config=..., plugins=[...], env=..., auth=...) to start Orthancs; all are stopped at teardown.
+    Those whose configuration runs the plugin start on `orthanc_line`."""
     started = []
 
     def factory(name="orthanc", **kwargs):
-        process = OrthancProcess(os.path.join(tmp_path, name), name=name, **kwargs)
+        process = orthanc_for(orthanc_line, os.path.join(tmp_path, name), name=name, **kwargs)
         started.append(process)
-        return process.start()
+        process.start()
+        if runs_plugin(kwargs.get("config")):
+            check_line(process, orthanc_line)
+        return process
 
     yield factory
     for process in started:

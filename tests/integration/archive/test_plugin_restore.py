@@ -31,6 +31,7 @@ def plugin_orthanc(orthanc_factory, blob_lab, sas_file):
                            env={"PYTHONPATH": plugin_site_packages() or "", "PYTHONDONTWRITEBYTECODE": "1"})
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_plugin_restores_byte_identical_and_refuses_a_tampered_blob(orthanc_factory, blob_lab, tmp_path):
     if not plugin_site_packages():
         pytest.fail("plugin venv missing: scripts/install-plugin-venv.sh")

@@ -13,6 +13,7 @@ import requests
 
 from lab.ca import LabCA
 from lab.orthanc import OrthancProcess
+from lab.orthanc_lines import DEFAULT_LINE, check_line, orthanc_for
 from lab.proc import LOOPBACK, free_port, read_pidfile, start_daemon, stop_pid, wait_for_http
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
@@ -96,7 +97,8 @@ class PluginLab:
     """Start with `PluginLab(workdir, ttl=..., margin=...).start()`; `stop()` stops all by PID."""
 
     def __init__(self, workdir, ttl=8, margin=3.0, jitter=0.5, retry_min=0.5, retry_max=2.0,
-                 extra_servers=None):
+                 extra_servers=None, line=DEFAULT_LINE):
+        self.line = line  # the on-prem Orthanc's line (lab/orthanc_lines.py); the cloud stays on the host
         self.workdir = os.path.abspath(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.ca = LabCA(os.path.join(self.workdir, "ca"))
@@ -146,8 +148,9 @@ class PluginLab:
         self.cloud = OrthancProcess(os.path.join(self.workdir, "cloud"), config=self._cloud_config(),
                                     env=guard_env, plugins=["DicomWeb", "Python"], name="cloud").start()
         env = {"PYTHONPATH": plugin_site_packages()}
-        self.onprem = OrthancProcess(os.path.join(self.workdir, "onprem"), config=self._onprem_config(), env=env,
-                                     plugins=["DicomWeb", "Python"], auth=self.admin, name="onprem").start()
+        self.onprem = orthanc_for(self.line, os.path.join(self.workdir, "onprem"), config=self._onprem_config(),
+                                  env=env, plugins=["DicomWeb", "Python"], auth=self.admin, name="onprem").start()
+        check_line(self.onprem, self.line)
         return self
 
     def stop(self):

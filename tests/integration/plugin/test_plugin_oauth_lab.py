@@ -27,6 +27,7 @@ def upload(lab, patient_id, study_uid=None):
     return lab.onprem.upload(make_instance(patient_id=patient_id, study_uid=study_uid))["ID"]
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_stow_qido_wado_through_the_registered_server(plugin_lab):
     lab = plugin_lab
     # the guard really guards: no token, no DICOMweb
@@ -60,6 +61,7 @@ def test_stow_qido_wado_through_the_registered_server(plugin_lab):
     assert guard["accepted"] >= 4 and set(guard["rejected"]) <= {"no bearer token"}
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_test_endpoint_acquires_and_pings(plugin_lab):
     answer = plugin_lab.onprem.request("POST", "/medimaging/oauth/servers/cloud/test")
     assert answer.status_code == 200, answer.text
@@ -94,6 +96,7 @@ def test_token_expiring_under_sustained_stow_is_replaced_without_failures(plugin
     assert lab.guard_stats()["rejected"] == rejected_before  # the cloud never saw an expired token
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_no_token_or_secret_leaks_to_orthanc_answers_logs_or_database(plugin_lab):
     lab = plugin_lab
     instance = upload(lab, "LEAKCHECK")
