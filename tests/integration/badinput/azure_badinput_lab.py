@@ -93,16 +93,12 @@ def existing_group(azure_lab, canary):
     run("azure_resource_group", {"name": name, "state": "absent", "force_delete_nonempty": True}, canary["auth"])
 
 
-class PrincipalLog:
+class PrincipalLog(_azure.RequestLog):
     """The emulator's request log from a mark onwards, only what one principal asked of ARM."""
 
     def __init__(self, path, principal_id):
-        self.path = path
+        super().__init__(path)
         self.principal_id = principal_id.lower()
-        self.offset = 0
-
-    def mark(self):
-        self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
 
     def calls(self):
         with open(self.path, encoding="utf-8") as handle:
