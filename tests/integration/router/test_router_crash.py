@@ -1,8 +1,11 @@
 """Routing survives kill -9: every study ends up in the cloud exactly once, nothing lost."""
+import pytest
+
 from lab.dicom_factory import make_study
 from router_harness import fast_router, onprem_kwargs, queue_rows, router_status, sop_uids, wait_until
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_kill9_mid_routing_every_study_arrives_once(pg_database, orthanc_factory, cloud):
     onprem = orthanc_factory("onprem", **onprem_kwargs(
         pg_database, cloud.url, router=fast_router({"cloud": {"Type": "dicomweb"}}, BatchSize=2)))

@@ -1,7 +1,5 @@
 """Outage drills and refusals: zero loss, the backlog drains after recovery, refused studies go to
 dead-letter with a reason without blocking the others."""
-import pytest
-
 from lab.dicom_factory import make_study
 from router_harness import (FakeDicomWeb, fast_router, onprem_kwargs, queue_rows, router_status, sop_uids,
                             wait_until)
@@ -13,7 +11,6 @@ def _upload(onprem, count, prefix):
             onprem.upload(blob)
 
 
-@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_cloud_5xx_then_stopped_then_back_drains_everything(pg_database, orthanc_factory, cloud):
     refusing = FakeDicomWeb(stow_status=503).start()
     try:
