@@ -8,27 +8,11 @@ heal   removes the cut
 """
 import argparse
 import json
-import os
 import sys
 
-from lab.azure.config import LabLayout
 from lab.proc import LabError
 from lab.site import cut
-from lab.site.host import Site
-from lab.site.plan import HYBRID_LAB
-
-
-def site_for(lab_dir=None):
-    return Site(HYBRID_LAB, os.path.join(LabLayout(lab_dir).root, "site"))
-
-
-def cloud_ports(lab_dir=None):
-    """The ports of the lab's cloud side (emulator, Azurite), as the launcher recorded them."""
-    layout = LabLayout(lab_dir)
-    if not os.path.exists(layout.facts_file):
-        raise LabError(f"no lab in {layout.root}: run `python -m lab up` first")
-    ports = layout.load_facts()["ports"]
-    return [ports["emulator"], ports["azurite"]]
+from lab.site.host import cloud_ports, site_for
 
 
 def main(argv=None):

@@ -12,11 +12,11 @@ import shutil
 import sys
 import time
 
-from lab.azure.config import REPO_ROOT, write_private_json
+from lab.azure.config import REPO_ROOT, LabLayout, write_private_json
 from lab.containers import images
 from lab.containers.runtime import ContainerError, container_state, owner_label, podman, podman_json, remove_labelled
-from lab.proc import pid_alive, read_pidfile, start_daemon, stop_pid
-from lab.site.plan import SITE_IMAGE
+from lab.proc import LabError, pid_alive, read_pidfile, start_daemon, stop_pid
+from lab.site.plan import HYBRID_LAB, SITE_IMAGE
 
 BOOT_TIMEOUT = 90
 
@@ -84,12 +84,12 @@ class Site:
         raise ContainerError(f"{name}: systemd says {state!r} after {BOOT_TIMEOUT} s; failed units: {failed or '-'}; "
                              f"see `podman logs {name}`")
 
-    def _psql(self, sql, database="postgres", check=True):
+    def psql(self, sql, database="postgres", check=True):
         return podman("exec", self.plan.pacs_container, "runuser", "-u", "postgres", "--", "psql", "-X", "-q",
                       "-tA", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql, check=check)
 
     def database_ready(self, postgres):
-        done = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{postgres['database']}'", check=False)
+        done = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{postgres['database']}'", check=False)
         return done.returncode == 0 and done.stdout.decode().strip() == "1"
 
     def ensure_database(self, database="orthanc", user="orthanc"):
@@ -102,10 +102,10 @@ class Site:
                                      f"see `podman exec {self.plan.pacs_container} journalctl -u postgresql@15-main`")
             time.sleep(0.5)
         password = secrets.token_urlsafe(18)
-        self._psql(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN "
+        self.psql(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN "
                    f"CREATE ROLE {user} LOGIN; END IF; END$$; ALTER ROLE {user} PASSWORD '{password}'")
-        if self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'").stdout.decode().strip() != "1":
-            self._psql(f"CREATE DATABASE {database} OWNER {user}")
+        if self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'").stdout.decode().strip() != "1":
+            self.psql(f"CREATE DATABASE {database} OWNER {user}")
         return {"host": "127.0.0.1", "port": 5432, "database": database, "user": user, "password": password}
 
     def ensure_relay(self, ports):
@@ -156,3 +156,17 @@ class Site:
                 "pacs": {"container": self.plan.pacs_container, "address": self.plan.pacs_address,
                          "state": container_state(self.plan.pacs_container)},
                 "relay": {"running": bool(pid and pid_alive(pid)), "pid": pid or None}}
+
+
+def site_for(lab_dir=None):
+    """The hybrid lab's site, its state under <lab dir>/site."""
+    return Site(HYBRID_LAB, os.path.join(LabLayout(lab_dir).root, "site"))
+
+
+def cloud_ports(lab_dir=None):
+    """The ports of the lab's cloud side (emulator, Azurite), as the launcher recorded them."""
+    layout = LabLayout(lab_dir)
+    if not os.path.exists(layout.facts_file):
+        raise LabError(f"no lab in {layout.root}: run `python -m lab up` first")
+    ports = layout.load_facts()["ports"]
+    return [ports["emulator"], ports["azurite"]]
