@@ -42,6 +42,9 @@ PLUGINS = {
 }
 PLUGIN_DIRS = ("/usr/share/orthanc/plugins-available", "/usr/share/orthanc/plugins")  # orthancteam, Debian
 BINARY_PATH = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin"
+# Variables ending in _SECRET that are values, not file pointers: the plugin's documented
+# ORTHANC__DICOMWEB_OAUTH__SERVERS__<NAME>__CLIENT_SECRET (a file: ..._CLIENT_SECRET_FILE or ..._CLIENT_SECRET_SECRET).
+VALUE_NAMES = ("__CLIENT_SECRET",)
 
 
 class ConfigurationError(Exception):
@@ -62,7 +65,7 @@ def resolve_secrets(environ, secrets_dir):
     for path in sorted(glob.glob(os.path.join(secrets_dir, "ORTHANC__*"))):
         env.setdefault(os.path.basename(path), read_file(path, "secret file").rstrip("\n"))
     for name, value in environ.items():
-        if name.endswith("_SECRET") and name != "_SECRET":
+        if name.endswith("_SECRET") and not name.endswith(VALUE_NAMES):
             path = value if os.path.isabs(value) else os.path.join(secrets_dir, value)
             env[name[:-len("_SECRET")]] = read_file(path, name).rstrip("\n")
             del env[name]

@@ -72,6 +72,14 @@ def test_secrets_from_files_by_variable_name_and_by_reference(tmp_path):
     assert "ORTHANC__REGISTERED_USERS_SECRET" not in env
 
 
+def test_the_plugins_client_secret_variable_is_a_value_not_a_file(tmp_path):
+    name = "ORTHANC__DICOMWEB_OAUTH__SERVERS__AZURE__CLIENT_SECRET"
+    config, env = build({name: "s3cret-value", name + "_SECRET": "pointed"}, tmp_path, {"secrets/pointed": "from-file"})
+    assert env[name] == "from-file"  # ..._CLIENT_SECRET_SECRET points at a file
+    config, env = build({name: "s3cret-value"}, tmp_path)
+    assert env[name] == "s3cret-value" and config["DicomWebOAuth"]["Servers"]["AZURE"]["ClientSecret"] == "s3cret-value"
+
+
 def test_missing_secret_file_names_the_variable(tmp_path):
     with pytest.raises(entrypoint.ConfigurationError, match="ORTHANC__X_SECRET.*nope"):
         build({"ORTHANC__X_SECRET": "nope"}, tmp_path)
