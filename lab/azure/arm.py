@@ -16,7 +16,7 @@ from lab.azure.validation import UnsupportedApiVersion, model_class, validate
 from lab.azure.web import HttpError, Response
 
 _OP_URL = re.compile(r"^/subscriptions/[^/]+/providers/([^/]+)/locations/[^/]+/(operationStatuses|operationResults)/"
-                     r"([^/]+)$", re.IGNORECASE)
+                     r"([^/]+)\Z", re.IGNORECASE)
 RG_TYPE = "Microsoft.Resources/resourceGroups"
 READONLY_TOP = ("id", "name", "type", "systemData", "etag")
 MAX_BODY = 4 * 1024 * 1024  # ARM's limit on a request body
@@ -83,7 +83,7 @@ class Arm:
             return Response(200, {"value": [g["body"] for g in groups]})
         if lower.endswith("/resources"):
             return self.list_generic(principal, path[: -len("/resources")])
-        if re.match(r"^/subscriptions/[^/]+/providers(/[^/]+)?(/register)?$", path, re.IGNORECASE):
+        if re.match(r"^/subscriptions/[^/]+/providers(/[^/]+)?(/register)?\Z", path, re.IGNORECASE):
             return self.provider_registration(path)
         try:
             arm_path = ArmPath(path, request.method)

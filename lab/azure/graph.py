@@ -53,7 +53,7 @@ class Graph:
         text = request.query.get("$filter")
         if not text:
             return items
-        found = re.match(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*$", text)
+        found = re.match(r"^\s*(\w+)\s+eq\s+'([^']*)'\s*\Z", text)
         if not found:
             raise graph_error(400, "Request_UnsupportedQuery", f"Unsupported query: {text}")
         key, value = found.groups()
