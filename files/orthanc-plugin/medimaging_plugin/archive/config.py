@@ -69,7 +69,7 @@ def _container_url(value):
     parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise ConfigError(path, "must not carry a query string (a SAS belongs in SasTokenFile or SasTokenEnv)")
-    segments = parts.path.strip("/").split("/")
+    segments = parts.path.rstrip("/").split("/")[1:]
     if "" in segments[:-1]:
         raise ConfigError(path, "must not contain empty path segments ('//'), got %r" % value)
     if not segments or not _CONTAINER_RE.fullmatch(segments[-1]):
