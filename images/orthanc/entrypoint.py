@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Entrypoint of the medimaging Orthanc image: one configuration from the orthancteam images' sources, then Orthanc.
 
 Sources, lowest precedence first: the image's defaults, /etc/orthanc/*.json, /run/secrets/*.json, ORTHANC_JSON,
@@ -103,7 +102,7 @@ def build(environ, config_dirs=("/etc/orthanc",), secrets_dir="/run/secrets"):
 def enabled_plugins(config, env):
     """<X>_PLUGIN_ENABLED names of the plugins to load."""
     enabled = []
-    for name, (section, _) in PLUGINS.items():
+    for name, (section, _libraries) in PLUGINS.items():
         switch = env.get(name + "_PLUGIN_ENABLED", "").strip().lower()
         if switch == "true" or (switch != "false" and section in config):
             enabled.append(name)
@@ -116,16 +115,16 @@ def plugin_paths(names, plugin_dir):
         for library in PLUGINS[name][1]:
             path = os.path.join(plugin_dir, library)
             if not os.path.exists(path):
-                raise ConfigurationError("%s_PLUGIN_ENABLED: %s is not in this image (%s)" % (name, library,
-                                                                                           plugin_dir))
+                raise ConfigurationError("%s_PLUGIN_ENABLED: %s is not in this image (%s)"
+                                         % (name, library, plugin_dir))
             paths.append(path)
     return paths
 
 
-def main(environ=os.environ):
+def main(environ=None):
     try:
-        config, env = build(environ)
-        if "Plugins" not in config:  # an explicit list is the user's choice
+        config, env = build(os.environ if environ is None else environ)
+        if not config.get("Plugins"):  # a list is the user's choice; the model writes [] for "none given"
             plugin_dir = env.get("ORTHANC_PLUGINS_DIR") or next((d for d in PLUGIN_DIRS if os.path.isdir(d)), "")
             config["Plugins"] = plugin_paths(enabled_plugins(config, env), plugin_dir)
     except ConfigurationError as exc:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """medimaging-probe live|ready: exit 0 when the plugin's health route answers 200 (an exec probe).
 
 With AuthenticationEnabled, Orthanc asks for credentials before any plugin route or filter, so an httpGet probe
