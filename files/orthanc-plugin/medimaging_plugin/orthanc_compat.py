@@ -4,6 +4,12 @@ Orthanc 1.10 (Debian 12) ships orthanc-python 4.0 on Python 3.11; Orthanc 1.12 (
 ships 5.0 on Python 3.13. Seen in the lab (tests/integration, marked orthanc_lines):
 - RestOutput.SendHttpStatus: 4.0 takes (status, body as str, body size) and refuses bytes; 5.0 takes
   (status, body as bytes) and refuses three arguments. Each raises TypeError before sending anything.
+Also different, and needing nothing here (the plugin reads neither field): a synchronous
+POST /dicom-web/servers/NAME/stow answers {InstancesCount, NetworkSizeMB} on DICOMweb 1.7 and adds Resources and
+Server on 1.20; a STOW-RS server answer carries an empty FailedSOPSequence on 1.7 and none on 1.20
+(router/stow_answer.py reads both; tests/unit/router/test_router_stow_answer_lines.py). Python 3.13's
+ssl.create_default_context() adds VERIFY_X509_STRICT: CA certificates without the extensions RFC 5280 requires are
+refused there (the lab's CA passes on both lines).
 """
 
 import threading
