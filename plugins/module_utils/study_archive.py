@@ -165,16 +165,25 @@ def verify_listing(study_uid, expected, listing):
     return problems
 
 
-def cloud_has_study(qido_answer, study_uid, local_count):
-    """(found, message) from a QIDO-RS /studies answer (DICOM JSON) proxied by Orthanc's DICOMweb client."""
-    for item in qido_answer or []:
-        values = (item.get('0020000D') or {}).get('Value') or []
-        if study_uid in values:
-            count = ((item.get('00201208') or {}).get('Value') or [None])[0]
-            if count is not None and int(count) < local_count:
-                return False, 'the cloud DICOM service holds %s of %d instances' % (count, local_count)
-            return True, 'found in the cloud DICOM service'
-    return False, 'not found in the cloud DICOM service'
+def _qido_values(item, tag):
+    """Values of a tag in a QIDO-RS answer item: standard DICOM JSON (a list) or Orthanc's client form (a string)."""
+    value = (item.get(tag) or {}).get('Value')
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [value] if isinstance(value, str) else []
+
+
+def cloud_missing(qido_answers, local_sops):
+    """SOPInstanceUIDs of the local study the cloud does not list, from QIDO-RS .../instances answers.
+
+    Presence is by SOPInstanceUID, as the router counts a send: a copy re-encoded for the cloud (implicit VR
+    or big endian to explicit VR little endian) keeps it, and "already stored" (45070) is presence. An
+    instance the cloud refused (dead-lettered by the router) is missing, so the study is not verified."""
+    held = set()
+    for answer in qido_answers:
+        for item in answer or []:
+            held.update(_qido_values(item, '00080018'))
+    return sorted(set(local_sops) - held)
 
 
 def account_name_from_url(account_url):
@@ -471,7 +480,7 @@ class StudyArchiver(object):
         if previous is None or _manifest_changed(previous, manifest):
             self.archive.write_manifest(manifest)
         if self.cloud_server:
-            found, message = self.check_cloud(uid, len(entries))
+            found, message = self.check_cloud(uid, [e['SOPInstanceUID'] for e in entries])
             result['cloud_verified'] = found
             if not found:
                 result['cloud_message'] = message
@@ -487,13 +496,26 @@ class StudyArchiver(object):
                 problems.append('%s read back with MD5 %s, expected %s' % (entry['blob'], md5, entry['md5']))
         return problems
 
-    def check_cloud(self, study_uid, local_count):
-        body = {'Uri': '/studies', 'Arguments': {'StudyInstanceUID': study_uid, 'includefield': '00201208'}}
-        try:
-            answer = self.orthanc.post_json('/dicom-web/servers/%s/qido' % self.cloud_server, body)
-        except OrthancError as exc:
-            return False, 'QIDO through /dicom-web/servers/%s failed: %s' % (self.cloud_server, exc)
-        return cloud_has_study(answer, study_uid, local_count)
+    def check_cloud(self, study_uid, local_sops, page=200):
+        """(found, message): every local instance is listed by the cloud (QIDO-RS per instance, paged: Azure
+        answers at most 200 instances per query)."""
+        answers, offset = [], 0
+        while True:
+            body = {'Uri': '/studies/%s/instances' % study_uid,
+                    'Arguments': {'includefield': '00080018', 'limit': str(page), 'offset': str(offset)}}
+            try:
+                answer = self.orthanc.post_json('/dicom-web/servers/%s/qido' % self.cloud_server, body)
+            except OrthancError as exc:
+                return False, 'QIDO through /dicom-web/servers/%s failed (study not there?): %s' % (self.cloud_server, exc)
+            answers.append(answer)
+            if not isinstance(answer, list) or len(answer) < page:
+                break
+            offset += page
+        missing = cloud_missing(answers, local_sops)
+        if not missing:
+            return True, 'found in the cloud DICOM service'
+        return False, ('the cloud DICOM service lacks %d of %d instances (e.g. %s; refused ones are in the '
+                       'router\'s dead_instances)' % (len(missing), len(local_sops), missing[0]))
 
     def _delete_verified(self, entries):
         """Delete exactly the verified instances (not the study): anything that arrived meanwhile stays."""

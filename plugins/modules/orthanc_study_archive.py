@@ -121,6 +121,8 @@ options:
     description:
       - Name of an Orthanc DICOMweb server (C(/dicom-web/servers/NAME)) that must hold the study (QIDO) before it is
         deleted locally. A study not found there is archived but kept locally.
+      - Checked per instance by SOPInstanceUID, as the router counts a send, so a copy the router re-encoded for
+        the cloud counts and an instance the cloud refused (dead-lettered by the router) keeps the study local.
     type: str
   verify_download:
     description: Also read every blob back and recompute its MD5 before the study counts as verified (doubles traffic).

@@ -90,13 +90,12 @@ def test_verify_listing_reports_missing_wrong_md5_and_extra_blobs():
     assert any("3 .dcm blobs under 1.2/ but 2 expected" in p for p in problems)
 
 
-def test_cloud_has_study_checks_uid_and_count():
-    answer = [{"0020000D": {"vr": "UI", "Value": ["1.2"]}, "00201208": {"vr": "IS", "Value": [3]}}]
-    assert sa.cloud_has_study(answer, "1.2", 3)[0] is True
-    found, message = sa.cloud_has_study(answer, "1.2", 4)
-    assert not found and "3 of 4" in message
-    assert sa.cloud_has_study([], "1.2", 1) == (False, "not found in the cloud DICOM service")
-    assert sa.cloud_has_study([{"0020000D": {"Value": ["1.2"]}}], "1.2", 9)[0] is True  # count not reported
+def test_cloud_missing_compares_sop_instance_uids_in_both_answer_forms():
+    standard = [{"00080018": {"vr": "UI", "Value": ["1.2.1"]}}]
+    orthanc_form = [{"00080018": {"Name": "SOPInstanceUID", "Type": "String", "Value": "1.2.2"}}]
+    assert sa.cloud_missing([standard, orthanc_form], ["1.2.1", "1.2.2"]) == []
+    assert sa.cloud_missing([standard], ["1.2.1", "1.2.3", "1.2.2"]) == ["1.2.2", "1.2.3"]
+    assert sa.cloud_missing([[]], ["1.2.1"]) == ["1.2.1"]
 
 
 @pytest.mark.parametrize("url, name", [

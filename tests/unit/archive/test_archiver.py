@@ -194,3 +194,20 @@ def test_manifest_is_read_only_when_the_listing_shows_one(world):
     sa.StudyArchiver(orthanc, archive).archive_study(OLD)
     manifest = json.loads(archive.blobs["1.2.1/manifest.json"][0])
     assert reads == ["1.2.1"] and manifest["instance_count"] == 4
+
+
+def test_cloud_check_is_per_instance_and_pages_the_answer(world):
+    """The study counts as in the cloud only when every SOPInstanceUID is listed (a refused instance keeps it
+    local); QIDO is paged as Azure answers at most 200 instances per query."""
+    orthanc, archive = world
+    queries = []
+
+    def qido(path, body):
+        queries.append(body["Arguments"]["offset"])
+        listed = ["1.2.1.0", "1.2.1.2"] if body["Arguments"]["offset"] == "0" else []
+        return [{"00080018": {"vr": "UI", "Value": [uid]}} for uid in listed]
+    orthanc.post_json = qido
+    archiver = sa.StudyArchiver(orthanc, archive, delete_local=True, cloud_server="cloud")
+    found, message = archiver.check_cloud("1.2.1", ["1.2.1.0", "1.2.1.1", "1.2.1.2"], page=2)
+    assert (found, queries) == (False, ["0", "2"]) and "lacks 1 of 3 instances (e.g. 1.2.1.1" in message
+    assert archiver.check_cloud("1.2.1", ["1.2.1.0", "1.2.1.2"], page=5) == (True, "found in the cloud DICOM service")
