@@ -46,6 +46,10 @@ def clients_for(module):
         settings = resolve_auth(module.params)
     except AuthConfigError as exc:
         module.fail_json(msg='Azure authentication is not configured: %s' % exc)
+    # From the option, a credential file or AZURE_SUBSCRIPTION_ID: it becomes a URL path segment.
+    if name_problem('guid', settings.subscription_id):
+        invalid(module, 'subscription_id', '%r is not a subscription id' % settings.subscription_id,
+                'Use the GUID of the subscription (az account show --query id)')
     if CLIENTS_FACTORY is not None:
         return CLIENTS_FACTORY(settings)
     return AzureClients(settings)

@@ -136,6 +136,9 @@ REFUSED_BEFORE_ANY_CALL = [
         "is not a role definition id", id="role-id-dotdot"),
     case("azure_role_assignment", dict(principal_id="orthanc"), "'orthanc'", id="principal-not-guid"),
     case("azure_role_assignment", dict(principal_id=GUID + NL), repr(GUID + NL), id="principal-newline"),
+    case("azure_storage_account", lambda ctx: dict(subscription_id=ctx["subscription_id"] + NL),
+         lambda ctx: repr(ctx["subscription_id"] + NL), id="subscription-newline"),
+    case("azure_resource_group", dict(subscription_id="../providers"), "'../providers'", id="subscription-path"),
 ]
 
 NEEDS_A_READ = [
