@@ -168,3 +168,11 @@ def test_principal_must_be_a_guid(principal):
     result = run_module("azure_role_assignment", role_args(principal_id=principal), arm)
     assert result.get("failed") and "Invalid principal_id" in result["msg"] and repr(principal) in result["msg"]
     assert arm.log == []
+
+
+@pytest.mark.parametrize("subscription", [SUBSCRIPTION + "\n", "../providers", "my-subscription"])
+def test_subscription_id_must_be_a_guid(subscription):
+    arm = arm_for("azure_storage_account")
+    result = run_module("azure_storage_account", dict(CASES["azure_storage_account"], subscription_id=subscription), arm)
+    assert result.get("failed") and "Invalid subscription_id" in result["msg"] and repr(subscription) in result["msg"]
+    assert arm.log == []
