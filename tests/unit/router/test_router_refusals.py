@@ -213,3 +213,18 @@ def test_a_request_refused_as_a_whole_is_split_to_find_the_instance_at_fault():
     result = sender(api, cloud).send(ITEM, StudyInstances(api, "s1"), lambda: None, False)
     assert cloud.received == [["1.2.3.0", "1.2.3.1"], ["1.2.3.0"], ["1.2.3.1"]]
     assert tuple(result)[0] == 4 and [r[0] for r in result.refused] == ["1.2.3.1"] and "HTTP 400" in result.refused[0][2]
+
+
+def test_transcode_key_in_the_router_section_json_and_environment():
+    from medimaging_plugin.router.config import load_router_settings
+    config = {"PostgreSQL": {"Host": "127.0.0.1"}, "DicomWeb": {"Servers": {"azure": {"Url": "https://a/v2/"}}},
+              "OrthancPeers": {"peer": {"Url": "https://p/"}},
+              "MedimagingRouter": {"Destinations": {"azure": {}, "peer": {"Type": "peer"}}}}
+    by_name = {d.name: d for d in load_router_settings(config, {}).destinations}
+    assert by_name["azure"].transcode == transcode.DEFAULT_DICOMWEB and by_name["peer"].transcode == ()
+    assert by_name["azure"].public_view()["transcode"] == list(transcode.DEFAULT_DICOMWEB)
+    environ = {"ORTHANC__MEDIMAGING_ROUTER__DESTINATIONS__AZURE__TRANSCODE": IMPLICIT}
+    assert load_router_settings(config, environ).destinations[0].transcode == (IMPLICIT,)
+    config["MedimagingRouter"]["Destinations"]["azure"]["Transcode"] = ["1.2.840.10008.1.2.4.50"]
+    with pytest.raises(ConfigError, match=r"Destinations\.azure\.Transcode"):
+        load_router_settings(config, {})
