@@ -47,12 +47,15 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
-    """Tests marked orthanc_lines("1.10", "1.12") run once per line (ids end in [1.10], [1.12])."""
+    """Tests marked orthanc_lines("1.10", "1.12") run once per line (ids end in [1.10], [1.12]); the others on
+    1.10, with the same parameter, so a module's tests on one line share its module-scoped lab."""
+    if "orthanc_line" not in metafunc.fixturenames:
+        return
     marker = metafunc.definition.get_closest_marker("orthanc_lines")
-    if marker and "orthanc_line" in metafunc.fixturenames:
-        unknown = set(marker.args) - set(LINES)
-        assert not unknown, "unknown Orthanc lines %s; known: %s" % (sorted(unknown), LINES)
-        metafunc.parametrize("orthanc_line", marker.args, indirect=True, scope="module")
+    lines = marker.args if marker else (DEFAULT_LINE,)
+    unknown = set(lines) - set(LINES)
+    assert not unknown, "unknown Orthanc lines %s; known: %s" % (sorted(unknown), LINES)
+    metafunc.parametrize("orthanc_line", lines, indirect=True, scope="module")
 
 
 @pytest.fixture(scope="module")
