@@ -6,16 +6,25 @@ Every instance the PACS stored either reaches the cloud with the same content (b
 unchanged, decoded pixels after a lossless re-encoding of implicit VR / big endian) or is dead-lettered one by
 one with Azure's FailureReason; nothing else is lost and refused instances never block the queue."""
 import collections
+import io
 import re
 import time
 
 from corpus import azure_refusal, pydicom_test_files, pynetdicom_send, same_content, storescu
 from lab.azure.dicom_front import DicomFront
 from lab.dicom_factory import make_dataset, make_instance, to_bytes
-from pydicom.uid import generate_uid
+from pydicom.uid import ImplicitVRLittleEndian, generate_uid
 from router_harness import fast_router, onprem_kwargs, queue_rows, router_status, wait_until
 
 TOKEN = "corpus-static-token"
+
+
+def implicit_bytes(dataset):
+    """The dataset as a modality proposing Implicit VR Little Endian stores it."""
+    buffer = io.BytesIO()
+    dataset.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    dataset.save_as(buffer, enforce_file_format=True, implicit_vr=True, little_endian=True)
+    return buffer.getvalue()
 
 
 def test_pydicom_corpus_reaches_azure_rules_or_is_dead_lettered_per_instance(pg_database, orthanc_factory, cloud):
@@ -89,5 +98,39 @@ def test_pydicom_corpus_reaches_azure_rules_or_is_dead_lettered_per_instance(pg_
                  sum(1 for s in sent_by_pynetdicom.values() if s == 0), len(sent_by_pynetdicom), len(local),
                  len(studies), len(in_cloud), dict(how), len(dead),
                  dict(collections.Counter(v for v in expected_refused.values())), front.stats["failure_reasons"]))
+    finally:
+        front.stop()
+
+
+def test_oauth_managed_server_gets_transcoded_instances_with_the_plugins_token(pg_database, orthanc_factory, cloud):
+    """The destination is a DicomWebOAuth server (static token provider): the router's own STOW-RS takes the
+    URL and the current token from that feature."""
+    front = DicomFront(cloud.http_port, token=TOKEN).start()
+    try:
+        kwargs = onprem_kwargs(pg_database, cloud.url, router=fast_router({"azure": {}}))
+        kwargs["config"]["DicomWebOAuth"] = {"Servers": {"azure": {"Url": front.url, "StaticToken": TOKEN}}}
+        pacs = orthanc_factory("onprem", **kwargs)
+        study_uid, series_uid = generate_uid(), generate_uid()
+        files = {}
+        for number, implicit in ((1, True), (2, True), (3, False)):
+            ds = make_dataset(patient_id="OAUTHTX", study_uid=study_uid, series_uid=series_uid,
+                              instance_number=number)
+            files[ds.SOPInstanceUID] = implicit_bytes(ds) if implicit else to_bytes(ds)
+        no_patient = make_dataset(study_uid=study_uid, series_uid=series_uid, instance_number=4)
+        del no_patient.PatientID
+        for data in list(files.values()) + [to_bytes(no_patient)]:
+            pacs.upload(data)
+        status = wait_until(lambda: (lambda s: s if s["destinations"]["azure"]["dead_instances"] == 1
+                                     and s["destinations"]["azure"]["done"] == 2 else None)(router_status(pacs)),
+                            60, "both Orthanc studies routed, the instance without PatientID dead-lettered")
+        assert status["dead_instances"][0]["sop_instance_uid"] == no_patient.SOPInstanceUID
+        assert status["dead_instances"][0]["failure_code"] == 43264
+        found = cloud.request("POST", "/tools/find", json={"Level": "Instance", "Query": {}, "Expand": True}).json()
+        in_cloud = {i["MainDicomTags"]["SOPInstanceUID"]: i["ID"] for i in found}
+        assert set(in_cloud) == set(files)
+        for uid, data in files.items():
+            remote = cloud.request("GET", "/instances/%s/file" % in_cloud[uid]).content
+            assert same_content(data, remote)[0], uid
+        assert front.stats["failure_reasons"] == {"43264": 1}  # implicit VR never reached the service
     finally:
         front.stop()
