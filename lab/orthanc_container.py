@@ -57,7 +57,7 @@ class OrthancContainer(OrthancProcess):
 
 
 def host_paths(values, exclude):
-    """Folders to mount for every existing absolute path named in values (a file: its folder), outside exclude."""
+    """Paths to mount for every existing absolute path named in values (a file: its folder), outside exclude."""
     found = set()
     stack = list(values)
     while stack:
@@ -68,6 +68,8 @@ def host_paths(values, exclude):
             stack.extend(value)
         elif isinstance(value, str) and value.startswith("/") and os.path.exists(value):
             folder = value if os.path.isdir(value) else os.path.dirname(value)
+            if folder == "/tmp" and folder != value:
+                folder = value  # a file directly in /tmp: that file alone (the entrypoint writes in /tmp)
             inside = folder == exclude or folder.startswith(exclude + os.sep)
             ours = any(folder == top or (top != "/tmp" and folder.startswith(top + os.sep)) for top in IMAGE_FOLDERS)
             if not inside and folder != "/" and not ours:
