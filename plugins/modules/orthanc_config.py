@@ -256,12 +256,13 @@ config:
 
 import json
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_config import (
     OrthancConfigError, build_config, masked)
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_secrets import MASK
+from ansible_collections.medimaging.orthanc.plugins.module_utils.private_file import (
+    read_text, set_attributes, write_atomically)
 
 SPEC_KEYS = ("name", "storage_dir", "index_dir", "http_port", "dicom_port", "dicom_aet", "dicom_check_called_aet",
              "dicom_modalities", "remote_access_allowed", "authentication_enabled", "users",
@@ -329,14 +330,6 @@ def argument_spec():
     )
 
 
-def read_text(path):
-    try:
-        with open(path, "r") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
 def masked_text(text, salt):
     """The file as the diff shows it: secrets masked with fingerprints (salt) that tell an old value from a new one."""
     if text is None:
@@ -352,17 +345,6 @@ def masked_invocation(params):
     users = params.get("users")
     shown = dict(params, users=dict((name, MASK) for name in users) if isinstance(users, dict) else users)
     return dict(module_args=masked(shown))
-
-
-def write_atomically(module, dest, text):
-    folder = os.path.dirname(dest)
-    if not os.path.isdir(folder):
-        module.fail_json(msg="the folder of dest does not exist: %s; create it first (the orthanc_host role does)" % folder,
-                         invocation=masked_invocation(module.params))
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".orthanc-config-")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    module.atomic_move(tmp, dest)
 
 
 def absent(module, dest):
@@ -398,12 +380,9 @@ def main():
         result["diff"] = dict(before=masked_text(current, salt), after=masked_text(text, salt), before_header=dest,
                               after_header=dest)
     if changed and not module.check_mode:
-        write_atomically(module, dest, text)
+        write_atomically(module, dest, text, dict(invocation=masked_invocation(params)))
     if not module.check_mode or not changed:
-        file_args = module.load_file_common_arguments(dict(path=dest, owner=params["owner"], group=params["group"],
-                                                           mode=params["mode"]))
-        if os.path.exists(dest):
-            result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+        result["changed"] = set_attributes(module, dest, params["owner"], params["group"], params["mode"], changed)
     module.exit_json(**result)
 
 

@@ -75,10 +75,11 @@ variables:
 import os
 import re
 import shlex
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_secrets import mask_env, mask_string
+from ansible_collections.medimaging.orthanc.plugins.module_utils.private_file import (
+    read_text, set_attributes, write_atomically)
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
@@ -116,24 +117,6 @@ def variables(text):
     return found
 
 
-def read_text(path):
-    try:
-        with open(path, "r") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def write_atomically(module, dest, text):
-    folder = os.path.dirname(dest)
-    if not os.path.isdir(folder):
-        module.fail_json(msg="the folder of dest does not exist: %s; create it first" % folder)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".orthanc-env-")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    module.atomic_move(tmp, dest)
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(dest=dict(type="path", required=True),
@@ -161,10 +144,8 @@ def main():
             os.remove(dest)
         else:
             write_atomically(module, dest, text)
-    if text is not None and (not module.check_mode or not changed) and os.path.exists(dest):
-        file_args = module.load_file_common_arguments(dict(path=dest, owner=params["owner"], group=params["group"],
-                                                           mode=params["mode"]))
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    if text is not None and (not module.check_mode or not changed):
+        result["changed"] = set_attributes(module, dest, params["owner"], params["group"], params["mode"], changed)
     module.exit_json(**result)
 
 

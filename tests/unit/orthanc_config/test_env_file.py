@@ -1,22 +1,11 @@
 """The orthanc_env_file module run as Ansible runs it: the file holds the secrets, the diff and result never do."""
 import json
-import os
-import subprocess
-import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-COLLECTIONS = os.path.join(REPO_ROOT, ".cache", "collections")  # made by tests/unit/conftest.py
-MODULE = "ansible_collections.medimaging.orthanc.plugins.modules.orthanc_env_file"
+from module_subprocess import run_collection_module
 
 
 def run_module(tmp_path, check=False, **args):
-    args_file = tmp_path / "env-args.json"
-    args.update({"_ansible_check_mode": check, "_ansible_diff": True, "_ansible_inject_invocation": True})
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    done = subprocess.run([sys.executable, "-m", MODULE, str(args_file)], capture_output=True, text=True, env=env,
-                          check=False)
-    return json.loads(done.stdout)
+    return run_collection_module("orthanc_env_file", tmp_path, check, _ansible_inject_invocation=True, **args)
 
 
 def content(secret):

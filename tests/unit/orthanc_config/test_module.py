@@ -1,23 +1,11 @@
 """The orthanc_config module run as Ansible runs it (a subprocess with an args file): check mode, diff, masking, errors."""
 import json
-import os
-import subprocess
-import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-COLLECTIONS = os.path.join(REPO_ROOT, ".cache", "collections")  # made by tests/unit/conftest.py
-
-MODULE = "ansible_collections.medimaging.orthanc.plugins.modules.orthanc_config"
+from module_subprocess import run_collection_module
 
 
 def run_module(tmp_path, check=False, **args):
-    args_file = tmp_path / "args.json"
-    args.update({"_ansible_check_mode": check, "_ansible_diff": True})
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
-    done = subprocess.run([sys.executable, "-m", MODULE, str(args_file)], capture_output=True, text=True, env=env,
-                          check=False)
-    return json.loads(done.stdout)
+    return run_collection_module("orthanc_config", tmp_path, check, **args)
 
 
 def good_args(tmp_path):
