@@ -24,7 +24,7 @@ def main(argv=None):
             for name, image in sorted(IMAGES.items()):
                 current = built_digest(image.tag) == inputs_digest(name)
                 size = f"{image_size_mb(image.tag)} MB" if current else "-"
-                print(f"{name:18} {image.tag:45} {'current' if current else 'to build':9} {size}")
+                print(f"{name:20} {image.tag:45} {'current' if current else 'to build':9} {size}")
         else:
             if not args.owner and not args.all:
                 parser.error("clean needs OWNER or --all")
