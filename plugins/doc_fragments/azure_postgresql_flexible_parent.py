@@ -14,7 +14,7 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   resource_group:
-    description: Resource group of the server.
+    description: Resource group of the server. It must exist; a missing group (or server) fails before any write, in check mode too.
     type: str
     required: true
   server:

@@ -14,7 +14,7 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   location:
-    description: Azure region, for example C(westeurope). Required to create; cannot change afterwards.
+    description: Azure region, for example C(westeurope) (letters, digits and single spaces). Required to create; cannot change afterwards.
     type: str
   tags:
     description: Tags. When set, the resource carries exactly these tags.

@@ -14,7 +14,7 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   resource_group:
-    description: Resource group of the account.
+    description: Resource group of the account. It must exist; a missing group (or account) fails before any write, in check mode too.
     type: str
     required: true
   account:

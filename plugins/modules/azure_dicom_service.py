@@ -19,7 +19,7 @@ description:
     it can only be chosen when the service is created.
 options:
   resource_group:
-    description: Resource group of the workspace.
+    description: Resource group of the workspace. It must exist; a missing group (or workspace) fails before any write, in check mode too.
     type: str
     required: true
   workspace:

@@ -16,7 +16,7 @@ description:
   - Compares only the options that are set; deleting a workspace requires its services to be deleted first.
 options:
   resource_group:
-    description: Resource group of the workspace.
+    description: Resource group of the workspace. It must exist; a missing group fails before any write, in check mode too.
     type: str
     required: true
   name:

@@ -19,7 +19,7 @@ description:
   - The administrator password is sent on creation only, unless O(update_password=always).
 options:
   resource_group:
-    description: Resource group of the server.
+    description: Resource group of the server. It must exist; a missing group fails before any write, in check mode too.
     type: str
     required: true
   name:

@@ -19,7 +19,7 @@ description:
     infrastructure encryption can only be chosen at creation.
 options:
   resource_group:
-    description: Resource group of the account.
+    description: Resource group of the account. It must exist; a missing group fails before any write, in check mode too.
     type: str
     required: true
   name:
