@@ -378,6 +378,8 @@ class Arm:
 
     def build_record(self, principal, resource_type, arm_path, body, previous):
         out = {k: copy.deepcopy(v) for k, v in body.items() if k not in READONLY_TOP}
+        if out.get("properties", {}) is None:  # "properties": null means none given, as on Azure
+            del out["properties"]
         if resource_type.tracked:
             if not out.get("location"):
                 raise HttpError(400, "LocationRequired", "The location property is required for this definition.")

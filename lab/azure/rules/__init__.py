@@ -2,7 +2,7 @@
 passwords, Key Vault URLs. One module per resource family; every check raises an ARM-shaped 400 before anything
 is stored, naming the field and the rule.
 """
-from lab.azure.rules import healthcare, keyvault, lifecycle, postgres, resources, storage
+from lab.azure.rules import authorization, healthcare, keyvault, lifecycle, postgres, resources, storage
 
 CHECKS = {
     "microsoft.healthcareapis/workspaces": (healthcare.workspace,),
@@ -14,6 +14,7 @@ CHECKS = {
     "microsoft.dbforpostgresql/flexibleservers": (postgres.server,),
     "microsoft.dbforpostgresql/flexibleservers/databases": (postgres.database,),
     "microsoft.dbforpostgresql/flexibleservers/firewallrules": (postgres.firewall_rule,),
+    "microsoft.authorization/roleassignments": (authorization.role_assignment,),
     "microsoft.app/containerapps": (lambda arm_path, body: keyvault.check_urls(body, "ContainerAppSecretInvalid"),),
 }
 

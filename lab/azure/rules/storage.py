@@ -7,6 +7,7 @@ ST = "azure.mgmt.storage"
 ACCOUNT_NAME = r"[a-z0-9]{3,24}"
 # 3-63 lower-case letters, digits and hyphens; starts and ends with a letter or digit; no '--'.
 CONTAINER_NAME = r"(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]"
+METADATA_NAME = r"[A-Za-z_][A-Za-z0-9_]{0,254}"
 _INVALID = "InvalidValuesForRequestParameters"
 
 
@@ -57,6 +58,13 @@ def container(arm_path, body):
         refuse("ContainerOperationFailure", f"The specified resource name contains invalid characters: container "
                f"name {name!r} must be 3-63 lower-case letters, digits and single hyphens, starting and ending with "
                "a letter or digit.")
+    metadata = dig(body, "properties", "metadata") or {}
+    for key, value in metadata.items() if isinstance(metadata, dict) else ():
+        # Metadata travels as x-ms-meta-<name> headers: C# identifiers, ASCII values.
+        if not matches(METADATA_NAME, key) or not isinstance(value, str) or not value.isascii() \
+                or any(ord(c) < 32 for c in value):
+            refuse("ContainerOperationFailure", f"The metadata specified is invalid: properties.metadata.{key} must "
+                   "be named like an identifier (letters, digits, '_') and hold printable ASCII text.")
 
 
 def blob_service(arm_path, body):

@@ -141,6 +141,12 @@ CASES = [
     ("role-assignment-not-guid", "PUT", RG + "/providers/Microsoft.Authorization/roleAssignments/not-a-guid",
      {"properties": {"roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7", "principalId": str(uuid.uuid4())}},
      400, "InvalidRoleAssignmentId", "not-a-guid"),
+    ("container-metadata", "PUT", ACCOUNT + "/blobServices/default/containers/meta",
+     {"properties": {"metadata": {"bad-name": "x"}}}, 400, "ContainerOperationFailure", "metadata.bad-name"),
+    ("role-assignment-empty-principal", "PUT",
+     RG + "/providers/Microsoft.Authorization/roleAssignments/6f1f8a43-5a8b-4f3c-9d36-0c1f7b0b1a01",
+     {"properties": {"roleDefinitionId": "acdd72a7-3385-48ef-bd42-f606fba81ae7", "principalId": ""}}, 400,
+     "InvalidPrincipalId", "principalId"),
     # Malformed requests.
     ("json-malformed", "PUT", ST + "/jsonbad1", b'{"location": "westeurope",', 400, "InvalidRequestContent",
      "deserialized"),
@@ -230,6 +236,54 @@ def test_bad_change_leaves_the_resource_unchanged(arm, env, parents, case):
     since = time.time()
     _assert_arm_error(_send(arm, method, path, body), 400, code, needle)
     assert arm.call("GET", path).json() == before
+    _assert_no_server_error(env, since)
+
+
+WEIRD = [None, -1, 10 ** 30, True, "", "x" * 3000, [], {}, [None], "\u0000"]
+
+
+def _leaves(node, path=()):
+    yield path
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in children:
+        yield from _leaves(value, path + (key,))
+
+
+def _replaced(body, path, value):
+    body = json.loads(json.dumps(body))
+    if not path:
+        return value
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize("target", ["account", "firewall-rule"])
+def test_wrong_types_anywhere_in_a_body_never_give_a_5xx(arm, env, parents, target):
+    """Every field of a valid body replaced in turn by a value of the wrong type or size: only 2xx/4xx answers.
+    (PATCH of the existing account and firewall rules: no data plane to provision, so the loop stays quick.)"""
+    if target == "account":
+        method, path = "PATCH", ACCOUNT.format(**parents)
+        good = {"tags": {"a": "b"}, "properties": {"networkAcls": acls("203.0.113.0/27"), "minimumTlsVersion": "TLS1_2"}}
+    else:
+        method, path, good = "PUT", SERVER.format(**parents) + "/firewallRules/fuzz{n}", firewall("1.2.3.4", "1.2.3.5")
+    since, count = time.time(), 0
+    for leaf in _leaves(good):
+        for value in WEIRD:
+            count += 1
+            answer = arm.call(method, path.format(n=count), None, raw=json.dumps(_replaced(good, leaf, value)))
+            assert answer.status_code < 500, (leaf, value, answer.text[:300])
+    _assert_no_server_error(env, since)
+
+
+def test_null_properties_mean_none_given(arm, env, parents):
+    """"properties": null made the behaviours fail with a 500; ARM reads it as no properties."""
+    since = time.time()
+    answer = arm.call("PUT", ACCOUNT.format(**parents) + "/blobServices/default/containers/nullprops",
+                      {"properties": None})
+    assert answer.status_code in (200, 201), answer.text
     _assert_no_server_error(env, since)
 
 

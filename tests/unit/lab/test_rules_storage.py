@@ -74,3 +74,10 @@ def test_soft_delete_days_out_of_range_are_refused(days):
     body = {"properties": {"deleteRetentionPolicy": {"enabled": True, "days": days}}}
     status, code, message = check_body(ACCOUNT + "goodname1/blobServices/default", body)
     assert "deleteRetentionPolicy.days" in message
+
+
+@pytest.mark.parametrize("metadata", [{"bad-name": "x"}, {"1st": "x"}, {"ok": 5}, {"ok": "caf\u00e9"}, {"ok": "a\nb"}])
+def test_container_metadata_that_cannot_be_a_header_is_refused(metadata):
+    tail = ACCOUNT + "goodname1/blobServices/default/containers/studies"
+    status, code, message = check_body(tail, {"properties": {"metadata": metadata}})
+    assert code == "ContainerOperationFailure" and "properties.metadata." + next(iter(metadata)) in message
