@@ -96,7 +96,18 @@ def build(environ, config_dirs=("/etc/orthanc",), secrets_dir="/run/secrets"):
         config = model.deep_merge(config, model.from_env(env, reference=config, strict=False))
     except model.OrthancConfigError as exc:
         raise ConfigurationError(str(exc)) from exc
-    return config, env
+    return one_python_script(config), env
+
+
+def one_python_script(config):
+    """orthanc-python 5.0 runs PythonScript when both it and Python.Path are set: a script the user names in either
+    replaces the image's default in both."""
+    named = [value for value in (config.get("PythonScript"), (config.get("Python") or {}).get("Path"))
+             if value and value != PLUGIN_SCRIPT]
+    if named:
+        config["PythonScript"] = named[0]
+        config["Python"] = dict(config.get("Python") or {}, Path=named[0])
+    return config
 
 
 def enabled_plugins(config, env):

@@ -33,7 +33,9 @@ def test_env_from_the_module_gives_the_modules_json(tmp_path):
     built, _ = build(model.to_env(config), tmp_path)
     # Per-name sections come back upper-cased, as containers spell them (the module's own round trip does too).
     built["DicomWebOAuth"]["Servers"] = {k.lower(): v for k, v in built["DicomWebOAuth"]["Servers"].items()}
-    assert built == model.deep_merge(entrypoint.DEFAULTS, config)
+    expected = model.deep_merge(entrypoint.DEFAULTS, config)
+    expected["Python"]["Path"] = config["PythonScript"]  # the model's script, in both keys orthanc-python reads
+    assert built == expected
 
 
 @pytest.mark.parametrize("variable, value, path, expected", [
@@ -54,6 +56,14 @@ def test_precedence_files_then_orthanc_json_then_variables(tmp_path):
     config, _ = build({"ORTHANC_JSON": '{"Name": "from-json", "StableAge": 7}', "ORTHANC__NAME": "from-var"},
                       tmp_path, {"etc/a.json": '{"Name": "from-file", "DicomAet": "FILE", "StableAge": 3}'})
     assert (config["Name"], config["StableAge"], config["DicomAet"]) == ("from-var", 7, "FILE")
+
+
+@pytest.mark.parametrize("variable", ["ORTHANC__PYTHON_SCRIPT", "ORTHANC__PYTHON__PATH"])
+def test_a_script_named_either_way_replaces_the_images_plugin(tmp_path, variable):
+    config, _ = build({variable: "/scripts/mine.py"}, tmp_path)
+    assert config["PythonScript"] == config["Python"]["Path"] == "/scripts/mine.py"
+    config, _ = build({}, tmp_path)
+    assert config["PythonScript"] == config["Python"]["Path"] == entrypoint.PLUGIN_SCRIPT
 
 
 def test_a_section_as_json_and_deeper_variables_merge(tmp_path):
