@@ -228,3 +228,18 @@ def test_transcode_key_in_the_router_section_json_and_environment():
     config["MedimagingRouter"]["Destinations"]["azure"]["Transcode"] = ["1.2.840.10008.1.2.4.50"]
     with pytest.raises(ConfigError, match=r"Destinations\.azure\.Transcode"):
         load_router_settings(config, {})
+
+
+def test_a_server_replaced_at_runtime_is_not_reached_directly():
+    from medimaging_plugin.router.direct_stow import configured_server
+    config = {"DicomWeb": {"Servers": {"a": {"Url": "https://a/v2/", "HttpHeaders": {"X-K": "v"}}}}}
+
+    class Api:
+        def __init__(self, url):
+            self.url = url
+
+        def get_json(self, path):
+            assert path == "/dicom-web/servers?expand"
+            return {"a": {"Url": self.url, "HttpHeaders": ["X-K"]}}
+    assert configured_server(config, Api("https://a/v2"), "/dicom-web/", "a") == ("https://a/v2/", {"X-K": "v"})
+    assert configured_server(config, Api("https://elsewhere/"), "/dicom-web/", "a") is None

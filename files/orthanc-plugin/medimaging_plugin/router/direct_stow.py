@@ -35,6 +35,28 @@ def static_server(orthanc_config, name):
     return entry["Url"], headers
 
 
+def registered_url(api, root, name):
+    """The Url Orthanc's DICOMweb client uses now for server `name` ({Root}servers?expand lists it with the
+    header names only); None when Orthanc does not say."""
+    try:
+        entry = (api.get_json(root + "servers?expand") or {}).get(name)
+    except Exception:
+        return None
+    return entry.get("Url") if isinstance(entry, dict) else None
+
+
+def configured_server(orthanc_config, api, root, name):
+    """static_server(), but only while Orthanc still uses that Url: a server replaced at runtime
+    (PUT {Root}servers/NAME) has headers the router cannot read, so it is not reached directly."""
+    configured = static_server(orthanc_config, name)
+    if configured is None:
+        return None
+    current = registered_url(api, root, name)
+    if current is not None and current.rstrip("/") != configured[0].rstrip("/"):
+        return None
+    return configured
+
+
 class DirectStow:
     """send([(SOPInstanceUID, bytes)]) -> {SOPInstanceUID: 0 | failure code}."""
 

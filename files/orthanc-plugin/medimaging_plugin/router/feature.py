@@ -24,7 +24,7 @@ from ..request_body import read_object
 from . import filters
 from ..http_client import HttpClient
 from .config import SECTION, load_router_settings
-from .direct_stow import DirectStow, static_server
+from .direct_stow import DirectStow, configured_server
 from .queue import Database, RouterQueue
 from .sender import DicomWebSender, PeerSender
 from .worker import DestinationHolds, Worker
@@ -120,10 +120,13 @@ class RouterFeature:
 
     def _target(self, server):
         """() -> (url, headers) of a DICOMweb server for DirectStow: the OAuth feature's (headers None while
-        it has no valid token), else DicomWeb.Servers in Orthanc's configuration; None if neither knows it."""
+        it has no valid token), else DicomWeb.Servers in Orthanc's configuration while Orthanc still uses that Url;
+        None otherwise (then failed batches are resolved through Orthanc's client only)."""
+        root = dicomweb_root(self.orthanc_config)
+
         def resolve():
             found = self.oauth.bearer(server) if self.oauth is not None else None
-            return found if found is not None else static_server(self.orthanc_config, server)
+            return found if found is not None else configured_server(self.orthanc_config, self.api, root, server)
         return resolve
 
     def stop(self):
