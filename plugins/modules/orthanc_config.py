@@ -312,7 +312,7 @@ def argument_spec():
         python=dict(type="dict", options=dict(
             script=dict(type="path"),
             verbose=dict(type="bool", default=False),
-            sections=dict(type="dict", no_log=False),
+            sections=dict(type="dict", no_log=True),
         )),
         https=dict(type="dict", options=dict(
             enabled=dict(type="bool", default=False),
@@ -326,7 +326,7 @@ def argument_spec():
             remote_certificate_required=dict(type="bool", default=True),
         )),
         https_ca_certificates=dict(type="path"),
-        extra=dict(type="dict", default={}),
+        extra=dict(type="dict", default={}, no_log=True),
     )
 
 
@@ -357,9 +357,20 @@ def absent(module, dest):
     module.exit_json(**result)
 
 
+def keep_outputs_readable(module):
+    """no_log on the free-form dicts (python.sections, extra) keeps their secrets out of the host's log, where
+    AnsibleModule writes its arguments; but it would also blank each of their values (a port, a path...) wherever it
+    appears in the diff. Only the plain secrets stay blanked: the outputs are masked by structure (masked())."""
+    params = module.params
+    plain = set(str(value) for value in (params.get("users") or {}).values())
+    plain.add(str((params.get("postgresql") or {}).get("password") or ""))
+    module.no_log_values = set(value for value in module.no_log_values if value in plain)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[("state", "present", ("storage_dir",))])
+    keep_outputs_readable(module)
     params = module.params
     dest = params["dest"]
     if params["state"] == "absent":

@@ -83,3 +83,31 @@ def test_a_rotated_secret_shows_as_changed_without_either_value(tmp_path):
     before = json.loads(rotated["diff"]["before"])["DicomWebOAuth"]["Servers"]["azure"]["ClientSecret"]
     after = json.loads(rotated["diff"]["after"])["DicomWebOAuth"]["Servers"]["azure"]["ClientSecret"]
     assert before != after and before.startswith("********") and after.startswith("********")
+
+
+def test_the_host_log_gets_no_secret_and_the_diff_stays_readable(tmp_path, monkeypatch):
+    """AnsibleModule logs its arguments to the host's syslog/journald: sections and extra hold secrets too."""
+    import importlib
+    import io
+    from contextlib import redirect_stdout
+
+    from ansible.module_utils import basic
+    from ansible.module_utils.testing import patch_module_args
+
+    logged = []
+    monkeypatch.setattr(basic.AnsibleModule, "log", lambda self, msg, log_args=None: logged.append(msg))
+    module = importlib.import_module("ansible_collections.medimaging.orthanc.plugins.modules.orthanc_config")
+    args = secret_laden_args(tmp_path, "client-secret-old")
+    args.update({"_ansible_diff": True, "_ansible_no_log": False})
+    out = io.StringIO()
+    with patch_module_args(args), redirect_stdout(out):
+        try:
+            module.main()
+        except SystemExit:
+            pass
+    assert logged and [s for s in SECRETS if s in " ".join(logged)] == []
+    result = json.loads(out.getvalue())
+    assert [s for s in SECRETS if s in out.getvalue()] == []
+    after = json.loads(result["diff"]["after"])
+    assert after["HttpPort"] == 8042 and after["DicomWeb"]["Servers"]["cloud"]["Url"] == "https://d/"
+    assert after["OrthancPeers"]["site"][:2] == ["https://peer/", "alice"]  # not blanked by no_log
