@@ -152,8 +152,8 @@ def test_role_refuses_a_first_deployment_before_installing_anything(request, rol
     deployment = Deployment("badinput-first", role_material, postgres_cluster, _plugin_vars(sections))
     request.addfinalizer(deployment.teardown)
     _refused(deployment.run("present"), key)
-    assert not os.path.exists(deployment.config_dir) and not os.path.exists(deployment.plugin_dir)
-    assert deployment.ports_closed()
+    assert not os.path.exists(os.path.join(deployment.config_dir, "orthanc.json"))  # no configuration written
+    assert deployment.ports_closed() and deployment.pids() == (0, 0)  # no Orthanc started
 
 
 def test_role_readiness_fails_when_the_plugin_turned_a_feature_off(request, role_material, postgres_cluster):
