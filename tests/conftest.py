@@ -63,11 +63,10 @@ def orthanc_line(request):
     """The Orthanc line of the Orthancs that run the plugin: 1.10 (host) or 1.12 (the project's image)."""
     line = getattr(request, "param", DEFAULT_LINE)
     if line != DEFAULT_LINE:
-        from lab.containers.runtime import remove_labelled
-        from lab.orthanc_container import OWNER
-        remove_labelled(OWNER)  # a crashed earlier run's containers
+        from lab.orthanc_container import remove_leftovers
+        remove_leftovers()  # a crashed earlier run's containers (never another live session's)
         yield line
-        remove_labelled(OWNER)
+        remove_leftovers()
     else:
         yield line
 

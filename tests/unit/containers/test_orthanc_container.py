@@ -1,4 +1,5 @@
 """Which host paths the 1.12 line mounts into the image: what the configuration names, never the image's folders."""
+import os
 import tempfile
 
 from lab.orthanc import OrthancProcess
@@ -33,3 +34,16 @@ def test_lines_and_which_orthancs_follow_them():
     assert LINES == ("1.10", "1.12") and orthanc_class("1.10") is OrthancProcess
     assert runs_plugin({"PythonScript": PLUGIN_ENTRY}) and runs_plugin({"Python": {"Path": PLUGIN_ENTRY}})
     assert not runs_plugin({"PythonScript": "/lab/dicom_guard/guard.py"}) and not runs_plugin(None)
+
+
+def test_leftovers_of_dead_sessions_and_this_one_are_removed_never_a_live_ones(monkeypatch):
+    from lab import orthanc_container
+    dead = 2 ** 22 + 12345  # above pid_max's default: no such process
+    live = os.getppid()
+    owners = [orthanc_container.OWNER, f"orthanc-line-{dead}", f"orthanc-line-{live}", "hybrid-lab", "orthanc-line-x"]
+    monkeypatch.setattr(orthanc_container, "podman_json", lambda *args: [
+        {"Labels": {"io.medimaging.lab": owner}} for owner in owners])
+    removed = []
+    monkeypatch.setattr(orthanc_container, "remove_labelled", lambda owner: removed.append(owner) or 1)
+    assert orthanc_container.remove_leftovers() == 3
+    assert sorted(removed) == sorted([orthanc_container.OWNER, f"orthanc-line-{dead}", "orthanc-line-x"])
