@@ -61,8 +61,8 @@ class OrthancContainer(OrthancProcess):
 
 def remove_leftovers():
     """Remove this session's containers and those of sessions whose process no longer exists."""
-    owners = {(c.get("Labels") or {}).get(LABEL, "") for c in podman_json("ps", "-a", "--format", "json",
-                                                                         "--filter", f"label={LABEL}")}
+    listed = podman_json("ps", "-a", "--format", "json", "--filter", f"label={LABEL}")
+    owners = {(container.get("Labels") or {}).get(LABEL, "") for container in listed}
     removed = 0
     for owner in owners:
         if owner.startswith(OWNER_PREFIX):
