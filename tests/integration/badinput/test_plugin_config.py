@@ -121,9 +121,20 @@ def routed_deployment(request, role_material, postgres_cluster):
     return deployment
 
 
-def _read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
+# The harness runs the role on this machine or on a systemd host container (deployment.host): read either.
+def _read(deployment, path):
+    """The file's bytes on the deployment's host, or None."""
+    if hasattr(deployment, "host"):
+        return deployment.host.read(path)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _orthanc_pid(deployment):
+    return deployment.main_pid() if hasattr(deployment, "main_pid") else deployment.pids()[1]
 
 
 def _refused(done, key):
@@ -137,11 +148,11 @@ def _refused(done, key):
 def test_role_refuses_before_changing_a_running_orthanc(routed_deployment, case):
     sections, key = ROLE_CASES[case]
     config_file = os.path.join(routed_deployment.config_dir, "orthanc.json")
-    config_before, pids_before = _read(config_file), routed_deployment.pids()
+    config_before, pid_before = _read(routed_deployment, config_file), _orthanc_pid(routed_deployment)
     done = routed_deployment.run("present", **_plugin_vars(sections))
     _refused(done, key)
-    assert _read(config_file) == config_before  # the configuration was not rewritten
-    assert routed_deployment.pids() == pids_before  # nor was Orthanc restarted
+    assert _read(routed_deployment, config_file) == config_before  # the configuration was not rewritten
+    assert pid_before and _orthanc_pid(routed_deployment) == pid_before  # nor was Orthanc restarted
     assert routed_deployment.rest("GET", "/system").status_code == 200
     assert routed_deployment.rest("GET", "/medimaging/status").json()["MedimagingRouter"]["state"] == "running"
 
@@ -152,8 +163,8 @@ def test_role_refuses_a_first_deployment_before_installing_anything(request, rol
     deployment = Deployment("badinput-first", role_material, postgres_cluster, _plugin_vars(sections))
     request.addfinalizer(deployment.teardown)
     _refused(deployment.run("present"), key)
-    assert not os.path.exists(os.path.join(deployment.config_dir, "orthanc.json"))  # no configuration written
-    assert deployment.ports_closed() and deployment.pids() == (0, 0)  # no Orthanc started
+    assert _read(deployment, os.path.join(deployment.config_dir, "orthanc.json")) is None  # no configuration written
+    assert deployment.ports_closed() and not _orthanc_pid(deployment)  # no Orthanc started
 
 
 def test_role_readiness_fails_when_the_plugin_turned_a_feature_off(request, role_material, postgres_cluster):
