@@ -1,13 +1,12 @@
 """python -m lab.story CONTEXT.json STEP [options]: one step of the hybrid lab's story; prints JSON.
 
 Steps: send (the modality sends studies), check (where every sent instance is now; --wait-cloud waits for routing),
-outage start|end (cut the cloud: the emulator and Azurite stop answering, silently), summary (the closing table).
+outage start --mode drop|reject | end (cut the PACS host's network to the cloud for real: packets dropped silently,
+or refused with TCP resets; lab.site.cut), summary (the closing table).
 CONTEXT.json (written by playbooks/hybrid_lab.yml) names the endpoints; secrets are read from the lab's own files.
 """
 import argparse
 import json
-import os
-import signal
 import sys
 import time
 
@@ -33,7 +32,7 @@ def step_send(context, ledger, args):
     if args.patient:
         plans = [dict(p, patient_id=args.patient) for p in plans][:1]
         plans[0]["study_date"] = plans[0]["study_date"].today()
-    sent, instances, size, seconds = send(plans, "127.0.0.1", context["dicom_port"], context["dicom_aet"],
+    sent, instances, size, seconds = send(plans, context["dicom_host"], context["dicom_port"], context["dicom_aet"],
                                           seed=args.seed)
     for study in sent:
         ledger.add_study(study["study_uid"], study["patient_id"], study["modality"], study["study_date"],
@@ -104,22 +103,20 @@ def step_priors(context, ledger, args):
     return result
 
 
-def _cloud_pids(lab_dir):
-    """PIDs of the emulator and Azurite (the 'cloud'), from the lab's own records."""
-    from lab.cli import Lab
-
-    status = Lab(lab_dir).status()
-    return {name: info["pid"] for name, info in status["services"].items() if name in ("emulator", "azurite")}
-
-
 def step_outage(context, ledger, args):
-    pids = _cloud_pids(context["lab_dir"])
-    # SIGSTOP: connections are accepted by the kernel and then hang, as when a WAN link silently drops.
-    sig = signal.SIGSTOP if args.action == "start" else signal.SIGCONT
-    for pid in pids.values():
-        os.kill(pid, sig)
-    ledger.record(f"outage_{args.action}", {"at": time.time(), "services": sorted(pids)})
-    return {"outage": args.action, "services": sorted(pids)}
+    """The hospital's link to the cloud is cut for real in the PACS host's network namespace, then healed."""
+    from lab.site import cut
+    from lab.site.host import cloud_ports, site_for
+
+    site = site_for(context["lab_dir"])
+    if args.action == "start":
+        rules = cut.cut(site.plan.pacs_container, site.plan.gateway, cloud_ports(context["lab_dir"]), args.mode)
+        result = {"outage": "start", "mode": args.mode, "rules": len(rules)}
+    else:
+        result = {"outage": "end", "rules_removed": cut.heal(site.plan.pacs_container)}
+    ledger.record(f"outage_{args.action}" + (f"_{args.mode}" if args.action == "start" else ""),
+                  dict(result, at=time.time()))
+    return result
 
 
 def main(argv=None):
@@ -138,6 +135,8 @@ def main(argv=None):
     check.add_argument("--wait-cloud", type=float, default=0)
     outage = sub.add_parser("outage")
     outage.add_argument("action", choices=["start", "end"])
+    outage.add_argument("--mode", choices=["drop", "reject"], default="drop",
+                        help="drop: packets vanish (silent WAN failure); reject: TCP resets (a refusing firewall)")
     priors = sub.add_parser("priors")
     priors.add_argument("--patient", required=True)
     priors.add_argument("--count", type=int, default=2, help="the plugin's MedimagingPriors.Count")
