@@ -157,7 +157,9 @@ class Emulator:
             return self.entra.lab_oidc(request, name, rest)
         if path == "/_lab/managed-identity-hosts" and request.method == "POST":
             self.require_lab_admin(request)
-            resource_id = (request.json() or {}).get("resourceId", "")
+            resource_id = request.json_object().get("resourceId", "")
+            if not isinstance(resource_id, str):
+                raise HttpError(400, "InvalidRequestContent", "resourceId must be a string.")
             if not self.store.get_resource(resource_id):
                 raise HttpError(404, "ResourceNotFound", f"No resource '{resource_id}' to host a managed identity.")
             return Response(200, self.entra.register_msi_host(resource_id))

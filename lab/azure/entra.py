@@ -271,13 +271,15 @@ class Entra:
             return Response(200, self.ctx.tokens.key.jwks())
         if rest == "token" and request.method == "POST":
             self.ctx.require_lab_admin(request)
-            body = request.json() or {}
-            subject = body.get("subject")
-            if not subject or not re.fullmatch(r"[\w:.\-/@]+", subject):
+            body = request.json_object()
+            subject, lifetime = body.get("subject"), body.get("lifetime", 3600)
+            if not isinstance(subject, str) or not re.fullmatch(r"[\w:.\-/@]+", subject):
                 raise HttpError(400, "InvalidRequest", "subject is required, e.g. system:serviceaccount:ns:name")
+            if isinstance(lifetime, bool) or not isinstance(lifetime, int):
+                raise HttpError(400, "InvalidRequest", "lifetime must be a whole number of seconds")
             now = int(time.time())
             claims = {"iss": issuer, "sub": subject, "aud": body.get("audience", "api://AzureADTokenExchange"),
-                      "iat": now, "nbf": now, "exp": now + int(body.get("lifetime", 3600))}
+                      "iat": now, "nbf": now, "exp": now + lifetime}
             token = jwt.encode(claims, self.ctx.tokens.key.key, algorithm="RS256",
                                headers={"kid": self.ctx.tokens.key.kid})
             return Response(200, {"token": token, "issuer": issuer})

@@ -66,7 +66,7 @@ class Graph:
                 apps = self._filter(store.values("applications"), request)
                 return Response(200, {"@odata.context": "$metadata#applications", "value": [public_app(a) for a in apps]})
             if request.method == "POST":
-                body = request.json() or {}
+                body = request.json_object()
                 if not body.get("displayName"):
                     raise graph_error(400, "Request_BadRequest", "displayName is required.")
                 app = {"id": str(uuid.uuid4()), "appId": str(uuid.uuid4()), "displayName": body["displayName"],
@@ -83,7 +83,7 @@ class Graph:
             if request.method == "GET":
                 return Response(200, public_app(app))
             if request.method == "PATCH":
-                body = request.json() or {}
+                body = request.json_object()
                 for key in ("displayName", "identifierUris", "signInAudience"):
                     if key in body:
                         app[key] = body[key]
@@ -96,7 +96,7 @@ class Graph:
                     store.pop("servicePrincipals", sp["id"])
                 return Response(204)
         if len(rest) == 2 and request.method == "POST" and rest[1] == "addPassword":
-            body = (request.json() or {}).get("passwordCredential") or {}
+            body = request.json_object().get("passwordCredential") or {}
             secret = secrets.token_urlsafe(30)
             start = _now()
             end = body.get("endDateTime") or _iso(start + datetime.timedelta(days=730))
@@ -106,7 +106,7 @@ class Graph:
             store.put("applications", app["id"], app)
             return Response(200, dict(credential, secretText=secret))
         if len(rest) == 2 and request.method == "POST" and rest[1] == "removePassword":
-            key_id = (request.json() or {}).get("keyId")
+            key_id = request.json_object().get("keyId")
             before = len(app["passwordCredentials"])
             app["passwordCredentials"] = [c for c in app["passwordCredentials"] if c["keyId"] != key_id]
             if len(app["passwordCredentials"]) == before:
@@ -122,7 +122,9 @@ class Graph:
                 return Response(200, {"@odata.context": "$metadata#servicePrincipals",
                                       "value": self._filter(store.values("servicePrincipals"), request)})
             if request.method == "POST":
-                app_id = (request.json() or {}).get("appId", "")
+                app_id = request.json_object().get("appId", "")
+                if not isinstance(app_id, str):
+                    raise graph_error(400, "Request_BadRequest", "appId must be a string.")
                 app = principals.application_by_app_id(store, app_id)
                 if not app:
                     raise graph_error(400, "Request_BadRequest", f"The appId '{app_id}' of the service principal "

@@ -53,6 +53,16 @@ class Request:
             raise HttpError(400, "InvalidRequestContent",
                             f"The request content was invalid and could not be deserialized: {err}") from err
 
+    def json_object(self):
+        """The body as a JSON object ({} when empty or null): a list or a scalar is the client's mistake, a 400."""
+        value = self.json()
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise HttpError(400, "InvalidRequestContent", "The request content was invalid: a JSON object is "
+                            f"required, got {type(value).__name__}.")
+        return value
+
     def form(self):
         try:
             text = self.body.decode("utf-8")

@@ -392,3 +392,37 @@ def test_module_with_a_missing_or_non_pem_ca_bundle_names_the_path(env, parents,
     assert result.get("failed") and bundle in result["msg"] and "ca_bundle" in result["msg"], result
     assert "no credential worked" not in result["msg"] and "Traceback" not in printed
     assert read_log(env, since) == []
+
+
+# Entra ID, Graph and the lab's own endpoints answer a client's mistake with a 4xx too.
+OTHER_CASES = [
+    ("graph-app-list-body", "POST", "/v1.0/applications", "graph", b"[1]", "object"),
+    ("graph-sp-app-id-number", "POST", "/v1.0/servicePrincipals", "graph", b'{"appId": 5}', "appId"),
+    ("lab-oidc-subject-number", "POST", "/_lab/oidc/badinput/token", "arm", b'{"subject": 5}', "subject"),
+    ("lab-oidc-lifetime-text", "POST", "/_lab/oidc/badinput/token", "arm", b'{"subject": "a", "lifetime": "x"}',
+     "lifetime"),
+    ("lab-msi-host-list-body", "POST", "/_lab/managed-identity-hosts", "arm", b"[1]", "object"),
+    ("lab-msi-host-id-number", "POST", "/_lab/managed-identity-hosts", "arm", b'{"resourceId": 5}', "resourceId"),
+    ("token-basic-garbage", "POST", "/{tenant}/oauth2/token", "basic", b"grant_type=client_credentials&resource="
+     b"https://management.azure.com", "Basic"),
+]
+
+
+@pytest.mark.parametrize("case", OTHER_CASES, ids=[c[0] for c in OTHER_CASES])
+def test_other_endpoints_refuse_bad_bodies_with_a_4xx(arm, env, case):
+    import requests
+    _id, method, path, auth, body, needle = case
+    if auth == "graph":
+        token = requests.post(f"{env['authority_host']}/{env['tenant_id']}/oauth2/v2.0/token", data={
+            "grant_type": "client_credentials", "client_id": env["client_id"], "client_secret": env["client_secret"],
+            "scope": "https://graph.microsoft.com/.default"}, verify=env["ca_bundle"], timeout=30).json()
+        headers = {"Authorization": "Bearer " + token["access_token"], "Content-Type": "application/json"}
+    elif auth == "basic":
+        headers = {"Authorization": "Basic /w==", "Content-Type": "application/x-www-form-urlencoded"}  # not UTF-8
+    else:
+        headers = dict(arm.headers, **{"Content-Type": "application/json"})
+    since = time.time()
+    answer = requests.request(method, env["arm_endpoint"] + path.format(tenant=env["tenant_id"]), data=body,
+                              headers=headers, verify=env["ca_bundle"], timeout=30)
+    assert answer.status_code == 400 and needle in answer.text, answer.text[:300]
+    _assert_no_server_error(env, since)
