@@ -36,6 +36,18 @@ def found(text, values):
     return sorted(name for name, value in values.items() if value in text)
 
 
+def where(text, values, limit=5):
+    """The lines of text that hold a canary, each shown with <name> in its place (for a failure message)."""
+    lines = []
+    for line in text.splitlines():
+        hits = [name for name, value in values.items() if value in line]
+        for name in hits:
+            line = line.replace(values[name], "<%s>" % name)
+        if hits:
+            lines.append(line[:300])
+    return "\n".join(lines[:limit])
+
+
 class HostCanaries:
     """Every secret the orthanc_host role can be given, each a canary; rotate() replaces them all."""
 
@@ -131,3 +143,14 @@ def azure_role_vars(role, state, client_secret, admin_password):
     }[role]
     prefix = role + "_state"
     return dict(inputs, azure_environment=env, secrets_role="medimaging.orthanc." + role, **{prefix: state})
+
+
+def azure_lab_fixture():
+    """The session fixture azure_lab of tests/integration/azure/conftest.py (reuse a running lab, else start one),
+    loaded here because this folder's conftest is not ours to write."""
+    import importlib.util
+    path = os.path.join(INTEGRATION, "azure", "conftest.py")
+    spec = importlib.util.spec_from_file_location("badinput_secrets_azure_fixtures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.azure_lab

@@ -7,11 +7,14 @@ hidden), then a check-mode run with yet other values.
 Azure roles: each run against closed ports on 127.0.0.1 with a canary client secret (and admin password); the run
 fails at its first Azure call, and neither the -vvv command lines nor the error may carry a secret.
 """
+import secrets
+
 import pytest
 
 from secrets_output_harness import (  # noqa: E402  (the helper puts the harnesses on sys.path)
-    AZURE_PLAYBOOK, LOUD, ConfigOnlyHost, HostCanaries, azure_role_vars, canary, found, host_skip_reason, output_of,
-    run_local_playbook)
+    AZURE_PLAYBOOK, LOUD, ConfigOnlyHost, HostCanaries, azure_lab_fixture, azure_role_vars, canary, found,
+    host_skip_reason, output_of, run_local_playbook, where)
+from playbook_runner import azure_environment  # noqa: E402
 
 RUNS = ("deploy", "rotate", "check")
 USER = "sec-admin"
@@ -53,7 +56,8 @@ def host_runs(tmp_path_factory):
 def test_orthanc_host_output_holds_no_secret(host_runs, run, kind):
     every = host_runs["canaries"].every()
     mine = dict((name, value) for name, value in every.items() if name.split("@")[0] == kind)
-    assert found(host_runs["outputs"][run], mine) == [], "%s printed by the %s run (--diff -vvv)" % (kind, run)
+    text = host_runs["outputs"][run]
+    assert found(text, mine) == [], "printed by the %s run (--diff -vvv):\n%s" % (run, where(text, mine))
 
 
 def test_orthanc_host_files_hold_the_rotated_secrets(host_runs):
@@ -87,4 +91,26 @@ def test_azure_role_output_holds_no_secret(tmp_path, role, state):
     text = output_of(done)
     assert "AnsiballZ_azure_" in text, "the role never ran an Azure module:\n" + text[-4000:]
     assert done.returncode != 0, "closed ports must fail the run:\n" + text[-4000:]
-    assert found(text, values) == [], "secret printed by %s (%s, --diff -vvv)" % (role, state)
+    assert found(text, values) == [], "printed by %s (%s, --diff -vvv):\n%s" % (role, state, where(text, values))
+
+
+azure_lab = azure_lab_fixture()
+
+
+def test_postgres_flexible_against_the_lab_prints_no_secret(azure_lab, tmp_path):
+    """A real converge (the lab's ARM and Entra ID emulator, a real PostgreSQL behind the server): the lab's client
+    secret and a canary admin password never show in --diff -vvv, while the run reports what it created."""
+    suffix = secrets.token_hex(3)
+    password = canary("admin_password") + "-Aa1!"
+    extra = {"azure_environment": azure_environment(azure_lab), "secrets_role": "medimaging.orthanc.postgres_flexible",
+             "secrets_resource_group": "rg-secrets-" + suffix, "secrets_location": azure_lab["location"],
+             "postgres_flexible_resource_group": "rg-secrets-" + suffix, "postgres_flexible_location": azure_lab["location"],
+             "postgres_flexible_server_name": "secrets-" + suffix, "postgres_flexible_admin_login": "sec" + suffix,
+             "postgres_flexible_database": "orthanc_sec_" + suffix, "postgres_flexible_admin_password": password,
+             "postgres_flexible_network_mode": "public", "postgres_flexible_port": azure_lab["postgres_port"]}
+    done = run_local_playbook(AZURE_PLAYBOOK, extra, str(tmp_path), "secrets-pg", 600, args=LOUD)
+    text = output_of(done)
+    assert done.returncode == 0, text[-6000:]
+    values = {"lab client secret": azure_lab["client_secret"], "admin password": password}
+    assert found(text, values) == [], where(text, values)
+    assert "secrets-" + suffix in text and "changed: [localhost]" in text  # the run did report what it created
