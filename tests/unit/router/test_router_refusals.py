@@ -243,3 +243,12 @@ def test_a_server_replaced_at_runtime_is_not_reached_directly():
             return {"a": {"Url": self.url, "HttpHeaders": ["X-K"]}}
     assert configured_server(config, Api("https://a/v2"), "/dicom-web/", "a") == ("https://a/v2/", {"X-K": "v"})
     assert configured_server(config, Api("https://elsewhere/"), "/dicom-web/", "a") is None
+
+
+def test_present_pages_the_qido_answer():
+    pages = {"0": ["1.2.3.0", "1.2.3.1"], "2": ["1.2.3.2", "1.2.3.3"], "4": ["1.2.3.4"]}
+    api = PacsApi({}, {"/qido": lambda body: qido_answer(pages[body["Arguments"]["offset"]])})
+    s = sender(api, Cloud())
+    s.QIDO_PAGE = 2
+    assert s.present("1.2.3") == {"1.2.3.%d" % i for i in range(5)}
+    assert [b["Arguments"]["limit"] for b in api.posts("/qido")] == ["2", "2", "2"]

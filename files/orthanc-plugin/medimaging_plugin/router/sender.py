@@ -97,20 +97,31 @@ class DicomWebSender:
     def _accepts_writes(self):
         return self.last_accepted is not None and self.clock() - self.last_accepted < self.ACCEPTED_RECENTLY_SECONDS
 
+    QIDO_PAGE = 200  # the Azure DICOM service answers at most 200 results per query (default 100)
+
     def present(self, study_uid):
         """SOPInstanceUIDs the destination holds for the study; DestinationDown if it cannot say."""
-        body = json.dumps({"Uri": "/studies/%s/instances" % study_uid,
-                           "Arguments": {"includefield": SOP_INSTANCE_UID}})
-        try:
-            answer = json.loads(self.api.post(self.base + "/qido", body) or b"[]")
-        except Exception as exc:
-            # Orthanc turns a 404 (study unknown there) into an error too: tell it apart by a
-            # study-less QIDO, which a healthy server answers.
-            if self._reachable():
-                return set()
-            raise DestinationDown("%s does not answer (STOW and QIDO failed): %s"
-                                  % (self.server, redact(exc))) from None
-        return {uid for entry in (answer if isinstance(answer, list) else []) for uid in values(entry, SOP_INSTANCE_UID)}
+        held, offset = set(), 0
+        while True:
+            body = json.dumps({"Uri": "/studies/%s/instances" % study_uid,
+                               "Arguments": {"includefield": SOP_INSTANCE_UID, "limit": str(self.QIDO_PAGE),
+                                             "offset": str(offset)}})
+            try:
+                answer = json.loads(self.api.post(self.base + "/qido", body) or b"[]")
+            except Exception as exc:
+                # Orthanc turns a 404 (study unknown there) into an error too: tell it apart by a
+                # study-less QIDO, which a healthy server answers.
+                if offset == 0 and self._reachable():
+                    return set()
+                if offset:
+                    return held
+                raise DestinationDown("%s does not answer (STOW and QIDO failed): %s"
+                                      % (self.server, redact(exc))) from None
+            page = answer if isinstance(answer, list) else []
+            held.update(uid for entry in page for uid in values(entry, SOP_INSTANCE_UID))
+            if len(page) < self.QIDO_PAGE:
+                return held
+            offset += self.QIDO_PAGE
 
     def _reachable(self):
         try:
