@@ -86,7 +86,11 @@ requirements:
   - python >= 3.9
   - azure-identity >= 1.17
   - azure-core >= 1.30
+  - azure-mgmt-resource >= 23.0 (every module reads the resource group before it creates anything)
 notes:
   - Every module supports check mode and diff mode; a run with nothing to change makes exactly one GET per resource.
+  - Before a create, a missing subscription, resource group or parent resource fails the task without any write,
+    in check mode too (so in a check-mode run, a child of a resource that would be created is skipped by the roles).
+  - Names, the resource group, the location and the subscription id are checked as whole strings before any call.
   - Secrets given to these modules are never returned nor logged.
 '''
