@@ -10,6 +10,8 @@ import io
 import re
 import time
 
+import pytest
+
 from corpus import azure_refusal, pydicom_test_files, pynetdicom_send, same_content, storescu
 from lab.azure.dicom_front import DicomFront
 from lab.dicom_factory import make_dataset, make_instance, to_bytes
@@ -27,6 +29,7 @@ def implicit_bytes(dataset):
     return buffer.getvalue()
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_pydicom_corpus_reaches_azure_rules_or_is_dead_lettered_per_instance(pg_database, orthanc_factory, cloud):
     front = DicomFront(cloud.http_port, token=TOKEN).start()
     try:
@@ -102,6 +105,7 @@ def test_pydicom_corpus_reaches_azure_rules_or_is_dead_lettered_per_instance(pg_
         front.stop()
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")
 def test_oauth_managed_server_gets_transcoded_instances_with_the_plugins_token(pg_database, orthanc_factory, cloud):
     """The destination is a DicomWebOAuth server (static token provider): the router's own STOW-RS takes the
     URL and the current token from that feature."""
