@@ -141,3 +141,34 @@ def test_zero_preamble_keeps_the_dataset_bytes():
                                     ("1.2 3", False), ("1.2.3\n", False)])
 def test_uid_rule(uid, ok):
     assert dc.valid_uid(uid) is ok
+
+
+class Backend:
+    """dicom_backend.serve's view of an Orthanc: store() for STOW, forward() for the rest."""
+
+    def __init__(self):
+        self.stored, self.forwarded = [], []
+
+    def store(self, data, outcome):
+        self.stored.append(outcome.sop_uid)
+        return True
+
+    def forward(self, method, rest, query, headers, body, public_host):
+        self.forwarded.append((method, rest, query))
+        return 200, b"[]", {"Content-Type": "application/dicom+json"}
+
+
+def test_serve_sends_stow_through_the_rules_and_everything_else_to_orthanc():
+    from lab.azure.dicom_backend import serve
+    backend = Backend()
+    study = "1.2.826.0.1.3680043.8.498.7"
+    data = make_instance(study_uid=study)
+    status, body, headers = serve(backend, "POST", f"studies/{study}", "", {"content-type": CT}, multipart(data),
+                                  "lab:1", BASE)
+    assert status == 200 and headers["Content-Type"] == "application/dicom+json" and len(backend.stored) == 1
+    assert b"/studies/" + study.encode() in body
+    assert serve(backend, "GET", "studies", "PatientID=X", {}, b"", "lab:1", BASE)[0] == 200
+    assert serve(backend, "DELETE", f"studies/{study}", "", {}, b"", "lab:1", BASE)[0] == 200
+    assert backend.forwarded == [("GET", "studies", "PatientID=X"), ("DELETE", f"studies/{study}", "")]
+    status, body, headers = serve(backend, "POST", "studies", "", {"content-type": "text/plain"}, b"x", "lab:1", BASE)
+    assert status == 415 and b'"error"' in body and headers["Content-Type"] == "application/json"
