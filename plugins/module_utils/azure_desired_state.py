@@ -238,8 +238,15 @@ class DesiredState(object):
             raise AzureOperationError(asked, code=code, message=resource.missing.arm_message,
                                       status=resource.missing.status)
         parent = resource.parent
-        if parent is None or self.current(parent) is not None:
+        if parent is None:
             return
+        try:
+            if self.current(parent) is not None:
+                return
+        except AzureOperationError as exc:
+            if exc.status == 403:
+                return  # an identity scoped below the parent may not read it: ARM judges the write itself
+            raise
         self.require_parent(parent, asked)  # the deepest missing level is the one to name
         said = parent.missing.arm_message if parent.missing is not None else None
         raise AzureOperationError(

@@ -77,13 +77,3 @@ def _provider_problem(rest):
         if not full_match(RESOURCE_NAME, name):
             return 'the resource name %r has characters a resource name cannot hold' % name
     return None
-
-
-def resource_group_of(scope):
-    """The group a valid scope lies in, or None for a subscription scope."""
-    segments = scope.strip('/').split('/')
-    return segments[3] if len(segments) >= 4 else None
-
-
-def subscription_of(scope):
-    return scope.strip('/').split('/')[1]

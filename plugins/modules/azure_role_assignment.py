@@ -88,11 +88,9 @@ from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_s
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, engine_for, fail, invalid)
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import (
-    AzureOperationError, from_exception)
+    HINTS, AzureOperationError, from_exception)
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import GUID_PATTERN, full_match
-from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_parents import group_parent
-from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_resource_id import (
-    SHAPES, resource_group_of, scope_problem)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_resource_id import SHAPES, scope_problem
 
 # Built-in role definition ids are the same in every tenant and cloud.
 BUILT_IN_ROLES = {
@@ -200,13 +198,11 @@ def main():
                 return entry
         return None
 
-    group = resource_group_of(scope)
     resource = ArmResource(
         'role assignment', '%s for %s on %s' % (params['role'], params['principal_id'], scope),
         read=read,
         create=lambda body: client.role_assignments.create(scope, str(uuid.uuid4()), body, cls=raw_json),
         delete=lambda: client.role_assignments.delete(scope, found['name']),
-        parent=group_parent(clients, group) if group else None,
     )
     desired = {'properties': {'roleDefinitionId': definition, 'principalId': params['principal_id'],
                               'principalType': params['principal_type']}}
@@ -215,12 +211,12 @@ def main():
     try:
         current = engine.current(resource)
         if current is None and resource.missing is not None and params['state'] == 'present':
-            # The list itself answered 404: the scope does not exist, so there is nothing to grant on.
-            asked = 'create %s' % resource.label()
-            engine.require_parent(resource, asked)
-            raise AzureOperationError(asked, code=resource.missing.code, status=resource.missing.status,
-                                      message=resource.missing.arm_message,
-                                      hint='create the resource the scope names first, or fix scope')
+            # The list itself answered 404: the scope (its subscription, group or resource) does not exist.
+            # Only then: an identity allowed on the scope alone may not read the group above it.
+            missing = resource.missing
+            raise AzureOperationError(
+                'create %s' % resource.label(), code=missing.code, status=missing.status, message=missing.arm_message,
+                hint=None if missing.code in HINTS else 'create the resource the scope names first, or fix scope')
         if params['state'] == 'absent':
             result = engine.absent(resource, current, have_current=True)
         else:

@@ -2,8 +2,7 @@
 import pytest
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import RULES, name_problem
-from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_resource_id import (
-    resource_group_of, scope_problem)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_resource_id import scope_problem
 from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import ArchiveError, check_uid
 from ansible_collections.medimaging.orthanc.plugins.modules.azure_role_assignment import role_problem
 
@@ -90,11 +89,6 @@ def test_known_scope_shapes_pass(scope):
 def test_bad_scopes_are_refused_with_the_reason(scope, words):
     problem = scope_problem(scope)
     assert problem and words in problem, problem
-
-
-def test_resource_group_of_a_scope():
-    assert resource_group_of("/subscriptions/%s/resourceGroups/rg/providers/A.B/t/n" % SUB) == "rg"
-    assert resource_group_of("/subscriptions/" + SUB) is None
 
 
 @pytest.mark.parametrize("role", ["", " ", "\n", "Reader\n", " Reader", "Reader ",

@@ -176,3 +176,17 @@ def test_subscription_id_must_be_a_guid(subscription):
     result = run_module("azure_storage_account", dict(CASES["azure_storage_account"], subscription_id=subscription), arm)
     assert result.get("failed") and "Invalid subscription_id" in result["msg"] and repr(subscription) in result["msg"]
     assert arm.log == []
+
+
+def test_a_parent_the_identity_may_not_read_is_left_to_arm():
+    arm = arm_for("azure_blob_container", parents=False)
+    arm.add_group("rg")
+    arm.fail("GET", "/storageaccounts/starchive", 403, "AuthorizationFailed", "no read on the account")
+    result = run_module("azure_blob_container", CASES["azure_blob_container"], arm)
+    assert result["changed"] and [m for m, _, _ in arm.writes()] == ["PUT"], result
+
+
+def test_a_grant_reads_only_the_assignments_not_the_group_above():
+    arm = arm_for("azure_role_assignment")
+    result = run_module("azure_role_assignment", role_args(), arm)
+    assert result["changed"] and [m for m, _, _ in arm.log] == ["GET", "PUT"]
