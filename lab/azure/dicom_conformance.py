@@ -14,6 +14,9 @@ What a client can observe, and what this module decides (pure functions; the sto
   - status 200 all stored, 202 some stored and some failed, 409 none stored; dicom+json body with
     ReferencedSOPSequence (RetrieveURL per instance) and, when a study UID was in the path and something
     was stored, the study's RetrieveURL.
+  - searchable attributes that fail their VR (a few: dates, times, short strings) do not fail the instance (v2):
+    it is stored and listed in ReferencedSOPSequence with WarningReason 1 and a FailedAttributesSequence of
+    "DICOM100: ..." comments, and the answer is 202.
   - the 128-byte preamble is replaced by zeros before the file is stored.
 """
 import io
@@ -37,6 +40,16 @@ _REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SO
 IMPLICIT_VR = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.20"})
 
 
+# Searchable attributes checked for warnings: keyword -> (VR, maximum length).
+_SEARCHABLE = {"StudyDate": ("DA", 8), "PatientBirthDate": ("DA", 8), "PerformedProcedureStepStartDate": ("DA", 8),
+               "StudyTime": ("TM", 16), "AccessionNumber": ("SH", 16), "Modality": ("CS", 16),
+               "StudyDescription": ("LO", 64), "ManufacturerModelName": ("LO", 64)}
+_VR_RULES = {"DA": (re.compile(r"\d{8}"), "one of the date values does not match the pattern YYYYMMDD"),
+             "TM": (re.compile(r"\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?"),
+                    "value does not match pattern HH[MM[SS[.F{1-6}]]]"),
+             "SH": (None, ""), "LO": (None, ""), "CS": (re.compile(r"[A-Z0-9_ ]*"), "value contains invalid character")}
+
+
 class StowRefused(Exception):
     """The whole request is refused (415, 406, 400, 413) before any instance is looked at."""
 
@@ -54,6 +67,7 @@ class Outcome:
         self.study_uid, self.series_uid = study_uid, series_uid
         self.failure = failure
         self.message = message
+        self.warnings = []  # "DICOM100: ..." comments of searchable attributes that fail their VR
 
 
 def valid_uid(value):
@@ -180,7 +194,28 @@ def check_instance(data, study_in_path=None):
     if study_in_path is not None and ids["StudyInstanceUID"] != study_in_path:
         return _failed(outcome, STUDY_MISMATCH, "the instance's StudyInstanceUID does not match the study "
                                                 "in the request")
+    outcome.warnings = searchable_warnings(dataset)
     return outcome
+
+
+def searchable_warnings(dataset):
+    """Comments for the searchable attributes whose value fails its VR (stored anyway in v2)."""
+    found = []
+    for keyword, (vr, longest) in _SEARCHABLE.items():
+        element = dataset[keyword] if keyword in dataset else None
+        if element is None or element.value in (None, ""):
+            continue
+        values = list(element.value) if element.VM > 1 else [element.value]
+        pattern, why = _VR_RULES[vr]
+        for value in (str(v).rstrip(" \x00") for v in values):
+            if len(value) > longest:
+                why = "value length exceeds maximum length of %d" % longest
+            elif pattern is None or pattern.fullmatch(value):
+                continue
+            found.append('DICOM100: (%04x,%04x) - Content "%s" does not validate VR %s: %s'
+                         % (element.tag.group, element.tag.element, value[:64], vr, why))
+            break
+    return found
 
 
 def _is_implicit(syntax):
@@ -199,6 +234,17 @@ def _uid_item(value):
     return {"vr": "UI", "Value": [value]} if value else {"vr": "UI"}
 
 
+def _referenced(outcome, base_url):
+    item = {"00081150": _uid_item(outcome.sop_class), "00081155": _uid_item(outcome.sop_uid),
+            "00081190": {"vr": "UR", "Value": [f"{base_url}/studies/{outcome.study_uid}/series/{outcome.series_uid}"
+                                               f"/instances/{outcome.sop_uid}"]}}
+    if outcome.warnings:
+        item["00081196"] = {"vr": "US", "Value": [1]}
+        item["00741048"] = {"vr": "SQ", "Value": [{"00000902": {"vr": "LO", "Value": [text]}}
+                                                  for text in outcome.warnings]}
+    return item
+
+
 def build_response(outcomes, base_url, study_in_path=None):
     """(status, dicom+json body) for the outcomes of every part. base_url: .../v2 (no trailing slash)."""
     if not outcomes:
@@ -213,11 +259,9 @@ def build_response(outcomes, base_url, study_in_path=None):
             {"00081150": _uid_item(o.sop_class), "00081155": _uid_item(o.sop_uid),
              "00081197": {"vr": "US", "Value": [o.failure]}} for o in failed]}
     if stored:
-        body["00081199"] = {"vr": "SQ", "Value": [
-            {"00081150": _uid_item(o.sop_class), "00081155": _uid_item(o.sop_uid),
-             "00081190": {"vr": "UR", "Value": [f"{base_url}/studies/{o.study_uid}/series/{o.series_uid}"
-                                                f"/instances/{o.sop_uid}"]}} for o in stored]}
-    status = 200 if not failed else 409 if not stored else 202
+        body["00081199"] = {"vr": "SQ", "Value": [_referenced(o, base_url) for o in stored]}
+    warned = any(o.warnings for o in stored)
+    status = 409 if not stored else 202 if failed or warned else 200
     return status, body
 
 

@@ -4,7 +4,7 @@ started (DicomWeb.Root "/dicom-web/"). For the router's integration tests and be
 STOW rules but not ARM or Entra ID. `token`, when given, is the bearer every request must carry.
 
   front = DicomFront(orthanc_port, ("user", "password") or None, token="t").start()
-  front.url -> http://127.0.0.1:PORT/v2/    stats: {"stow_requests": n, "failure_reasons": {code: n}}
+  front.url -> http://127.0.0.1:PORT/v2/    stats: {"stow_requests": n, "failure_reasons": {code: n}, "warned": n}
 """
 import json
 import threading
@@ -19,7 +19,7 @@ class DicomFront:
         user, password = auth or ("none", "none")
         self.backend = OrthancDicomWeb(orthanc_port, user, password, root)
         self.token = token
-        self.stats = {"stow_requests": 0, "failure_reasons": {}}
+        self.stats = {"stow_requests": 0, "failure_reasons": {}, "warned": 0}
         self._lock = threading.Lock()
         front = self
 
@@ -66,9 +66,12 @@ class DicomFront:
         return status, data, out
 
     def _count(self, data):
-        failed = json.loads(data).get("00081198", {}).get("Value", [])
+        answer = json.loads(data)
+        failed = answer.get("00081198", {}).get("Value", [])
+        warned = [item for item in answer.get("00081199", {}).get("Value", []) if "00081196" in item]
         with self._lock:
             self.stats["stow_requests"] += 1
+            self.stats["warned"] += len(warned)
             for item in failed:
                 code = str(item["00081197"]["Value"][0])
                 self.stats["failure_reasons"][code] = self.stats["failure_reasons"].get(code, 0) + 1

@@ -96,11 +96,12 @@ def test_pydicom_corpus_reaches_azure_rules_or_is_dead_lettered_per_instance(pg_
         assert float(counted.group(1)) >= how["pixels"] + how["elements"] > 0  # refused ones were transcoded too
         assert 'medimaging_router_instances_dead_lettered_total{destination="azure",reason="43264"}' in metrics
         print("\ncorpus: %d files; sent by storescu %d/%d, by pynetdicom %d/%d; PACS stored %d instances in %d "
-              "studies; cloud %d (%s); dead-lettered %d: %s; front saw FailureReasons %s"
+              "studies; cloud %d (%s); dead-lettered %d: %s; front saw FailureReasons %s, %d stored with warnings"
               % (len(files), sum(1 for c in sent_by_dcmtk.values() if c == 0), len(sent_by_dcmtk),
                  sum(1 for s in sent_by_pynetdicom.values() if s == 0), len(sent_by_pynetdicom), len(local),
                  len(studies), len(in_cloud), dict(how), len(dead),
-                 dict(collections.Counter(v for v in expected_refused.values())), front.stats["failure_reasons"]))
+                 dict(collections.Counter(v for v in expected_refused.values())), front.stats["failure_reasons"],
+                 front.stats["warned"]))
     finally:
         front.stop()
 
@@ -119,6 +120,8 @@ def test_oauth_managed_server_gets_transcoded_instances_with_the_plugins_token(p
         for number, implicit in ((1, True), (2, True), (3, False)):
             ds = make_dataset(patient_id="OAUTHTX", study_uid=study_uid, series_uid=series_uid,
                               instance_number=number)
+            if not implicit:  # stored with a warning (202, WarningReason 1): a success for the router
+                ds.StudyDate = "NotAValidDate"
             files[ds.SOPInstanceUID] = implicit_bytes(ds) if implicit else to_bytes(ds)
         no_patient = make_dataset(study_uid=study_uid, series_uid=series_uid, instance_number=4)
         del no_patient.PatientID
@@ -136,5 +139,6 @@ def test_oauth_managed_server_gets_transcoded_instances_with_the_plugins_token(p
             remote = cloud.request("GET", "/instances/%s/file" % in_cloud[uid]).content
             assert same_content(data, remote)[0], uid
         assert front.stats["failure_reasons"] == {"43264": 1}  # implicit VR never reached the service
+        assert front.stats["warned"] == 1
     finally:
         front.stop()

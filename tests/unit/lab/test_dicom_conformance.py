@@ -172,3 +172,16 @@ def test_serve_sends_stow_through_the_rules_and_everything_else_to_orthanc():
     assert backend.forwarded == [("GET", "studies", "PatientID=X"), ("DELETE", f"studies/{study}", "")]
     status, body, headers = serve(backend, "POST", "studies", "", {"content-type": "text/plain"}, b"x", "lab:1", BASE)
     assert status == 415 and b'"error"' in body and headers["Content-Type"] == "application/json"
+
+
+def test_searchable_attributes_failing_their_vr_are_stored_with_a_warning_and_202():
+    warned = encoded("1.2.840.10008.1.2.1", StudyDate="NotAValidDate", Modality="ct")
+    clean = make_instance()
+    store = Store()
+    status, body = dc.stow(CT, None, multipart(warned, clean), BASE, store)
+    assert status == 202 and len(store.files) == 2 and "00081198" not in body
+    first, second = body["00081199"]["Value"]
+    assert first["00081196"]["Value"] == [1] and "00081196" not in second
+    comments = [item["00000902"]["Value"][0] for item in first["00741048"]["Value"]]
+    assert comments[0].startswith('DICOM100: (0008,0020) - Content "NotAValidDate" does not validate VR DA')
+    assert any("(0008,0060)" in text for text in comments)
