@@ -1,6 +1,6 @@
 """python -m lab.story CONTEXT.json STEP [options]: one step of the hybrid lab's story; prints JSON.
 
-Steps: send (the modality sends studies), check (where every sent instance is now; --wait-cloud waits for routing),
+Steps: start (what the site holds before the story), send (the modality sends studies), check (where every sent instance is now; --wait-cloud waits for routing),
 outage start --mode drop|reject | end (cut the PACS host's network to the cloud for real: packets dropped silently,
 or refused with TCP resets; lab.site.cut), summary (the closing table).
 CONTEXT.json (written by playbooks/hybrid_lab.yml) names the endpoints; secrets are read from the lab's own files.
@@ -50,6 +50,14 @@ def places(context):
     archive = Archive(context["archive_container_url"], context["identity"], context["ca_bundle"],
                       context["authority_host"])
     return onprem, cloud, archive
+
+
+def step_start(context, ledger, args):
+    """What the site holds before the story begins: nothing after `make lab-down` (studies, the router's queue)."""
+    onprem = OnPrem(context["onprem_url"], context["onprem_user"], context["onprem_password"])
+    result = {"site_studies": onprem.study_count(), "site_queue_entries": onprem.queue_entries()}
+    ledger.record("site_at_start", result)
+    return result
 
 
 def step_check(context, ledger, args):
@@ -141,6 +149,7 @@ def main(argv=None):
     priors.add_argument("--patient", required=True)
     priors.add_argument("--count", type=int, default=2, help="the plugin's MedimagingPriors.Count")
     priors.add_argument("--wait", type=float, default=120)
+    sub.add_parser("start", help="what the site holds before the story (studies, router queue entries)")
     sub.add_parser("summary")
     args = parser.parse_args(argv)
     context = _context(args.context)
@@ -148,7 +157,7 @@ def main(argv=None):
     if args.step == "summary":
         print(table(ledger))
         return 0
-    steps = {"send": step_send, "check": step_check, "outage": step_outage, "priors": step_priors}
+    steps = {"start": step_start, "send": step_send, "check": step_check, "outage": step_outage, "priors": step_priors}
     result = steps[args.step](context, ledger, args)
     ledger.save()
     print(json.dumps(result))

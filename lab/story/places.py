@@ -19,6 +19,11 @@ class OnPrem:
     def study_count(self):
         return len(requests.get(f"{self.url}/studies", auth=self.auth, timeout=30).json())
 
+    def queue_entries(self):
+        """Every entry of the router's durable queue, whatever its state (pending, in flight, done, dead)."""
+        status = requests.get(f"{self.url}/medimaging/router/status", auth=self.auth, timeout=30).json()
+        return sum(d[k] for d in status.get("destinations", {}).values() for k in ("pending", "inflight", "done", "dead"))
+
     def statistics(self):
         return requests.get(f"{self.url}/statistics", auth=self.auth, timeout=30).json()
 

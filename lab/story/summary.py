@@ -8,6 +8,9 @@ def table(ledger):
             ("instances sent", sum(len(s["sop_uids"]) for s in studies.values())),
             ("MB sent", round(sum(s["bytes"] for s in studies.values()) / 1e6, 1))]
     for label, values in steps.items():
+        if "site_studies" in values:
+            rows.append(("site at start: studies / router queue entries",
+                         f"{values['site_studies']} / {values['site_queue_entries']}"))
         if "instances_per_second" in values:
             rows.append((f"{label}: C-STORE instances/s", values["instances_per_second"]))
         if "lost" in values:
