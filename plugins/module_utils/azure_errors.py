@@ -20,6 +20,9 @@ HINTS = {
     'InvalidResourceLocation': 'the resource already exists in another location: use that location '
                                'or delete it first',
     'LocationNotAvailableForResourceType': 'choose a location where this resource type is offered',
+    'LocationNotAvailableForResourceGroup': 'use an Azure region name such as westeurope (az account list-locations)',
+    'PasswordNotComplex': 'use 8-128 characters from three of: upper-case, lower-case, digits, symbols, '
+                          'without the administrator login in it',
     'StorageAccountAlreadyTaken': 'storage account names are global: choose another name',
     'AccountNameInvalid': 'use 3-24 lower-case letters and digits',
     'ServerNameAlreadyExists': 'flexible server names are global: choose another name',

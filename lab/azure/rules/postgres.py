@@ -34,8 +34,9 @@ def server(arm_path, body):
     if password is not None:
         problem = password_problem(password, login)
         if problem:
-            refuse("PasswordPolicyViolation", f"The administratorLoginPassword does not meet the password policy: "
-                   f"{problem}.")
+            # The code and first sentence Azure's database services answer (Microsoft.Sql, DBforMySQL, DBforPostgreSQL).
+            refuse("PasswordNotComplex", "Password validation failed. The password does not meet policy requirements "
+                   f"because it is not complex enough: properties.administratorLoginPassword: {problem}.")
     keyvault.check_urls(body, _INVALID)
 
 

@@ -44,7 +44,7 @@ def test_weak_passwords_are_refused(password, words):
 
 def test_password_refusal_names_the_field_and_never_echoes_the_password():
     status, code, message = check_body(SERVER + "pg1", server_body(password="weakpassword"))
-    assert (status, code) == (400, "PasswordPolicyViolation") and "administratorLoginPassword" in message
+    assert (status, code) == (400, "PasswordNotComplex") and "administratorLoginPassword" in message
     assert "weakpassword" not in message
 
 
