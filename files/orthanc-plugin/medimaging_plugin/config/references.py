@@ -10,6 +10,7 @@ import re
 
 from .env import read_env_section
 from .errors import ConfigError
+from .oauth import SECTION, SECTION_SCHEMA, SERVER_SCHEMA
 
 
 def _norm(name):
@@ -22,7 +23,6 @@ def _keys(value):
 
 def dicomweb_servers(orthanc_config, environ):
     """Names of the DICOMweb servers this configuration defines."""
-    from .oauth import SECTION, SECTION_SCHEMA, SERVER_SCHEMA  # oauth imports this module's users
     names = _keys((orthanc_config.get("DicomWeb") or {}).get("Servers"))
     oauth = orthanc_config.get(SECTION)
     oauth = oauth if isinstance(oauth, dict) else {}
