@@ -1,14 +1,13 @@
-"""The orthanc_host role's HTTPS and DICOM TLS options, deployed for real on this machine and probed from outside.
+"""The orthanc_host role's HTTPS and DICOM TLS options, deployed for real on a systemd host and probed from outside.
 
-Each class is one instance deployed by the role (ansible-playbook -c local) against the session PostgreSQL, with
-certificates from a private lab CA; the last test of each class tears it down with the role (state absent).
-A finalizer registered before the deployment tears it down too when anything fails (see the harness).
+Each class is one instance deployed by the role (ansible-playbook over containers.podman.podman) on a Debian 13 host
+container that shares this machine's network, against the session PostgreSQL, with certificates from a private lab
+CA; the last test of each class tears it down with the role (state absent). A finalizer registered before the
+deployment tears it down too when anything fails (see the harness). Debian 12's refusal of HTTPS runs on a Debian 12
+host container.
 """
-import grp
 import json
 import os
-import pwd
-import re
 import ssl
 import stat
 
@@ -17,7 +16,7 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lab.dicom_factory import make_dataset
-from lab.proc import LOOPBACK, pid_alive
+from lab.proc import LOOPBACK
 from orthanc_host_harness import DICOM_AET, SERVICE_GROUP, SERVICE_USER, Deployment, deploy_instance
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 from pynetdicom import AE
@@ -70,28 +69,24 @@ def assert_refused(host, port, context, log_pattern):
         f"Orthanc's log does not explain the refusal with {log_pattern!r}:\n{host.log_text()[since:][-2000:]}")
 
 
-def mode_owner_group(path):
+def local_mode_owner_group(path):
+    """(mode, uid, gid) of a file of the test's own (the TLS sources, mounted into the host)."""
     info = os.stat(path)
     return stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid
 
 
-def process_uid(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-        return int(re.search(r"^Uid:\s+(\d+)", handle.read(), re.M).group(1))
-
-
-def assert_torn_down(host):
-    """The role's state=absent stops the supervisor and Orthanc (by their pidfiles) and removes the instance."""
-    supervisor, orthanc = host.pids()
-    assert supervisor and orthanc and pid_alive(supervisor) and pid_alive(orthanc), "nothing runs before teardown"
-    done = host.run("absent")
-    host.torn_down = True
+def assert_torn_down(deployment):
+    """The role's state=absent stops the systemd service and removes the instance."""
+    orthanc = deployment.main_pid()
+    assert orthanc and deployment.host.pid_alive(orthanc), "nothing runs before teardown"
+    done = deployment.run("absent")
+    deployment.torn_down = True
     assert done.returncode == 0, f"orthanc_host (absent) failed:\n{done.stdout[-3000:]}\n{done.stderr[-1000:]}"
-    assert not pid_alive(orthanc), f"Orthanc (PID {orthanc}) still runs after state=absent"
-    assert not pid_alive(supervisor), f"its supervisor (PID {supervisor}) still runs after state=absent"
-    assert host.ports_closed(), "the HTTP or DICOM port still answers after state=absent"
-    for path in (host.config_dir, host.data_dir, host.supervisor_pidfile, host.orthanc_pidfile):
-        assert not os.path.exists(path), f"{path} is left after state=absent (purge)"
+    assert not deployment.host.pid_alive(orthanc), f"Orthanc (PID {orthanc}) still runs after state=absent"
+    assert deployment.main_pid() == 0
+    assert deployment.ports_closed(), "the HTTP or DICOM port still answers after state=absent"
+    for path in (deployment.config_dir, deployment.data_dir, f"/etc/systemd/system/{deployment.service}.service"):
+        assert not deployment.host.exists(path), f"{path} is left after state=absent (purge)"
 
 
 # --- DICOM TLS (HTTPS off), client certificates required ---------------------------------------------------------
@@ -114,8 +109,7 @@ class TestDicomTls:
         assert system.json()["DicomPort"] == dicom_tls_host.dicom_port
         assert system.json()["DicomAet"] == DICOM_AET
         assert "PostgreSQL" in (system.json().get("DatabaseBackendPlugin") or "")
-        with open(os.path.join(dicom_tls_host.config_dir, "orthanc.json"), encoding="utf-8") as handle:
-            config = json.load(handle)
+        config = json.loads(dicom_tls_host.host.read(os.path.join(dicom_tls_host.config_dir, "orthanc.json")))
         assert {key: config.get(key) for key in ("DicomTlsEnabled", "DicomTlsCertificate", "DicomTlsPrivateKey",
                                                  "DicomTlsTrustedCertificates", "DicomTlsRemoteCertificateRequired",
                                                  "SslEnabled")} == {
@@ -125,10 +119,9 @@ class TestDicomTls:
             "DicomTlsRemoteCertificateRequired": True, "SslEnabled": None}
         # The source key is root-only (0600); Orthanc reads the role's copy: root:orthanc 0640, same bytes.
         assert stat.S_IMODE(os.stat(tls_material.dicom_key).st_mode) == 0o600
-        copy = os.stat(config["DicomTlsPrivateKey"])
-        assert (stat.S_IMODE(copy.st_mode), copy.st_uid, grp.getgrgid(copy.st_gid).gr_name) == (0o640, 0, "orthanc")
-        with open(tls_material.dicom_key, "rb") as source, open(config["DicomTlsPrivateKey"], "rb") as copied:
-            assert source.read() == copied.read()
+        assert dicom_tls_host.host.stat(config["DicomTlsPrivateKey"]) == (0o640, "root", SERVICE_GROUP)
+        with open(tls_material.dicom_key, "rb") as source:
+            assert source.read() == dicom_tls_host.host.read(config["DicomTlsPrivateKey"])
 
     def test_c_echo_and_c_store_over_tls_with_a_client_certificate(self, dicom_tls_host, tls_material):
         context = tls_context(tls_material.ca.cert_path, tls_material.client_cert, tls_material.client_key)
@@ -165,16 +158,15 @@ class TestDicomTls:
         assert c_echo(dicom_tls_host.dicom_port, context) == 0x0000
 
     def test_secrets_on_disk_are_not_world_readable(self, dicom_tls_host, tls_material):
-        group = grp.getgrnam(SERVICE_GROUP).gr_gid
+        host = dicom_tls_host.host
         # What the role writes: configuration folder, configuration (users and database password), environment.
-        assert mode_owner_group(dicom_tls_host.config_dir) == (0o750, 0, group)
+        assert host.stat(dicom_tls_host.config_dir) == (0o750, "root", SERVICE_GROUP)
         for name in ("orthanc.json", "orthanc.env", "dicom-tls.key"):
-            assert mode_owner_group(os.path.join(dicom_tls_host.config_dir, name)) == (0o640, 0, group), name
+            assert host.stat(os.path.join(dicom_tls_host.config_dir, name)) == (0o640, "root", SERVICE_GROUP), name
         # The source key the role was given is left as it is (root-only).
-        assert mode_owner_group(tls_material.dicom_key) == (0o600, 0, group)
+        assert local_mode_owner_group(tls_material.dicom_key) == (0o600, 0, 0)
         # Orthanc reads it as the service account, not as root.
-        _, orthanc = dicom_tls_host.pids()
-        assert process_uid(orthanc) == pwd.getpwnam(SERVICE_USER).pw_uid
+        assert host.process_user(dicom_tls_host.main_pid()) == SERVICE_USER
 
     def test_state_absent_stops_orthanc(self, dicom_tls_host):
         assert_torn_down(dicom_tls_host)
@@ -198,13 +190,10 @@ def https_vars(material):
 
 @pytest.fixture(scope="class")
 def https_host(request, tls_material, postgres_cluster, civetweb_shim):
-    extra = https_vars(tls_material)
-    _, shim = civetweb_shim
-    if shim:
-        # The host's civetweb cannot serve HTTPS (test_https_with_the_stock_packages shows it): give Orthanc the
-        # shim through the role's own orthanc_host_environment, so that the role's HTTPS wiring is what is tested.
-        extra["orthanc_host_environment"] = {"LD_LIBRARY_PATH": shim}
-        extra["orthanc_host_https_platform_check"] = False  # the role refuses HTTPS there otherwise
+    # Debian 13's civetweb cannot serve HTTPS as packaged (test_https_is_refused shows the role refusing it): give
+    # Orthanc the shim through the role's own orthanc_host_environment, so that the role's HTTPS wiring is what is tested.
+    extra = dict(https_vars(tls_material), orthanc_host_environment={"LD_LIBRARY_PATH": civetweb_shim},
+                 orthanc_host_https_platform_check=False)
     return deploy_instance(request, "pytest-https", tls_material, postgres_cluster, extra)
 
 
@@ -221,25 +210,24 @@ class TestHttps:
             https_host.rest("GET", "/system", verify=True)  # the public CAs (certifi) only
 
     def test_plain_http_on_the_https_port_gets_no_answer(self, https_host):
-        supervisor, orthanc = https_host.pids()
+        orthanc = https_host.main_pid()
         plain = https_host.url.replace("https://", "http://")
         with requests.Session() as session, pytest.raises(requests.exceptions.ConnectionError):
             session.trust_env = False  # straight to 127.0.0.1, whatever the proxy variables say
             session.get(plain + "/system", auth=(https_host.user, https_host.password), timeout=10)
-        assert https_host.pids() == (supervisor, orthanc) and pid_alive(orthanc), "Orthanc restarted"
+        assert https_host.main_pid() == orthanc and https_host.host.pid_alive(orthanc), "Orthanc restarted"
         assert https_host.rest("GET", "/system").status_code == 200
 
     def test_the_https_bundle_holds_the_certificate_and_its_key_and_is_not_world_readable(self, https_host,
                                                                                           tls_material):
         bundle = os.path.join(https_host.config_dir, "https-bundle.pem")
-        assert mode_owner_group(bundle) == (0o640, 0, grp.getgrnam(SERVICE_GROUP).gr_gid)
-        with open(bundle, "rb") as handle:
-            pem = handle.read()
+        assert https_host.host.stat(bundle) == (0o640, "root", SERVICE_GROUP)
+        pem = https_host.host.read(bundle)
         key = serialization.load_pem_private_key(pem, password=None)
         certificate = x509.load_pem_x509_certificates(pem)[0]
         assert certificate.public_key().public_numbers() == key.public_key().public_numbers()
         # The role read the sources as root and left them alone (0600, root).
-        assert mode_owner_group(tls_material.https_key)[:2] == (0o600, 0)
+        assert local_mode_owner_group(tls_material.https_key)[:2] == (0o600, 0)
         # The certificate Orthanc presents is the one in the bundle.
         served = ssl.get_server_certificate((LOOPBACK, https_host.http_port))
         assert x509.load_pem_x509_certificate(served.encode()) == certificate
@@ -253,23 +241,23 @@ class TestHttps:
         assert_torn_down(https_host)
 
 
-# --- HTTPS with the distribution's packages as they are ---------------------------------------------------------
+# --- HTTPS with the distribution's packages as they are ------------------------------------------------------
 
-def test_https_with_the_stock_packages(request, tls_material, postgres_cluster, civetweb_shim):
-    """No shim: on a host whose civetweb cannot serve HTTPS, the role refuses HTTPS before it changes anything
-    (it would otherwise start an Orthanc that dies with SIGSEGV on its first HTTPS connection)."""
-    defect, _ = civetweb_shim
-    if defect is None:
-        https_host = deploy_instance(request, "pytest-https-stock", tls_material, postgres_cluster,
-                                     https_vars(tls_material))
-        assert https_host.rest("GET", "/system").status_code == 200
-        return
-    host = Deployment("pytest-https-stock", tls_material, postgres_cluster, https_vars(tls_material))
+@pytest.mark.parametrize("release", ["bookworm", "trixie"])
+def test_https_is_refused(request, tls_material, postgres_cluster, release):
+    """Debian 12's civetweb 1.15 and Debian 13's 1.16+dfsg-2 crash with OpenSSL 3 on the first HTTPS connection
+    (civetweb issue 1334; TestHttps without the shim showed it on Debian 13): the role refuses HTTPS there before it
+    changes anything (no configuration, no service; on a fresh host, no package)."""
+    host = Deployment(f"pytest-https-stock-{release}", tls_material, postgres_cluster, https_vars(tls_material),
+                      release=release)
     request.addfinalizer(host.teardown)
+    fresh = not host.host.exists("/usr/sbin/Orthanc")
+    host.host.run("apt-get", "update")  # the role reads the candidate civetweb from apt's lists
     done = host.run("present")
-    assert done.returncode != 0, f"the role accepted HTTPS although '{defect}'"
+    assert done.returncode != 0, f"the role accepted HTTPS on {release}"
     assert "crashes on its first HTTPS connection with OpenSSL 3" in done.stdout, done.stdout[-3000:]
     assert "Nothing was changed." in done.stdout
-    # Nothing was changed: no configuration, no data folder, no Orthanc started for this instance.
-    assert not os.path.exists(host.config_dir) and not os.path.exists(host.data_dir)
-    assert not os.path.exists(host.supervisor_pidfile) and not os.path.exists(host.orthanc_pidfile)
+    assert not host.host.exists(host.config_dir) and not host.host.exists(host.data_dir)
+    assert host.main_pid() == 0
+    if fresh:
+        assert not host.host.exists("/usr/sbin/Orthanc"), "packages were installed before the refusal"
