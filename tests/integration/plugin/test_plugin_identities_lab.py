@@ -210,6 +210,21 @@ def upload(orthanc, files):
     return studies.pop()
 
 
+def upload_instances(orthanc, files):
+    """Store the files in the on-prem Orthanc; their Orthanc instance IDs (to STOW only these: like Azure's, the
+    lab's DICOM service answers 202 + 45070 for instances it already holds, which Orthanc's client calls a failure)."""
+    return [orthanc.upload(data)["ID"] for data in files]
+
+
+def run_oauth_test(orthanc, server):
+    """POST the plugin's OAuth test for server, honouring its cooldown (503 + Retry-After) as an operator would."""
+    answer = orthanc.request("POST", f"/medimaging/oauth/servers/{server}/test")
+    if answer.status_code == 503 and answer.headers.get("Retry-After"):
+        time.sleep(float(answer.headers["Retry-After"]))
+        answer = orthanc.request("POST", f"/medimaging/oauth/servers/{server}/test")
+    return answer
+
+
 def stow(orthanc, server, resources):
     return orthanc.request("POST", f"/dicom-web/servers/{server}/stow",
                            json={"Resources": list(resources), "Synchronous": True})
@@ -335,7 +350,7 @@ def test_managed_identity_stows_with_the_data_role_and_is_refused_without(identi
     assert_healthy(status, "managed_identity", granted.client_id)
     since_refresh = time.time() - 0.1
     more = make_study(instances=1, patient_id="MISTOW", study_uid=study_uid)
-    assert stow(orthanc, "azure-mi", [upload(orthanc, more)]).status_code == 200
+    assert stow(orthanc, "azure-mi", upload_instances(orthanc, more)).status_code == 200
     assert plugin_qido_sops(orthanc, "azure-mi", study_uid) == sorted(
         sops + [pydicom.dcmread(io.BytesIO(more[0])).SOPInstanceUID])
     stores = [e for e in lab.requests_since(since_refresh) if e["path"] == dicom_service["path"]]
@@ -400,7 +415,7 @@ def test_workload_identity_stows_and_follows_a_rotated_token_file(identity_lab, 
     # The refreshed token stores too; a direct QIDO with a token of the same identity sees all three instances
     more_files = make_study(instances=1, patient_id="WISTOW", study_uid=study_uid)
     more_sop = pydicom.dcmread(io.BytesIO(more_files[0])).SOPInstanceUID
-    stowed = stow(orthanc, "azure-wi", [upload(orthanc, more_files)])
+    stowed = stow(orthanc, "azure-wi", upload_instances(orthanc, more_files))
     assert stowed.status_code == 200, stowed.text
     exchange = lab.exchange(identity.client_id, second)
     assert exchange.status_code == 200, exchange.text
@@ -411,7 +426,7 @@ def test_workload_identity_stows_and_follows_a_rotated_token_file(identity_lab, 
     # A token file of a service account the credential does not trust: a clear, permanent error, token kept
     intruder, _ = lab.service_account_token(issuer, "system:serviceaccount:other:intruder")
     write_token_file(token_file, intruder)
-    test = orthanc.request("POST", "/medimaging/oauth/servers/azure-wi/test")
+    test = run_oauth_test(orthanc, "azure-wi")
     assert test.status_code == 502, test.text
     error = test.json()["token"]["error"]
     assert "HTTP 400 invalid_client" in error and "AADSTS70021" in error and "other:intruder" in error, error
@@ -420,6 +435,6 @@ def test_workload_identity_stows_and_follows_a_rotated_token_file(identity_lab, 
     assert intruder not in orthanc.log_text() and second not in orthanc.log_text()
     # ... and the fixed file is used at the next exchange
     write_token_file(token_file, lab.service_account_token(issuer, SERVICE_ACCOUNT)[0])
-    test = orthanc.request("POST", "/medimaging/oauth/servers/azure-wi/test")
+    test = run_oauth_test(orthanc, "azure-wi")
     assert test.status_code == 200 and test.json()["ok"] is True, test.text
     assert_healthy(status_of(orthanc, "azure-wi"), "workload_identity", identity.client_id)
