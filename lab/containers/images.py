@@ -44,6 +44,10 @@ IMAGES = {
     "host-trixie": Image("localhost/medimaging/host:trixie", containerfile="lab/images/host/Containerfile",
                          context="lab/images/host", bases=("debian-trixie",),
                          build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
+    # The hybrid lab's hospital host: the Debian 12 systemd host with the site's own PostgreSQL.
+    "site-bookworm": Image("localhost/medimaging/site:bookworm", containerfile="lab/images/site/Containerfile",
+                           context="lab/images/site", bases=("host-bookworm",),
+                           build_args=(("BASE_IMAGE", "localhost/medimaging/host:bookworm"),)),
     "orthanc-base-trixie": Image("localhost/medimaging/orthanc-base:trixie",
                                  containerfile="lab/images/orthanc-base/Containerfile",
                                  context="lab/images/orthanc-base", bases=("debian-trixie",),

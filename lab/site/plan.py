@@ -2,13 +2,9 @@
 import ipaddress
 from dataclasses import dataclass
 
-from lab.containers.images import IMAGES, Image
-
-# The hospital's Linux host: the lab's Debian 12 systemd host with the site's own PostgreSQL (lab/images/site).
+# The hospital's Linux host: the lab's Debian 12 systemd host with the site's own PostgreSQL (lab/images/site),
+# one of lab.containers.images.IMAGES.
 SITE_IMAGE = "site-bookworm"
-IMAGES.setdefault(SITE_IMAGE, Image("localhost/medimaging/site:bookworm", containerfile="lab/images/site/Containerfile",
-                                    context="lab/images/site", bases=("host-bookworm",),
-                                    build_args=(("BASE_IMAGE", "localhost/medimaging/host:bookworm"),)))
 
 
 @dataclass(frozen=True)
