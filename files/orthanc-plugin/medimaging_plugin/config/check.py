@@ -65,7 +65,8 @@ def _load_config(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python3 -m medimaging_plugin.config.check", description=__doc__.split("\n")[0])
+    summary = __doc__.split("\n", maxsplit=1)[0]
+    parser = argparse.ArgumentParser(prog="python3 -m medimaging_plugin.config.check", description=summary)
     parser.add_argument("config", help="Orthanc's JSON configuration file")
     parser.add_argument("--env-file", help="Orthanc's environment (KEY=VALUE lines); default: this process's")
     parser.add_argument("--will-exist", action="append", default=[], metavar="FILE",
@@ -80,7 +81,7 @@ def main(argv=None):
         return 2
     results = check(config, environ)
     refused = [error for _section, outcome, error in results if outcome == "refused"]
-    for line in refused or ["%s: %s" % (section, outcome) for section, outcome, _ in results if outcome]:
+    for line in refused or ["%s: %s" % (section, outcome) for section, outcome, _error in results if outcome]:
         print(line)
     return 1 if refused else 0
 

@@ -68,7 +68,6 @@ SERVER_SCHEMA = {
 }
 
 
-
 @dataclass(frozen=True)
 class SecretSource:
     """Where a secret lives. The value is read at each use (files rotate: Key Vault CSI, Kubernetes)."""
