@@ -33,7 +33,7 @@ def step_send(context, ledger, args):
         plans = [dict(p, patient_id=args.patient) for p in plans][:1]
         plans[0]["study_date"] = plans[0]["study_date"].today()
     sent, instances, size, seconds = send(plans, context["dicom_host"], context["dicom_port"], context["dicom_aet"],
-                                          seed=args.seed)
+                                          seed=args.seed, implicit_vr=args.implicit_vr)
     for study in sent:
         ledger.add_study(study["study_uid"], study["patient_id"], study["modality"], study["study_date"],
                          study["sop_uids"], study["bytes"])
@@ -138,6 +138,8 @@ def main(argv=None):
     send_parser.add_argument("--instances", type=int, default=5)
     send_parser.add_argument("--seed", type=int, default=1)
     send_parser.add_argument("--patient", help="one new study for this returning patient")
+    send_parser.add_argument("--implicit-vr", action="store_true",
+                             help="an older modality: Implicit VR Little Endian only (Azure refuses it untranscoded)")
     check = sub.add_parser("check")
     check.add_argument("--label", default="check")
     check.add_argument("--wait-cloud", type=float, default=0)

@@ -3,7 +3,8 @@ import socket
 import time
 
 from pydicom import dcmread
-from pynetdicom import AE
+from pydicom.uid import ImplicitVRLittleEndian
+from pynetdicom import AE, DEFAULT_TRANSFER_SYNTAXES
 from pynetdicom.sop_class import CTImageStorage, ComputedRadiographyImageStorage, MRImageStorage, Verification
 
 from lab.dicom_factory import make_study
@@ -21,13 +22,17 @@ def _nodelay(association):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def send(plans, host, port, called_aet, calling_aet="LABMODALITY", seed=0):
-    """Generate and C-STORE each planned study. Returns (sent studies, instances, bytes, seconds)."""
+def send(plans, host, port, called_aet, calling_aet="LABMODALITY", seed=0, implicit_vr=False):
+    """Generate and C-STORE each planned study. Returns (sent studies, instances, bytes, seconds).
+
+    implicit_vr: an older modality that proposes only Implicit VR Little Endian, so the PACS stores its instances in
+    an encoding Azure's DICOM service refuses (the router must transcode them on the way to the cloud)."""
     import io
 
     ae = AE(ae_title=calling_aet)
+    syntaxes = [ImplicitVRLittleEndian] if implicit_vr else DEFAULT_TRANSFER_SYNTAXES
     for context in CONTEXTS:
-        ae.add_requested_context(context)
+        ae.add_requested_context(context, transfer_syntax=syntaxes)
     association = ae.associate(host, port, ae_title=called_aet)
     if not association.is_established:
         raise ModalityError(f"association with {called_aet} at {host}:{port} was refused or failed")
@@ -43,6 +48,9 @@ def send(plans, host, port, called_aet, calling_aet="LABMODALITY", seed=0):
             sop_uids = []
             for raw in files:
                 dataset = dcmread(io.BytesIO(raw))
+                if implicit_vr:  # pynetdicom encodes in the context's syntax; pydicom 3 checks the dataset agrees
+                    dataset.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+                    dataset.set_original_encoding(True, True)
                 status = association.send_c_store(dataset)
                 if not status or status.Status != 0x0000:
                     raise ModalityError(f"C-STORE of study {dataset.StudyInstanceUID} answered {status}")
