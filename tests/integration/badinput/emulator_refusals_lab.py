@@ -6,9 +6,7 @@ them by name.
 """
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 
@@ -28,16 +26,9 @@ PASSWORD = "Lab-Bad-Input-1234!"
 
 @pytest.fixture(scope="session")
 def lab():
-    from lab.cli import Lab
-    base = tempfile.mkdtemp(prefix="medimaging-badinput-")
-    os.chmod(base, 0o755)  # the 'postgres' account must reach its data folder
-    the_lab = Lab(os.path.join(base, "lab"))
-    try:
-        the_lab.up()
+    from lab.throwaway import throwaway_lab
+    with throwaway_lab("medimaging-badinput-") as the_lab:
         yield the_lab
-    finally:
-        the_lab.down()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,29 +3,20 @@ stopped by PID at the end; plus SDK clients and a Graph helper built from `pytho
 """
 import json
 import os
-import shutil
-import tempfile
 import uuid
 
 import pytest
 import requests
 
-from lab.cli import Lab
+from lab.throwaway import throwaway_lab
 
 MGMT = "https://management.azure.com/.default"
 
 
 @pytest.fixture(scope="session")
 def lab():
-    base = tempfile.mkdtemp(prefix="medimaging-lab-")
-    os.chmod(base, 0o755)  # the 'postgres' account must reach its data folder
-    the_lab = Lab(os.path.join(base, "lab"))
-    try:
-        the_lab.up()
+    with throwaway_lab() as the_lab:
         yield the_lab
-    finally:
-        the_lab.down()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
