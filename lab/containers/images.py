@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lab.containers.runtime import CONFIG_DIR, REPO_ROOT, ContainerError, podman, require_runtime
 
@@ -27,7 +27,6 @@ class Image:
     context: str = ""
     build_args: tuple = ()
     bases: tuple = ()          # names of IMAGES this one is built on (built first, part of the digest)
-    inputs: tuple = field(default=())  # extra files or folders (repo-relative) whose content is an input
     stage: tuple = ()          # repo paths copied to a fresh context at the same place (instead of `context`)
 
 
@@ -78,7 +77,7 @@ def inputs_digest(name):
     digest = hashlib.sha256(repr((image.tag, image.suite, image.containerfile, image.build_args)).encode())
     if image.suite:
         digest.update(DEBIAN_MIRROR.encode())
-    for path in filter(None, (image.containerfile, image.context, *image.inputs, *image.stage)):
+    for path in filter(None, (image.containerfile, image.context, *image.stage)):
         _hash_path(digest, path)
     for base in image.bases:
         digest.update(inputs_digest(base).encode())

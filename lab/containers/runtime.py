@@ -70,10 +70,9 @@ def remove_labelled(owner=None):
     Returns how many were removed."""
     removed = 0
     filt = f"label={owner_label(owner) if owner else LABEL}"
-    for kind in ("container", "pod", "network", "volume"):
-        listing = podman(kind, "ls", "-a", "-q", "--filter", filt, check=False) if kind in ("container", "pod") \
-            else podman(kind, "ls", "-q", "--filter", filt, check=False)
-        names = listing.stdout.decode().split()
+    # Containers and pods first (they hold networks and volumes); only they need -a to list the stopped ones.
+    for kind, listing_all in (("container", ["-a"]), ("pod", ["-a"]), ("network", []), ("volume", [])):
+        names = podman(kind, "ls", *listing_all, "-q", "--filter", filt, check=False).stdout.decode().split()
         if names:
             podman(kind, "rm", "-f", *names, check=False)
             removed += len(names)
