@@ -1,0 +1,178 @@
+"""One lab cluster in this process: the API server, its controllers, the node loop, the flavour's extensions.
+
+`Cluster(...).start()` / `.stop()`, or `running_cluster(...)` as a context manager for tests. The launcher
+(python -m lab.kube) runs the same thing as a daemon. State (tokens, the signing key, kubeconfigs, PVC folders)
+lives in the cluster's state folder and is reused, so a restarted cluster keeps its credentials and issuer.
+"""
+import base64
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+
+import yaml
+
+from lab.ca import LabCA
+from lab.kube import controllers
+from lab.kube.api.auth import ADMIN_GROUP, Authenticator
+from lab.kube.api.defaults import BuiltinDefaults
+from lab.kube.api.server import ApiApp, ApiServer
+from lab.kube.api.store import MemoryStore
+from lab.kube.contracts import ClusterContext, UserInfo
+from lab.kube.tokens import ServiceAccountTokens
+from lab.proc import LOOPBACK
+
+NODE_NAME = "lab-node"
+SYSTEM = UserInfo("system:apiserver", (ADMIN_GROUP,))
+BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def _write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+class Cluster:
+    """A running cluster. `runtime`/`network` are a PodRuntime/ServiceNetwork (None: pods are scheduled but not run)."""
+
+    def __init__(self, name, state_dir, ca_dir, flavour="plain", port=0, runtime=None, network=None,
+                 flavour_options=None, pod_network="", gateway=""):
+        self.name, self.flavour = name, flavour
+        self.state_dir, self.ca_dir = os.path.abspath(state_dir), os.path.abspath(ca_dir)
+        self.port, self.runtime, self.service_network = port, runtime, network
+        self.flavour_options = flavour_options or {}
+        self.pod_network, self.gateway = pod_network, gateway
+        self.store = self.server = self.tokens = self.context = None
+        self.extensions, self._loops = [], []
+
+    # ---- credentials ------------------------------------------------------------------------------------
+    @property
+    def credentials_file(self):
+        return os.path.join(self.state_dir, "credentials.json")
+
+    def _credentials(self):
+        if os.path.exists(self.credentials_file):
+            with open(self.credentials_file, encoding="utf-8") as handle:
+                return json.load(handle)
+        creds = {"admin": secrets.token_urlsafe(32), "readonly": secrets.token_urlsafe(32)}
+        _write_private(self.credentials_file, json.dumps(creds))
+        return creds
+
+    @property
+    def api_url(self):
+        return f"https://{LOOPBACK}:{self.server.port}"
+
+    @property
+    def ca_file(self):
+        return os.path.join(self.ca_dir, "ca.pem")
+
+    def kubeconfig(self, identity="admin"):
+        """A kubeconfig document (dict) for the admin or the readonly identity."""
+        with open(self.ca_file, "rb") as handle:
+            ca_data = base64.b64encode(handle.read()).decode("ascii")
+        user = f"{self.name}-{identity}"
+        return {"apiVersion": "v1", "kind": "Config", "preferences": {},
+                "clusters": [{"name": self.name, "cluster": {"server": self.api_url,
+                                                             "certificate-authority-data": ca_data}}],
+                "users": [{"name": user, "user": {"token": self._credentials()[identity]}}],
+                "contexts": [{"name": user, "context": {"cluster": self.name, "user": user,
+                                                        "namespace": "default"}}],
+                "current-context": user}
+
+    def write_kubeconfigs(self):
+        paths = {}
+        for identity, filename in (("admin", "kubeconfig"), ("readonly", "kubeconfig-readonly")):
+            paths[identity] = os.path.join(self.state_dir, filename)
+            _write_private(paths[identity], yaml.safe_dump(self.kubeconfig(identity), sort_keys=False))
+        return paths
+
+    # ---- life ---------------------------------------------------------------------------------------------
+    def start(self):
+        from lab.kube import flavours  # pylint: disable=import-outside-toplevel - flavours import the contracts only
+        from lab.kube.node import NodeLoop  # pylint: disable=import-outside-toplevel
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        self.extensions = flavours.load(self.flavour, **self.flavour_options)
+        ca = LabCA(self.ca_dir)
+        ca.ensure()
+        sans = ("localhost", LOOPBACK) + ((self.gateway,) if self.gateway else ())
+        cert, key = ca.issue_server_cert(f"kube-{self.name}", sans=sans)
+        self.store = MemoryStore()
+        self.store.builtin_admissions.append(BuiltinDefaults())
+        self.server = ApiServer((LOOPBACK, self.port), None, cert, key)
+        self.tokens = ServiceAccountTokens(self.state_dir, self.api_url)
+        creds = self._credentials()
+        authenticator = Authenticator({creds["admin"]: UserInfo("lab-admin", (ADMIN_GROUP, "system:authenticated")),
+                                       creds["readonly"]: UserInfo("lab-readonly", ("lab:readonly",
+                                                                                    "system:authenticated"))},
+                                      self.tokens)
+        extra = {}
+        for extension in self.extensions:
+            for rtype in extension.resources():
+                self.store.registry.add(rtype)
+            self.store.admissions.extend(extension.admissions())
+            extra.update(extension.http_paths())
+        self.server.app = ApiApp(self.store, authenticator, self.tokens, extra)
+        self._bootstrap()
+        self.server.start()
+        self.write_kubeconfigs()
+        gateway_url = f"https://{self.gateway}:{self.server.port}" if self.gateway else self.api_url
+        self.context = ClusterContext(self.name, self.flavour, self.state_dir, self.api_url, gateway_url, self.store,
+                                      self.pod_network, self.gateway, self.ca_file, self.tokens)
+        self._loops = controllers.start_all(self.store, self.state_dir, NODE_NAME, self.ca_file)
+        if self.runtime is not None:
+            node = NodeLoop(self.store, self.runtime, self.service_network, self.tokens, self.state_dir, NODE_NAME)
+            node.start()
+            self._loops.append(node)
+        for extension in self.extensions:
+            extension.start(self.context)
+        return self
+
+    def _bootstrap(self):
+        for namespace in BOOT_NAMESPACES:
+            self.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, SYSTEM)
+        self.store.create({"apiVersion": "v1", "kind": "Node", "metadata": {
+            "name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux",
+                                          "node-role.kubernetes.io/control-plane": ""}},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                       "message": "lab node is posting ready status"}],
+                       "nodeInfo": {"kubeletVersion": "v1.37.0", "containerRuntimeVersion": "podman",
+                                    "operatingSystem": "linux", "architecture": "amd64"},
+                       "addresses": [{"type": "InternalIP", "address": self.gateway or LOOPBACK},
+                                     {"type": "Hostname", "address": NODE_NAME}]}}, SYSTEM)
+        self.store.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {
+            "name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "lab.medimaging.io/host-path", "reclaimPolicy": "Delete",
+            "volumeBindingMode": "Immediate"}, SYSTEM)
+        self.store.create({"apiVersion": "v1", "kind": "Service", "metadata": {
+            "name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver"}},
+            "spec": {"ports": [{"name": "https", "port": 443, "targetPort": self.server.port}]}}, SYSTEM)
+
+    def stop(self):
+        for extension in self.extensions:
+            extension.stop()
+        for loop in self._loops:
+            loop.stop()
+        if self.store is not None:
+            self.store.stop()
+        if self.server is not None:
+            self.server.stop()
+        if self.runtime is not None:
+            self.runtime.shutdown()
+        if self.service_network is not None:
+            self.service_network.shutdown()
+
+
+@contextlib.contextmanager
+def running_cluster(name="test", flavour="plain", runtime=None, network=None, **options):
+    """A cluster in a temporary folder for one test module: stopped and removed after."""
+    base = tempfile.mkdtemp(prefix=f"medimaging-kube-{name}-")
+    cluster = Cluster(name, os.path.join(base, "state"), os.path.join(base, "ca"), flavour, runtime=runtime,
+                      network=network, **options)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
