@@ -273,7 +273,7 @@ What values.schema.json cannot say: rules across several values. Each failure na
 {{- if and $v.oauthPlugin.enabled (not $v.oauthPlugin.servers) -}}
 {{- fail "oauthPlugin.enabled needs at least one server in oauthPlugin.servers" -}}
 {{- end -}}
-{{- range $name, $server := $v.oauthPlugin.servers -}}
+{{- range $name, $server := (ternary $v.oauthPlugin.servers (dict) (not (not $v.oauthPlugin.enabled))) -}}
 {{- $a := $server.authentication -}}
 {{- if and (eq $a.type "client-credentials") (not (and $a.tokenEndpoint $a.clientId $a.clientSecret)) -}}
 {{- fail (printf "oauthPlugin.servers.%s: client-credentials needs authentication.tokenEndpoint, clientId and clientSecret" $name) -}}
