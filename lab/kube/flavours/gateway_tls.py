@@ -1,0 +1,81 @@
+"""TLS on the cluster network's gateway for a service that listens on 127.0.0.1 (the lab's Entra emulator).
+
+lab.site.relay copies bytes because the lab's server certificate already names the site's gateway. A cluster
+network's gateway is chosen when the cluster starts, after the emulator has loaded its certificate; so here TLS
+ends on the gateway with a lab-CA certificate that names it, and a new TLS connection (verified against the lab
+CA) carries the bytes on to 127.0.0.1. Pods see a certificate chain they trust through the lab CA, as with the
+site. The listening socket comes from lab.site.relay (IP_FREEBIND: the gateway exists while a pod is attached).
+"""
+import socket
+import ssl
+import threading
+
+from lab.site.relay import listener
+
+TARGET = "127.0.0.1"
+
+
+def _copy(source, sink):
+    """Bytes one way until EOF, then close both sockets. Unlike lab.site.relay's pipe, no half-close: shutdown()
+    on an SSLSocket drops its TLS layer, and the other direction would then read raw records."""
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, sink):        # TLS has no half-close worth keeping: end both ways
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+class GatewayTls:
+    def __init__(self, listen, port, upstream_port, cert_file, key_file, ca_file):
+        self.listen, self.port, self.upstream_port = listen, port, upstream_port
+        self.server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server_context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.server_context.load_cert_chain(cert_file, key_file)
+        self.client_context = ssl.create_default_context(cafile=ca_file)
+        self.sock = None
+
+    def start(self):
+        self.sock = listener(self.listen, self.port)
+        threading.Thread(target=self._accept, name=f"gateway-tls-{self.port}", daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.sock is not None:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.sock.close()
+            self.sock = None
+
+    def _accept(self):
+        sock = self.sock
+        while True:
+            try:
+                client, _peer = sock.accept()
+            except OSError:
+                return                       # stopped
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        try:
+            client.settimeout(30)
+            tls_client = self.server_context.wrap_socket(client, server_side=True)
+            upstream = self.client_context.wrap_socket(
+                socket.create_connection((TARGET, self.upstream_port), timeout=10), server_hostname=TARGET)
+        except (OSError, ssl.SSLError):
+            client.close()
+            return
+        tls_client.settimeout(None)
+        upstream.settimeout(None)
+        threading.Thread(target=_copy, args=(upstream, tls_client), daemon=True).start()
+        _copy(tls_client, upstream)
