@@ -36,17 +36,32 @@ def _write_private(path, text):
 
 
 class Cluster:
-    """A running cluster. `runtime`/`network` are a PodRuntime/ServiceNetwork (None: pods are scheduled but not run)."""
+    """A running cluster.
+
+    pods=True runs pods for real: the lab kubelet (lab.kube.kubelet) on a podman network kube-NAME, whose gateway
+    also serves the API to pods. Otherwise `runtime`/`network` may be given (a PodRuntime/ServiceNetwork, as unit
+    tests do); with neither, pods are scheduled but never run.
+    """
 
     def __init__(self, name, state_dir, ca_dir, flavour="plain", port=0, runtime=None, network=None,
-                 flavour_options=None, pod_network="", gateway=""):
+                 flavour_options=None, pods=False):
         self.name, self.flavour = name, flavour
         self.state_dir, self.ca_dir = os.path.abspath(state_dir), os.path.abspath(ca_dir)
         self.port, self.runtime, self.service_network = port, runtime, network
         self.flavour_options = flavour_options or {}
-        self.pod_network, self.gateway = pod_network, gateway
-        self.store = self.server = self.tokens = self.context = None
+        self.pods = pods
+        self.pod_network = self.gateway = ""
+        self.service_ips = []
+        self.store = self.server = self.gateway_server = self.tokens = self.context = None
         self.extensions, self._loops = [], []
+
+    def _start_kubelet(self):
+        from lab.kube import kubelet  # pylint: disable=import-outside-toplevel - podman only when pods run
+        network = kubelet.ClusterNetwork(self.name).ensure()
+        self.runtime = kubelet.PodmanRuntime(self.name, self.state_dir, network=network)
+        self.service_network = kubelet.PodmanServiceNetwork(self.name, self.state_dir, network=network)
+        self.pod_network, self.gateway = network.name, network.gateway
+        self.service_ips = network.service_addresses()
 
     # ---- credentials ------------------------------------------------------------------------------------
     @property
@@ -95,13 +110,17 @@ class Cluster:
         from lab.kube.node import NodeLoop  # pylint: disable=import-outside-toplevel
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         self.extensions = flavours.load(self.flavour, **self.flavour_options)
+        if self.pods:
+            self._start_kubelet()
         ca = LabCA(self.ca_dir)
         ca.ensure()
         sans = ("localhost", LOOPBACK) + ((self.gateway,) if self.gateway else ())
         cert, key = ca.issue_server_cert(f"kube-{self.name}", sans=sans)
         self.store = MemoryStore()
-        self.store.builtin_admissions.append(BuiltinDefaults())
+        self.store.builtin_admissions.append(BuiltinDefaults(self.service_ips))
         self.server = ApiServer((LOOPBACK, self.port), None, cert, key)
+        if self.gateway:        # pods reach the API on their network's gateway, same port
+            self.gateway_server = ApiServer((self.gateway, self.server.port), None, cert, key)
         self.tokens = ServiceAccountTokens(self.state_dir, self.api_url)
         creds = self._credentials()
         authenticator = Authenticator({creds["admin"]: UserInfo("lab-admin", (ADMIN_GROUP, "system:authenticated")),
@@ -117,6 +136,9 @@ class Cluster:
         self.server.app = ApiApp(self.store, authenticator, self.tokens, extra)
         self._bootstrap()
         self.server.start()
+        if self.gateway_server is not None:
+            self.gateway_server.app = self.server.app
+            self.gateway_server.start()
         self.write_kubeconfigs()
         gateway_url = f"https://{self.gateway}:{self.server.port}" if self.gateway else self.api_url
         self.context = ClusterContext(self.name, self.flavour, self.state_dir, self.api_url, gateway_url, self.store,
@@ -157,20 +179,22 @@ class Cluster:
             loop.stop()
         if self.store is not None:
             self.store.stop()
-        if self.server is not None:
-            self.server.stop()
+        for server in (self.server, self.gateway_server):
+            if server is not None:
+                server.stop()
+        if self.service_network is not None:     # addresses and forwarders before the pods and their network
+            self.service_network.shutdown()
         if self.runtime is not None:
             self.runtime.shutdown()
-        if self.service_network is not None:
-            self.service_network.shutdown()
 
 
 @contextlib.contextmanager
-def running_cluster(name="test", flavour="plain", runtime=None, network=None, **options):
-    """A cluster in a temporary folder for one test module: stopped and removed after."""
+def running_cluster(name="test", flavour="plain", **options):
+    """A cluster in a temporary folder for one test module: stopped and removed after (with pods=True, its
+    containers and network too, by the label io.medimaging.lab=kube-NAME)."""
     base = tempfile.mkdtemp(prefix=f"medimaging-kube-{name}-")
-    cluster = Cluster(name, os.path.join(base, "state"), os.path.join(base, "ca"), flavour, runtime=runtime,
-                      network=network, **options)
+    os.chmod(base, 0o755)
+    cluster = Cluster(name, os.path.join(base, "state"), os.path.join(base, "ca"), flavour, **options)
     try:
         yield cluster.start()
     finally:

@@ -68,6 +68,8 @@ class NodeLoop(Controller):
         self._syncing = set()
         self._services = {}                     # (ns, name) -> last (service spec, endpoints) sent
         self._lock = threading.Lock()
+        if hasattr(runtime, "on_change"):                # status changes start a round at once
+            runtime.on_change = lambda *_: self._dirty.set()
 
     def reconcile(self):
         self.round()
@@ -175,4 +177,9 @@ class NodeLoop(Controller):
         annotations = fresh["metadata"].setdefault("annotations", {})
         if annotations.get(HOST_PORTS) != text:
             annotations[HOST_PORTS] = text
-            self.store.update(fresh, NODE_USER)
+            fresh = self.store.update(fresh, NODE_USER)
+        if fresh["spec"].get("type") == "LoadBalancer":      # reachable on this machine, as the kubelet documents
+            status = {"loadBalancer": {"ingress": [{"ip": "127.0.0.1", "ipMode": "VIP"}]}}
+            if fresh.get("status") != status:
+                fresh["status"] = status
+                self.store.update(fresh, NODE_USER, subresource="status")

@@ -47,9 +47,11 @@ class BuiltinDefaults:
     name = "BuiltinDefaults"
     mutating = True
 
-    def __init__(self):
+    def __init__(self, service_ips=None):
         self._lock = threading.Lock()
         self._next_ip = 10
+        self._service_ips = list(service_ips or [])     # the node's Service range when pods really run
+        self._next_node_port = 30000
 
     def admit(self, request):
         if request.operation not in ("CREATE", "UPDATE") or request.obj is None:
@@ -157,12 +159,24 @@ class BuiltinDefaults:
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
         spec.setdefault("internalTrafficPolicy", "Cluster")
+        if spec["type"] in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+            old_ports = {p.get("port"): p.get("nodePort") for p in (request.old or {}).get("spec", {}).get("ports") or []}
+            for port in spec.get("ports") or []:
+                port.setdefault("nodePort", old_ports.get(port.get("port")) or self._node_port())
         request.obj.setdefault("status", {"loadBalancer": {}})
 
     def _allocate(self):
         with self._lock:
+            if self._service_ips:
+                return self._service_ips.pop(0)
             self._next_ip += 1
             return str(SERVICE_CIDR[self._next_ip])
+
+    def _node_port(self):
+        with self._lock:
+            self._next_node_port += 1
+            return self._next_node_port
 
     @staticmethod
     def _secret(request):

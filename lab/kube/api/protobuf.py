@@ -120,7 +120,57 @@ def _config_map(raw):
     return obj
 
 
-DECODERS = {"Secret": _secret, "ConfigMap": _config_map}
+def _strings(raw, names):
+    found = {}
+    for number, _, item in fields(raw):
+        if number in names:
+            found[names[number]] = _text(item)
+    return found
+
+
+def _namespace(raw):
+    return {"metadata": _object_meta(next((v for n, _, v in fields(raw) if n == 1), b""))}
+
+
+def _access_review(raw):
+    """SelfSubjectAccessReview {2 spec {1 resourceAttributes, 2 nonResourceAttributes}}."""
+    spec = {}
+    for number, _, item in fields(raw):
+        if number == 2:
+            for sub, _, attrs in fields(item):
+                if sub == 1:
+                    spec["resourceAttributes"] = _strings(attrs, {1: "namespace", 2: "verb", 3: "group",
+                                                                  4: "version", 5: "resource", 6: "subresource",
+                                                                  7: "name"})
+                elif sub == 2:
+                    spec["nonResourceAttributes"] = _strings(attrs, {1: "path", 2: "verb"})
+    return {"metadata": {}, "spec": spec}
+
+
+def _rules_review(raw):
+    spec = next((_strings(v, {1: "namespace"}) for n, _, v in fields(raw) if n == 2), {})
+    return {"metadata": {}, "spec": spec}
+
+
+def _token_request(raw):
+    """TokenRequest {2 spec {1 audiences, 4 expirationSeconds, 3 boundObjectRef {1 kind, 2 apiVersion, 3 name}}}."""
+    spec = {}
+    for number, _, item in fields(raw):
+        if number != 2:
+            continue
+        for sub, _, value in fields(item):
+            if sub == 1:
+                spec.setdefault("audiences", []).append(_text(value))
+            elif sub == 4:
+                spec["expirationSeconds"] = value
+            elif sub == 3:
+                spec["boundObjectRef"] = _strings(value, {1: "kind", 2: "apiVersion", 3: "name", 4: "uid"})
+    return {"metadata": {}, "spec": spec}
+
+
+DECODERS = {"Secret": _secret, "ConfigMap": _config_map, "Namespace": _namespace,
+            "SelfSubjectAccessReview": _access_review, "SelfSubjectRulesReview": _rules_review,
+            "TokenRequest": _token_request}
 
 
 def decode(body):
