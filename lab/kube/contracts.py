@@ -133,6 +133,11 @@ class ClusterExtension(Protocol):
     def stop(self) -> None:
         ...
 
+    # Optional (look it up with getattr): what the launcher prints about the extension once started, e.g.
+    # {"router": {"http": 41001, "https": 41002, "appsDomain": ...}} for OpenShift's Routes; {} when nothing.
+    def report(self) -> dict:
+        ...
+
 
 @dataclass
 class ClusterContext:
