@@ -124,6 +124,19 @@ def test_admission_object_on_create_only():
                                                   namespace_object=NS))
 
 
+def test_pods_from_controllers_are_judged_by_their_service_account_not_the_controllers_rights():
+    pods = ResourceType("", "v1", "Pod", "pods")
+    controller = UserInfo("system:kube-controller-manager", ("system:masters",))
+    root = pod({"runAsUser": 0})
+    with pytest.raises(AdmissionDenied, match='provider "anyuid": Forbidden: not usable'):
+        scc.SccAdmission().admit(AdmissionRequest("CREATE", pods, "pacs", "web", root, None, controller,
+                                                  namespace_object=NS))
+    plain = pod()
+    scc.SccAdmission().admit(AdmissionRequest("CREATE", pods, "pacs", "web", plain, None, controller,
+                                              namespace_object=NS))
+    assert plain["metadata"]["annotations"]["openshift.io/scc"] == "restricted-v2"
+
+
 def test_mcs_labels_follow_openshifts_order_and_blocks_do_not_repeat():
     assert [namespaces.mcs_label(n) for n in range(4)] == ["s0:c1,c0", "s0:c2,c0", "s0:c2,c1", "s0:c3,c0"]
     stored = [{"metadata": {"annotations": namespaces.annotations_for(0)}}]
