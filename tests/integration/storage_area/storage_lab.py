@@ -112,9 +112,9 @@ def make_files(count, seed=0, rows=64):
                       seed=seed)
 
 
-def c_store(port, files, stop_after=None):
-    """One association; C-STORE each file's bytes. Returns [(SOPInstanceUID, md5, status)] in send order;
-    status None when the association broke (the modality got no answer)."""
+def c_store(port, files, results=None):
+    """One association; C-STORE each file's bytes. Returns [(SOPInstanceUID, md5, status)] in send order (appended
+    to `results` as they come, for a watcher thread); status None when the association broke (no answer)."""
     import pydicom
     from pynetdicom import AE
     from pynetdicom.sop_class import CTImageStorage
@@ -123,7 +123,7 @@ def c_store(port, files, stop_after=None):
     assoc = ae.associate("127.0.0.1", port, ae_title="PACS")
     assert assoc.is_established, "no association with the PACS"
     assoc.dul.socket.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    results = []
+    results = [] if results is None else results
     try:
         for data in files:
             ds = pydicom.dcmread(io.BytesIO(data))
