@@ -7,7 +7,7 @@ Checked against AWS's published SigV4 test suite (tests/unit/plugin_storage/test
 
 import hashlib
 import hmac
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -34,9 +34,10 @@ def uri_encode(text, encode_slash=True):
 
 
 def canonical_uri(path, service):
-    """S3 signs the path as sent (each segment encoded once); other services normalise and encode twice."""
+    """S3 signs the path encoded once (whether or not the caller already encoded it); other services normalise
+    and encode twice."""
     if service == "s3":
-        return uri_encode(path or "/", encode_slash=False)
+        return uri_encode(unquote(path or "/"), encode_slash=False)
     segments = []
     for segment in (path or "/").split("/"):
         if segment == "..":
