@@ -406,7 +406,11 @@ class PodmanRuntime:
         found = podman("container", "inspect", container.podman_name, check=False).stdout.decode().strip()
         state = json.loads(found)[0]["State"] if found.startswith("[") and found != "[]" else {}
         code = state.get("ExitCode", -1)
-        reason = "OOMKilled" if state.get("OOMKilled") else ("Completed" if code == 0 else "Error")
+        # podman 4.3 with runc on cgroupfs does not always see the OOM kill: a SIGKILL the kubelet did not send, in
+        # a container with a memory limit, is the kernel's OOM killer.
+        limited = "memory" in ((container.spec.get("resources") or {}).get("limits") or {})
+        oom = state.get("OOMKilled") or code == 137 and limited and not container.killed_by_probe
+        reason = "OOMKilled" if oom else ("Completed" if code == 0 else "Error")
         return {"exitCode": code, "reason": reason, "startedAt": rfc3339(container.running_since),
                 "finishedAt": rfc3339(), "containerID": container.container_id}
 
