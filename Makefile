@@ -59,10 +59,10 @@ $(COLLECTION_LINK):
 
 # ---- the main job --------------------------------------------------------------------------------------
 lab: setup
-	ansible-playbook -i inventories/local playbooks/hybrid_lab.yml
+	ansible-playbook -i inventories/local lab/playbooks/hybrid_lab.yml
 
 lab-down: setup
-	ansible-playbook -i inventories/local playbooks/hybrid_lab.yml -e hybrid_lab_state=absent
+	ansible-playbook -i inventories/local lab/playbooks/hybrid_lab.yml -e hybrid_state=absent
 
 # ---- tests ---------------------------------------------------------------------------------------------
 test: setup

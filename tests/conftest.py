@@ -1,4 +1,4 @@
-"""Shared fixtures: the repo root on sys.path (for lab/), a session PostgreSQL, and an Orthanc factory."""
+"""Shared fixtures: import paths for every test folder, a session PostgreSQL, and an Orthanc factory."""
 import os
 import secrets
 import shutil
@@ -8,8 +8,11 @@ import tempfile
 import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+# The repository (lab/), the plugin package (medimaging_plugin, imported without Orthanc by the unit tests) and
+# tests/unit (fakes shared by several unit folders).
+for _path in (REPO_ROOT, os.path.join(REPO_ROOT, "files", "orthanc-plugin"), os.path.join(REPO_ROOT, "tests", "unit")):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from lab.orthanc_lines import DEFAULT_LINE, LINES, check_line, orthanc_for, runs_plugin  # noqa: E402  (needs the path above)
 from lab.postgres import PostgresCluster  # noqa: E402

@@ -32,7 +32,8 @@ class Image:
 
 # What the project's Orthanc image is built from (its Containerfile COPYs these, paths from the repository root).
 ORTHANC_IMAGE_FILES = ("images/orthanc", "files/orthanc-plugin/entrypoint.py", "files/orthanc-plugin/medimaging_plugin",
-                       "plugins/module_utils/orthanc_config.py", "plugins/module_utils/orthanc_secrets.py")
+                       "plugins/module_utils/orthanc_config.py", "plugins/module_utils/orthanc_secrets.py",
+                       "plugins/module_utils/dict_merge.py")
 
 IMAGES = {
     "debian-bookworm": Image("localhost/medimaging/debian:bookworm", suite="bookworm"),

@@ -68,8 +68,11 @@ class Site:
             return False
         if state is not None:
             podman("rm", "-f", name)
+        # SYS_PTRACE: as on a VM, root sees which process holds a port (orthanc_host's preflight tells its own
+        # running Orthanc from another program that way; a re-run of `make lab` would refuse its own ports without it).
         podman("run", "-d", "--name", name, "--hostname", "pacs", "--label", owner_label(self.plan.owner),
-               "--network", self.plan.network, "--ip", self.plan.pacs_address, "--systemd=always", tag)
+               "--network", self.plan.network, "--ip", self.plan.pacs_address, "--systemd=always",
+               "--cap-add", "SYS_PTRACE", tag)
         return True
 
     def wait_booted(self):

@@ -1,4 +1,4 @@
-"""The hybrid lab's story, step by step (`make lab` runs it through playbooks/hybrid_lab.yml).
+"""The hybrid lab's story, step by step (`make lab` runs it through lab/playbooks/hybrid_story.yml).
 
 A simulated modality sends studies to the hospital PACS; the story then looks at each place (on-prem Orthanc, the
 cloud DICOM service, the Blob archive) and keeps a ledger of what was sent, so the summary can say whether anything

@@ -3,7 +3,7 @@
 Steps: start (what the site holds before the story), send (the modality sends studies), check (where every sent instance is now; --wait-cloud waits for routing),
 outage start --mode drop|reject | end (cut the PACS host's network to the cloud for real: packets dropped silently,
 or refused with TCP resets; lab.site.cut), summary (the closing table).
-CONTEXT.json (written by playbooks/hybrid_lab.yml) names the endpoints; secrets are read from the lab's own files.
+CONTEXT.json (written by lab/playbooks/hybrid_story.yml) names the endpoints; secrets are read from the lab's own files.
 """
 import argparse
 import json

@@ -18,6 +18,7 @@ import copy
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import (
     AzureOperationError, from_exception)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.dict_merge import deep_merge
 
 # Fields ARM sets itself: never compared, never sent back in a PUT.
 COMMON_READ_ONLY = ('id', 'name', 'type', 'etag', 'systemData', 'properties.provisioningState')
@@ -74,6 +75,8 @@ def values_match(current, desired, exact=False, case_insensitive=False):
             return False
         return all(values_match(current.get(k), v, exact, case_insensitive) for k, v in desired.items())
     if isinstance(desired, list):
+        if current is None and not desired:
+            return True  # ARM leaves out empty lists (no service endpoints, no rules): same as []
         if not isinstance(current, list) or len(current) != len(desired):
             return False
         remaining = list(current)
@@ -141,17 +144,6 @@ def drop_paths(data, paths):
         if isinstance(node, dict):
             node.pop(keys[-1], None)
     return data
-
-
-def deep_merge(base, overlay):
-    """overlay on top of base; dicts merge, everything else (lists included) replaces."""
-    result = copy.deepcopy(base) if isinstance(base, dict) else {}
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = deep_merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
 
 
 def diff_view(found):

@@ -15,6 +15,7 @@ import copy
 import json
 import re
 
+from ansible_collections.medimaging.orthanc.plugins.module_utils.dict_merge import deep_merge
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_secrets import mask_secrets
 
 ENV_PREFIX = "ORTHANC"
@@ -130,17 +131,6 @@ def _parse_env_value(raw):
         return json.loads(raw)
     except ValueError:
         return raw
-
-
-def deep_merge(base, override):
-    """A copy of base with override merged in, recursively for dicts (lists and scalars replace)."""
-    merged = copy.deepcopy(base)
-    for key, value in (override or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 def masked(config, salt=None):

@@ -1,8 +1,0 @@
-"""Unit tests of the Orthanc plugin package: put files/orthanc-plugin on sys.path (no `orthanc` module)."""
-import os
-import sys
-
-PLUGIN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "files", "orthanc-plugin")
-PLUGIN_DIR = os.path.normpath(PLUGIN_DIR)
-if PLUGIN_DIR not in sys.path:
-    sys.path.insert(0, PLUGIN_DIR)
