@@ -247,12 +247,12 @@ class Arm:
         if not self.ctx.store.get_resource(scope):
             raise HttpError(404, "ResourceNotFound", f"The scope '{scope}' does not exist.")
 
-    def validate_with(self, package, names, api_version, body, operation):
+    def validate_with(self, package, names, api_version, body, operation, closed=False):
         try:
             cls = model_class(package, names, api_version)
         except UnsupportedApiVersion:
             return []
-        return validate(cls, body, operation) if cls else []
+        return validate(cls, body, operation, closed) if cls else []
 
     @staticmethod
     def not_an_object():
@@ -266,7 +266,10 @@ class Arm:
         record = self.ctx.store.get_resource(arm_path.resource_id)
         if not record:
             raise not_found(resource_type.type, arm_path.name, arm_path.resource_id)
-        return Response(200, record["body"])
+        state = (record["body"].get("properties") or {}).get("provisioningState", "Succeeded")
+        # Clients polling the resource itself (201-body types) wait Retry-After, else their default 30 s.
+        headers = {} if state in TERMINAL else {"Retry-After": self.ctx.operations.retry_after}
+        return Response(200, record["body"], headers)
 
     def list_resources(self, principal, resource_type, arm_path):
         self.authorize(principal, arm_path.resource_id, f"{resource_type.type}/read")
@@ -320,7 +323,8 @@ class Arm:
         if not isinstance(patch, dict):
             raise self.not_an_object()
         problems = self.validate_with(resource_type.package, resource_type.patch_models, request.query["api-version"],
-                                      patch, "update") if resource_type.package and resource_type.patch_models else []
+                                      patch, "update", resource_type.closed) \
+            if resource_type.package and resource_type.patch_models else []
         if problems:
             raise self.invalid(problems)
         merged = merge_patch(copy.deepcopy(existing["body"]), patch)
@@ -329,7 +333,8 @@ class Arm:
     def write(self, request, principal, resource_type, arm_path, body, models, operation, patching=False):
         api_version = request.query["api-version"]
         if models and resource_type.package:
-            problems = self.validate_with(resource_type.package, models, api_version, body, operation)
+            problems = self.validate_with(resource_type.package, models, api_version, body, operation,
+                                          resource_type.closed)
             if problems:
                 raise self.invalid(problems)
         rules.check(resource_type, arm_path, body)

@@ -26,6 +26,7 @@ class ResourceType:
     tracked: bool = True         # has a location (and it cannot change)
     behaviour: str = None        # "module:Class" under lab.azure.behaviours
     actions: tuple = field(default_factory=tuple)  # POST actions the behaviour implements
+    closed: bool = False         # unknown keys refused (services whose SDK models check nothing client-side)
 
     @property
     def key(self):
@@ -38,6 +39,10 @@ PG = "azure.mgmt.postgresqlflexibleservers"
 MSI = "azure.mgmt.msi"
 AUTHZ = "azure.mgmt.authorization"
 APP = "azure.mgmt.appcontainers"
+KV = "azure.mgmt.keyvault"
+NET = "azure.mgmt.network"
+DNS = "azure.mgmt.privatedns"
+AKS = "azure.mgmt.containerservice"
 
 RESOURCE_TYPES = [
     # Health Data Services: the DICOM service is a real Orthanc behind the emulator.
@@ -90,9 +95,15 @@ RESOURCE_TYPES = [
     ResourceType("Microsoft.App/managedEnvironments/storages", APP, ("ManagedEnvironmentStorage",), (),
                  create="sync", delete="sync", tracked=False),
     # Registered now, SDK validation and data planes come with their issues.
-    ResourceType("Microsoft.KeyVault/vaults", create="201-body", patch="sync"),
+    # Key Vault: soft delete, purge protection and global names (the data plane is not emulated yet).
+    ResourceType("Microsoft.KeyVault/vaults", KV, ("VaultCreateOrUpdateParameters",), ("VaultPatchParameters",),
+                 create="201-body", patch="sync", delete="sync", behaviour="keyvault:Vault", closed=True),
+    ResourceType("Microsoft.KeyVault/locations/deletedVaults", tracked=False, behaviour="keyvault:DeletedVault",
+                 actions=("purge",)),
     ResourceType("Microsoft.KeyVault/vaults/secrets", create="sync", delete="sync", tracked=False),
-    ResourceType("Microsoft.Network/virtualNetworks"),
+    # Network: subnets are declared inside their VNet and realized as child resources.
+    ResourceType("Microsoft.Network/virtualNetworks", NET, ("VirtualNetwork",), ("TagsObject",), create="201-async",
+                 delete="202-async-location", behaviour="network:VirtualNetwork", closed=True),
     ResourceType("Microsoft.Network/virtualNetworks/subnets", tracked=False),
     ResourceType("Microsoft.Network/networkSecurityGroups"),
     ResourceType("Microsoft.Network/privateEndpoints"),

@@ -18,7 +18,7 @@ import re
 import typing
 
 _VERSION_DIR = re.compile(r"^v(\d{4})_(\d{2})_(\d{2})(_preview)?\Z")
-_DEFAULT_VERSION = re.compile(r"""(?:api_version"\s*,\s*"|DEFAULT_API_VERSION\s*=\s*['"])([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-preview)?)""")
+_DEFAULT_VERSION = re.compile(r"""(?:api_version"\s*,\s*"|"api-version"\s*,\s*"|DEFAULT_API_VERSION\s*=\s*['"])([0-9]{4}-[0-9]{2}-[0-9]{2}(?:-preview)?)""")
 
 
 class UnsupportedApiVersion(Exception):
@@ -39,9 +39,10 @@ def api_versions(package):
             version = "-".join(found.group(1, 2, 3)) + ("-preview" if found.group(4) else "")
             versions[version] = f"{package}.{info.name}.models"
     if not versions:
-        for name in ("_configuration.py",):
+        # One default api-version in the configuration, or (azure-mgmt-network) in each operation.
+        for name in ("_configuration.py", os.path.join("operations", "_operations.py")):
             path = os.path.join(folder, name)
-            if os.path.exists(path):
+            if os.path.exists(path) and not versions:
                 with open(path, encoding="utf-8") as handle:
                     found = _DEFAULT_VERSION.search(handle.read())
                 if found:
@@ -62,14 +63,18 @@ def model_class(package, class_names, api_version):
     return None
 
 
-def validate(cls, body, operation="create"):
-    """Problems found in body for model cls: a list of 'path: problem' strings (empty when valid)."""
+def validate(cls, body, operation="create", closed=False):
+    """Problems found in body for model cls: a list of 'path: problem' strings (empty when valid).
+
+    closed (hybrid models only): a key the model does not define is a problem too, as the services whose SDKs
+    validate nothing client-side refuse it (Key Vault, network, AKS).
+    """
     if not isinstance(body, dict):
         return [f"$: expected a JSON object, got {type(body).__name__}"]
     if hasattr(cls, "_attribute_map"):
         return _MsrestWalker().check(cls, body, "$")
     if hasattr(cls, "__mapping__") or _is_hybrid(cls):
-        return _HybridWalker(operation).check(cls, body, "$")
+        return _HybridWalker(operation, closed).check(cls, body, "$")
     return []
 
 
@@ -198,8 +203,9 @@ def _is_optional(hint):
 
 
 class _HybridWalker:
-    def __init__(self, operation):
+    def __init__(self, operation, closed=False):
         self.operation = operation
+        self.closed = closed
 
     def check(self, cls, data, path):
         if not isinstance(data, dict):
@@ -220,6 +226,10 @@ class _HybridWalker:
                     problems.append(f"{path}.{name}: required property is missing")
                 continue
             problems.extend(self.check_value(hint, data[name], f"{path}.{name}"))
+        if self.closed:
+            known = {field._rest_name for field in _rest_fields(cls).values()}
+            problems.extend(f"{path}.{key}: unknown property (the API defines {', '.join(sorted(known))})"
+                            for key in data if key not in known)
         return problems
 
     @staticmethod

@@ -37,6 +37,11 @@ CLIENTS = {
     'postgresql_flexible': ('azure.mgmt.postgresqlflexibleservers', 'PostgreSQLManagementClient',
                             'azure-mgmt-postgresqlflexibleservers'),
     'authorization': ('azure.mgmt.authorization', 'AuthorizationManagementClient', 'azure-mgmt-authorization'),
+    'msi': ('azure.mgmt.msi', 'ManagedServiceIdentityClient', 'azure-mgmt-msi'),
+    'keyvault': ('azure.mgmt.keyvault', 'KeyVaultManagementClient', 'azure-mgmt-keyvault'),
+    'network': ('azure.mgmt.network', 'NetworkManagementClient', 'azure-mgmt-network'),
+    'privatedns': ('azure.mgmt.privatedns', 'PrivateDnsManagementClient', 'azure-mgmt-privatedns'),
+    'containerservice': ('azure.mgmt.containerservice', 'ContainerServiceClient', 'azure-mgmt-containerservice'),
 }
 
 

@@ -38,6 +38,21 @@ RULES = {
     'management_policy_rule': (r'[A-Za-z0-9]{1,256}', '1-256 characters: letters and digits only'),
     'location': (r'[A-Za-z0-9]+( [A-Za-z0-9]+)*',
                  'a region name such as westeurope or "West Europe" (letters, digits, single spaces)'),
+    'user_assigned_identity': (r'[A-Za-z0-9][A-Za-z0-9_-]{2,127}',
+                               '3-128 characters: letters, digits, hyphens and underscores, starting with a letter '
+                               'or digit'),
+    'federated_credential': (r'[A-Za-z0-9][A-Za-z0-9_-]{2,119}',
+                             '3-120 characters: letters, digits, hyphens and underscores, starting with a letter '
+                             'or digit'),
+    'key_vault': (r'(?!.*--)[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]',
+                  '3-24 characters: letters, digits and single hyphens, starting with a letter and ending with a '
+                  'letter or digit'),
+    'virtual_network': (r'[A-Za-z0-9]([A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?',
+                        '1-64 characters: letters, digits, underscores, periods and hyphens, starting with a letter '
+                        'or digit and ending with a letter, digit or underscore'),
+    'subnet': (r'[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?',
+               '1-80 characters: letters, digits, underscores, periods and hyphens, starting with a letter or digit '
+               'and ending with a letter, digit or underscore'),
     'guid': (GUID_PATTERN, 'a GUID such as 00000000-0000-0000-0000-000000000000'),
 }
 

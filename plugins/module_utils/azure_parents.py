@@ -35,3 +35,9 @@ def storage_account_parent(clients, group, account):
     client = clients.get('storage')
     return ArmResource('storage account', account, parent=group_parent(clients, group),
                        read=lambda: client.storage_accounts.get_properties(group, account, cls=raw_json))
+
+
+def identity_parent(clients, group, identity):
+    client = clients.get('msi')
+    return ArmResource('user-assigned identity', identity, parent=group_parent(clients, group),
+                       read=lambda: client.user_assigned_identities.get(group, identity, cls=raw_json))

@@ -1,11 +1,13 @@
 """Managed identities: a user-assigned identity gets principalId/clientId/tenantId at creation (kept on
 update); a federated credential must name issuer, subject and audiences (Entra checks assertions
-against them).
+against them), at most 20 per identity.
 """
 import uuid
 
 from lab.azure.behaviours import Behaviour
 from lab.azure.web import HttpError
+
+MAX_CREDENTIALS = 20  # Entra ID's limit per user-assigned identity
 
 
 class UserAssignedIdentity(Behaviour):
@@ -28,6 +30,10 @@ class FederatedCredential(Behaviour):
         if not props.get("audiences"):
             raise HttpError(400, "BadRequest", "A federated identity credential needs at least one audience.")
         siblings = ctx.store.children_of(record["body"]["id"].rsplit("/", 2)[0])
+        others = [r for r in siblings if r["body"]["id"].lower() != record["body"]["id"].lower()]
+        if len(others) >= MAX_CREDENTIALS:
+            raise HttpError(400, "BadRequest", f"The identity already has {len(others)} federated identity "
+                            f"credentials: at most {MAX_CREDENTIALS} are allowed per identity.")
         for other in siblings:
             other_props = other["body"].get("properties", {})
             if other["body"]["id"].lower() != record["body"]["id"].lower() and \

@@ -2,7 +2,8 @@
 passwords, Key Vault URLs. One module per resource family; every check raises an ARM-shaped 400 before anything
 is stored, naming the field and the rule.
 """
-from lab.azure.rules import authorization, healthcare, keyvault, lifecycle, postgres, resources, storage
+from lab.azure.rules import (authorization, healthcare, identity, keyvault, lifecycle, network, postgres, resources,
+                             storage)
 
 CHECKS = {
     "microsoft.healthcareapis/workspaces": (healthcare.workspace,),
@@ -15,6 +16,10 @@ CHECKS = {
     "microsoft.dbforpostgresql/flexibleservers/databases": (postgres.database,),
     "microsoft.dbforpostgresql/flexibleservers/firewallrules": (postgres.firewall_rule,),
     "microsoft.authorization/roleassignments": (authorization.role_assignment,),
+    "microsoft.managedidentity/userassignedidentities": (identity.identity,),
+    "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials": (identity.federated_credential,),
+    "microsoft.keyvault/vaults": (keyvault.vault,),
+    "microsoft.network/virtualnetworks": (network.virtual_network,),
     "microsoft.app/containerapps": (lambda arm_path, body: keyvault.check_urls(body, "ContainerAppSecretInvalid"),),
 }
 

@@ -19,6 +19,11 @@ GOOD = {
     "management_policy_rule": "studies",
     "location": "westeurope",
     "guid": SUB,
+    "user_assigned_identity": "id-orthanc_1",
+    "federated_credential": "aks-pacs-orthanc",
+    "key_vault": "kv-imaging-prod",
+    "virtual_network": "vnet-imaging.prod",
+    "subnet": "private-endpoints",
 }
 
 
