@@ -384,9 +384,9 @@ def test_extra_secret_files_for_passed_through_settings():
 
 def test_openshift_sets_no_uid_or_fs_group_anywhere():
     docs = render(files=("values-openshift.yaml",))
-    text = str(docs)
+    contexts = [docs.pod["spec"]["securityContext"]] + [c["securityContext"] for c in docs.pod["spec"]["containers"]]
     for key in ("runAsUser", "runAsGroup", "fsGroup"):
-        assert key not in text
+        assert not any(key in context for context in contexts)
     assert docs.pod["spec"]["securityContext"] == {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
     assert docs.has("Route") and docs.container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
 

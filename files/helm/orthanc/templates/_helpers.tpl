@@ -45,13 +45,16 @@ app.kubernetes.io/part-of: medimaging
 
 {{/*
 checkov skips, as annotations checkov reads (checkov.io/skipN: CHECK=reason), each with its reason:
-"namespace" for every namespaced resource, "image" for workloads.
+"image" for workloads, "platformUid" for workloads without runAsUser (OpenShift).
 */}}
 {{- define "orthanc.checkovSkips" -}}
 checkov.io/skip1: CKV_K8S_21=the namespace is the release's (helm install -n); the chart sets none of its own
 {{- if has "image" . }}
 checkov.io/skip2: CKV_K8S_43=the schema refuses latest and empty tags; image.digest pins by digest when set
 checkov.io/skip3: CKV_K8S_15=IfNotPresent with a pinned tag or digest; Always only adds registry calls
+{{- end }}
+{{- if has "platformUid" . }}
+checkov.io/skip4: CKV_K8S_40=runAsUser unset on purpose, the platform assigns the UID (OpenShift restricted-v2 gives one from the namespace range, above 10^9) and runAsNonRoot stays true
 {{- end }}
 {{- end -}}
 
