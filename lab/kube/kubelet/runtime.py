@@ -184,7 +184,7 @@ class PodmanRuntime:
                 entry.volumes = PodVolumes(entry.pod, entry.resolver, entry.dir)
                 entry.volume_paths = entry.volumes.build()
                 break
-            except VolumeError as exc:
+            except (VolumeError, LookupError) as exc:    # the API's resolver: claim not bound, account missing
                 for container in entry.init + entry.apps:
                     container.wait(container.waiting["reason"], str(exc))
                 time.sleep(2)

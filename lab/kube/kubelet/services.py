@@ -21,8 +21,8 @@ def _ip(*args):
 def _target(port, endpoint):
     """An endpoint's port for a Service port: by the port's name or number, else targetPort, else port."""
     ports = endpoint.get("ports") or {}
-    for key in (port.get("name"), port["port"], str(port["port"]), port.get("targetPort")):
-        if key not in (None, "") and key in ports:
+    for key in (port.get("name", ""), port["port"], str(port["port"]), port.get("targetPort")):
+        if key is not None and key in ports:
             return int(ports[key])
     target = port.get("targetPort", port["port"])
     return int(target) if str(target).isdigit() else None

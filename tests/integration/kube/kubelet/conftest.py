@@ -61,10 +61,6 @@ class Kubelet:
             time.sleep(0.5)
 
 
-def condition(status, kind):
-    return next((c["status"] for c in status["conditions"] if c["type"] == kind), None)
-
-
 @pytest.fixture(scope="session")
 def kubelet():
     images.ensure("orthanc")

@@ -10,7 +10,6 @@ import urllib.request
 
 import pytest
 
-from conftest import condition
 from lab.containers.runtime import podman
 
 ORTHANC = "localhost/medimaging/orthanc:trixie"
@@ -101,6 +100,10 @@ def pods(kubelet):
 
 def exec_in(name, *command, container="main"):
     return podman("exec", f"kube-kubelet-it-default-{name}-{container}", *command, check=False)
+
+
+def condition(status, kind):
+    return next((c["status"] for c in status["conditions"] if c["type"] == kind), None)
 
 
 def is_ready(status):
