@@ -135,7 +135,7 @@ def bootstrap():
 def register_storage(config):
     """MedimagingStorage: orthanc-python accepts a storage area only while the plugin loads (both lines offer
     RegisterStorageArea(create, read, remove); 4.0 has nothing newer)."""
-    storage = StorageFeature.from_config(config, os.environ)
+    storage = StorageFeature.from_config(config, os.environ, api=OrthancApi())
     if storage.area is not None:
         orthanc.RegisterStorageArea(storage.area.create, storage.area.read, storage.area.remove)
     register_routes(storage_rest.routes(storage))

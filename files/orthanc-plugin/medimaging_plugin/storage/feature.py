@@ -19,6 +19,7 @@ from .blob import BearerCredential, BlobStore, SasCredential, SharedKeyCredentia
 from .config import SECTION, load_storage_settings
 from .errors import StorageError
 from .metrics import StorageMetrics
+from .migrate import Migration
 from .retry import RetryPolicy
 from .s3 import S3Store
 
@@ -80,12 +81,13 @@ class RefusingArea:
 
 
 class StorageFeature:
-    def __init__(self, settings=None, error=None, area=None, metrics=None):
+    def __init__(self, settings=None, error=None, area=None, metrics=None, api=None):
         self.settings, self.error, self.area, self.metrics = settings, error, area, metrics
         self.started_at = time.time()
+        self.migration = Migration(api, area) if api is not None and isinstance(area, StorageArea) else None
 
     @classmethod
-    def from_config(cls, orthanc_config, environ, registry=None):
+    def from_config(cls, orthanc_config, environ, registry=None, api=None):
         try:
             settings = load_storage_settings(orthanc_config, environ)
             if settings is None or not settings.enabled:
@@ -101,7 +103,7 @@ class StorageFeature:
                  settings.container_url or "s3://%s" % settings.bucket, settings.auth, settings.structure,
                  ", root %s" % settings.root if settings.root else "",
                  ", hybrid: old files read from %s" % settings.disk_root if settings.disk_root else "")
-        return cls(settings, area=area, metrics=metrics)
+        return cls(settings, area=area, metrics=metrics, api=api)
 
     @property
     def state(self):
