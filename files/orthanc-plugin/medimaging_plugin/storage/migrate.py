@@ -179,5 +179,7 @@ class Migration:
         if not delete_source:
             return
         area = self.area
-        if any([area.store.delete(n) for n in candidate_names(uuid, content_type, area.structure, area.root)]):
+        # every layout's name is deleted (no short-circuit): a copy under the other name must not linger
+        deleted = [area.store.delete(n) for n in candidate_names(uuid, content_type, area.structure, area.root)]
+        if any(deleted):
             self._count("deleted_source")
