@@ -80,10 +80,10 @@ class _Pod:
         self.initialized = not pod["spec"].get("initContainers")
         self.failed = self.deleted = False
         self.volumes, self.volume_paths, self.hosts_text = None, {}, ""
-        self.init = [_Container(spec, "init", f"{podman_name}-{spec['name']}", "PodInitializing")
+        self.init = [_Container(spec, "init", f"{podman_name}_{spec['name']}", "PodInitializing")
                      for spec in pod["spec"].get("initContainers") or []]
         reason = "PodInitializing" if self.init else "ContainerCreating"
-        self.apps = [_Container(spec, "app", f"{podman_name}-{spec['name']}", reason)
+        self.apps = [_Container(spec, "app", f"{podman_name}_{spec['name']}", reason)
                      for spec in pod["spec"]["containers"]]
 
 
@@ -113,6 +113,11 @@ class PodmanRuntime:
         self._scheduler = threading.Thread(target=self._loop, name=f"kubelet-{cluster}-scheduler", daemon=True)
         self._scheduler.start()
 
+    def podman_name(self, namespace, name):
+        """The podman pod of a Kubernetes Pod; its containers are <that>_<container>. '_' never occurs in
+        Kubernetes names, so no two pods share one."""
+        return f"{self.owner}_{namespace}_{name}"
+
     # ---- the PodRuntime protocol ------------------------------------------------------------------------
     def sync(self, pod, resolver):
         key = (pod["metadata"].get("namespace", "default"), pod["metadata"]["name"])
@@ -123,7 +128,7 @@ class PodmanRuntime:
                 return self._status(current)
         if current is not None:                       # same name, new object: replace
             self.delete(*key, grace_seconds=0)
-        podman_name = f"{self.owner}-{key[0]}-{key[1]}"
+        podman_name = self.podman_name(*key)
         entry = _Pod(pod, resolver, podman_name, os.path.join(self.state_dir, "pods", f"{key[0]}_{key[1]}"),
                      "ContainerCreating")
         with self._lock:
@@ -138,7 +143,7 @@ class PodmanRuntime:
             self._reported.pop((namespace, name), None)
             if entry is not None:
                 entry.deleted = True
-        podman_name = entry.podman_name if entry else f"{self.owner}-{namespace}-{name}"
+        podman_name = entry.podman_name if entry else self.podman_name(namespace, name)
         podman("pod", "stop", "-t", int(grace_seconds), podman_name, check=False)
         podman("pod", "rm", "-f", podman_name, check=False)
         if entry is not None:

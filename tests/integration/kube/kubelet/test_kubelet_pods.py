@@ -99,7 +99,7 @@ def pods(kubelet):
 
 
 def exec_in(name, *command, container="main"):
-    return podman("exec", f"kube-kubelet-it-default-{name}-{container}", *command, check=False)
+    return podman("exec", f"kube-kubelet-it_default_{name}_{container}", *command, check=False)
 
 
 def condition(status, kind):
@@ -207,7 +207,7 @@ def test_missing_image_is_err_image_pull_and_never_ready(pods):
     assert status["phase"] == "Pending" and condition(status, "Ready") == "False"
     waiting = status["containerStatuses"][0]["state"]["waiting"]
     assert "localhost/medimaging/not-built-anywhere:1" in waiting["message"]
-    assert podman("container", "exists", "kube-kubelet-it-default-missing-image-main", check=False).returncode == 1
+    assert podman("container", "exists", "kube-kubelet-it_default_missing-image_main", check=False).returncode == 1
 
 
 def test_memory_limit_kills_the_container_with_oomkilled(pods):
@@ -228,7 +228,7 @@ def test_run_as_non_root_refuses_a_root_image(pods):
 
 def test_init_containers_run_in_order_and_the_job_succeeds(pods):
     status = pods.wait_for("job", lambda s: s["phase"] in ("Failed", "Succeeded"), timeout=60)
-    assert status["phase"] == "Succeeded", podman("logs", "kube-kubelet-it-default-job-check", check=False).stderr
+    assert status["phase"] == "Succeeded", podman("logs", "kube-kubelet-it_default_job_check", check=False).stderr
     assert [c["state"]["terminated"]["reason"] for c in status["initContainerStatuses"]] == ["Completed"] * 2
     assert status["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
     assert condition(status, "Ready") == "False" and condition(status, "Initialized") == "True"
@@ -244,4 +244,4 @@ def test_on_failure_restarts_a_failing_job_container(pods):
 def test_delete_removes_the_pod_and_its_containers(pods):
     pods.runtime.delete("default", "failing-job", grace_seconds=0)
     assert pods.status("failing-job") is None
-    assert podman("pod", "exists", "kube-kubelet-it-default-failing-job", check=False).returncode == 1
+    assert podman("pod", "exists", "kube-kubelet-it_default_failing-job", check=False).returncode == 1
