@@ -4,7 +4,7 @@
 set -euo pipefail
 # libpq5: the plugin's PostgreSQL client (medimaging_plugin/pg.py, ctypes); orthanc-postgresql depends on it too.
 packages=(orthanc orthanc-postgresql libpq5 orthanc-dicomweb orthanc-python orthanc-webviewer orthanc-gdcm
-          postgresql postgresql-client python3-venv python3-psycopg2 dcmtk nginx cloud-init iproute2 unzip haproxy)
+          postgresql postgresql-client python3-venv python3-psycopg2 dcmtk nginx libnginx-mod-stream cloud-init iproute2 unzip haproxy)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep "install ok installed" >/dev/null || missing+=("$package")
