@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 
-from lab.containers.runtime import LABEL, podman, podman_env, podman_json, remove_labelled
+from lab.containers.runtime import LABEL, ContainerError, podman, podman_env, podman_json, remove_labelled
 from lab.kube.kubelet.env import ConfigError, container_env
 from lab.kube.kubelet.network import ClusterNetwork, cluster_owner
 from lab.kube.kubelet.probes import ProbeState, run_probe
@@ -75,6 +75,7 @@ class _Pod:
         self.policy = pod["spec"].get("restartPolicy", "Always")
         self.conditions = Conditions()
         self.conditions.set("PodScheduled", True)
+        self.conditions.set("PodReadyToStartContainers", False)
         self.ip = ""
         self.start_time = rfc3339()
         self.initialized = not pod["spec"].get("initContainers")
@@ -172,15 +173,16 @@ class PodmanRuntime:
             LOG.exception("lab kubelet: %s failed", getattr(action, "__name__", action))
 
     def _start(self, entry):
-        os.makedirs(entry.dir, exist_ok=True)
-        labels = self._labels(entry)
-        hostname = entry.pod["spec"].get("hostname") or entry.name[:63]
-        podman("pod", "create", "--name", entry.podman_name, "--network", self.network.name, "--hostname",
-               hostname, *[f"--label={key}={value}" for key, value in labels.items()])
-        podman("pod", "start", entry.podman_name)
-        infra = podman("pod", "inspect", "--format", "{{.InfraContainerID}}", entry.podman_name).stdout.decode()
-        networks = podman_json("container", "inspect", infra.strip())[0]["NetworkSettings"]["Networks"]
-        entry.ip = networks[self.network.name]["IPAddress"]
+        try:
+            self._sandbox(entry)
+        except ContainerError as exc:
+            with self._lock:                          # the kubelet's sandbox failures leave the pod Pending
+                for container in entry.init + entry.apps:
+                    container.wait(container.waiting["reason"], f"Failed to create pod sandbox: {exc}")
+            raise
+        if entry.deleted:                             # deleted while the sandbox was being made
+            podman("pod", "rm", "-f", entry.podman_name, check=False)
+            return
         self._write_hosts(entry)
         with self._lock:
             entry.conditions.set("PodReadyToStartContainers", True)
@@ -202,6 +204,20 @@ class PodmanRuntime:
             if entry.deleted:
                 return
             self._create_start(entry, container)
+
+    def _sandbox(self, entry):
+        """The podman pod (its infra container holds the network namespace and the pod IP)."""
+        os.makedirs(entry.dir, exist_ok=True)
+        hostname = entry.pod["spec"].get("hostname") or entry.name[:63]
+        create = ["pod", "create", "--name", entry.podman_name, "--network", self.network.name, "--hostname",
+                  hostname, *[f"--label={key}={value}" for key, value in self._labels(entry).items()]]
+        if podman(*create, check=False).returncode != 0:   # a leftover of a crashed kubelet: replace it
+            podman("pod", "rm", "-f", entry.podman_name, check=False)
+            podman(*create)
+        podman("pod", "start", entry.podman_name)
+        infra = podman("pod", "inspect", "--format", "{{.InfraContainerID}}", entry.podman_name).stdout.decode()
+        networks = podman_json("container", "inspect", infra.strip())[0]["NetworkSettings"]["Networks"]
+        entry.ip = networks[self.network.name]["IPAddress"]
 
     def _run_init(self, entry, container):
         """Run one init container to completion, restarting it on failure unless restartPolicy is Never."""
