@@ -155,15 +155,16 @@ class Cluster:
     def _bootstrap(self):
         for namespace in BOOT_NAMESPACES:
             self.store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, SYSTEM)
-        self.store.create({"apiVersion": "v1", "kind": "Node", "metadata": {
-            "name": NODE_NAME, "labels": {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux",
-                                          "node-role.kubernetes.io/control-plane": ""}},
-            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                                       "message": "lab node is posting ready status"}],
-                       "nodeInfo": {"kubeletVersion": "v1.37.0", "containerRuntimeVersion": "podman",
-                                    "operatingSystem": "linux", "architecture": "amd64"},
-                       "addresses": [{"type": "InternalIP", "address": self.gateway or LOOPBACK},
-                                     {"type": "Hostname", "address": NODE_NAME}]}}, SYSTEM)
+        labels = {"kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux",
+                  "node-role.kubernetes.io/control-plane": ""}
+        status = {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                  "message": "lab node is posting ready status"}],
+                  "nodeInfo": {"kubeletVersion": "v1.37.0", "containerRuntimeVersion": "podman",
+                               "operatingSystem": "linux", "architecture": "amd64"},
+                  "addresses": [{"type": "InternalIP", "address": self.gateway or LOOPBACK},
+                                {"type": "Hostname", "address": NODE_NAME}]}
+        self.store.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE_NAME, "labels": labels},
+                           "status": status}, SYSTEM)
         self.store.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {
             "name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
             "provisioner": "lab.medimaging.io/host-path", "reclaimPolicy": "Delete",

@@ -33,8 +33,8 @@ class Authenticator:
         except jwt.PyJWTError:
             return None
         namespace = claims.get("kubernetes.io", {}).get("namespace", "")
-        return UserInfo(claims["sub"], ("system:serviceaccounts", f"system:serviceaccounts:{namespace}",
-                                         "system:authenticated"))
+        groups = ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated")
+        return UserInfo(claims["sub"], groups)
 
 
 def allowed(user, verb):

@@ -161,7 +161,8 @@ class BuiltinDefaults:
         spec.setdefault("internalTrafficPolicy", "Cluster")
         if spec["type"] in ("NodePort", "LoadBalancer"):
             spec.setdefault("externalTrafficPolicy", "Cluster")
-            old_ports = {p.get("port"): p.get("nodePort") for p in (request.old or {}).get("spec", {}).get("ports") or []}
+            old_spec = (request.old or {}).get("spec", {})
+            old_ports = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
             for port in spec.get("ports") or []:
                 port.setdefault("nodePort", old_ports.get(port.get("port")) or self._node_port())
         request.obj.setdefault("status", {"loadBalancer": {}})

@@ -109,8 +109,8 @@ class EndpointsController(Controller):
                   "protocol": p.get("protocol", "TCP")} for p in service["spec"].get("ports") or []] if found else []
         labels = dict(meta.get("labels") or {}, **{"kubernetes.io/service-name": meta["name"],
                                                    "endpointslice.kubernetes.io/managed-by": SLICE_MANAGER})
+        owner = {"apiVersion": "v1", "kind": "Service", "name": meta["name"], "uid": meta["uid"], "controller": True,
+                 "blockOwnerDeletion": True}
         self._put({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": {
             "name": f"{meta['name']}-{suffix}", "namespace": meta["namespace"], "labels": labels,
-            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": meta["name"], "uid": meta["uid"],
-                                 "controller": True, "blockOwnerDeletion": True}]},
-            "addressType": "IPv4", "endpoints": endpoints, "ports": ports})
+            "ownerReferences": [owner]}, "addressType": "IPv4", "endpoints": endpoints, "ports": ports})

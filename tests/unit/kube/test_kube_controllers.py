@@ -73,37 +73,36 @@ def test_deployment_runs_pods_and_reports_ready(cluster):
         replica_sets[0]["metadata"]["uid"]
 
 
+def _is_ready(pod):
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
 def test_rolling_update_replaces_pods_one_by_one(cluster):
     store, runtime, _ = cluster
     store.create(_deployment(), ADMIN)
     _ready_deployment(store, 3)
     old = {p["metadata"]["name"] for p in _pods(store)}
-    runtime.hold.set()                                  # new pods start not Ready: the rollout must wait for them
+    runtime.hold.set()                                  # new pods start not Ready: the rollout must wait for each
     deployment = store.get("apps/v1", "deployments", "default", "web")
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "a:2"
     store.update(deployment, ADMIN)
-    seen_max = 0
-    for _ in range(3):
-        # exactly one surge pod appears and no old pod goes until it is Ready (maxSurge 1, maxUnavailable 0)
-        wait_for(lambda: len([p for p in _pods(store) if p["metadata"]["name"] not in old
-                              and p["metadata"]["name"] in {k[1] for k in runtime.running}]) >= 1,
-                 what="a new pod")
-        time.sleep(0.3)
+
+    def counts():
         pods = _pods(store)
-        seen_max = max(seen_max, len(pods))
-        assert len(pods) <= 4
-        assert len([p for p in pods if p["metadata"]["name"] in old]) >= 3 - len(
-            [p for p in pods if p["metadata"]["name"] not in old and p["status"].get("conditions", [{}])[-1].get(
-                "status") == "True"])
+        new = [p for p in pods if p["metadata"]["name"] not in old]
+        return len(pods), len(pods) - len(new), len(new), sum(1 for p in pods if _is_ready(p))
+    for step in range(1, 4):
+        # one surge pod at a time (maxSurge 1), no old pod removed before it is Ready (maxUnavailable 0)
+        wait_for(lambda: counts()[2] == step and f"{step}", what=f"new pod {step}")
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            total, old_left, _, ready = counts()
+            assert total <= 4 and ready >= 3 and old_left == 4 - step, counts()
+            time.sleep(0.05)
         runtime.make_ready()
-        old_count = len([p for p in _pods(store) if p["metadata"]["name"] in old])
-        wait_for(lambda: len([p for p in _pods(store) if p["metadata"]["name"] in old]) < old_count or old_count == 0,
-                 what="an old pod to go")
+        wait_for(lambda: counts()[1] == 3 - step, what=f"old pod {step} removed")
     runtime.hold.clear()
-    runtime.make_ready()
     deployment = _ready_deployment(store, 3)
-    assert not {p["metadata"]["name"] for p in _pods(store)} & old
-    assert seen_max == 4
     assert deployment["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
     sets = {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["spec"]["replicas"]
             for rs in store.list("apps/v1", "replicasets", "default")}
@@ -156,9 +155,9 @@ def test_statefulset_ordinals_and_claims(cluster):
 def test_garbage_collection_and_service_endpoints(cluster):
     store, runtime, services = cluster
     store.create(_deployment(replicas=2), ADMIN)
+    ports = [{"name": "http", "port": 80, "targetPort": "http"}]
     store.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
-                  "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80,
-                                                                   "targetPort": "http"}]}}, ADMIN)
+                  "spec": {"selector": {"app": "web"}, "ports": ports}}, ADMIN)
     _ready_deployment(store, 2)
     endpoints = wait_for(lambda: (store.get("v1", "endpoints", "default", "web") or {}).get("subsets") and len(
         store.get("v1", "endpoints", "default", "web")["subsets"][0].get("addresses", [])) == 2 and
