@@ -5,6 +5,8 @@ Content-MD5 the service checked; nothing on Orthanc's disk; WADO-URI style reads
 byte-identical before and after a restart; a blob renamed to the legacy layout is still read; delete removes the
 blob. With the storage stopped, the C-STORE is refused and nothing is indexed. No token or secret in the log.
 """
+import base64
+
 from storage_lab import (CONTAINER, attachment_uuid, c_store, disk_files, instance_by_sop, make_files, md5,
                          start_orthanc)
 
@@ -94,3 +96,29 @@ def test_failed_upload_is_refused_and_nothing_indexed(orthanc_factory, storage_l
     again = c_store(orthanc.dicom_port, make_files(1, seed=3))
     assert [s for _sop, _md5, s in again] == [0], again
     assert len(orthanc.get_json("/instances")) == 1
+
+
+def test_connection_string_fallback_signs_with_shared_key(orthanc_factory, storage_lab, tmp_path):
+    """The fallback: AccountName + AccountKey from a file; Azurite checks the Shared Key signature."""
+    container = storage_lab.container()
+    secret = tmp_path / "connection-string"
+    secret.write_text("DefaultEndpointsProtocol=https;AccountName=%s;AccountKey=%s;\n"
+                      % ("archivelab", storage_lab.blob.key))
+    secret.chmod(0o600)
+    section = storage_lab.blob_section(RootPath="shared-key")
+    del section["TokenServer"]
+    section["ConnectionStringFile"] = str(secret)
+    orthanc = start_orthanc(orthanc_factory, "pacs-shared-key", section)
+    answer = orthanc.upload(make_files(1, seed=5)[0])
+    instance = answer["ID"]
+    uuid = attachment_uuid(orthanc, instance)
+    data = container.download_blob("shared-key/%s.dcm" % uuid).readall()
+    assert md5(orthanc.request("GET", "/instances/%s/file" % instance).content) == md5(data)
+    assert orthanc.get_json("/medimaging/storage/status")["config"]["secret_source"] == "file %s" % secret
+    assert storage_lab.blob.key not in orthanc.log_text()
+    # a wrong key: the storage refuses the signature (Azure 403 AuthenticationFailed; Azurite answers 400
+    # InvalidAuthenticationInfo), Orthanc refuses the instance
+    secret.write_text("AccountName=archivelab;AccountKey=%s\n" % base64.b64encode(b"0" * 32).decode())
+    refused = orthanc.request("POST", "/instances", data=make_files(1, seed=6)[0])
+    assert refused.status_code >= 400 and len(orthanc.get_json("/instances")) == 1
+    assert "failed, Orthanc refuses it" in orthanc.log_text()
