@@ -3,6 +3,7 @@ httpGet probe, reached through its Service from another pod and from this machin
 image, a memory limit, runAsNonRoot, init containers and Job-style exits, each seen as the API would report it.
 
 All pods start together (module fixture) so the module waits for the slowest once."""
+import http.client
 import ipaddress
 import json
 import subprocess
@@ -11,6 +12,7 @@ import urllib.request
 import pytest
 
 from lab.containers.runtime import podman
+from lab.proc import free_port
 
 ORTHANC = "localhost/medimaging/orthanc:trixie"
 DEBIAN = "localhost/medimaging/debian:trixie"
@@ -56,7 +58,7 @@ def sleeper(name, image=ORTHANC, **container):
 PODS = {
     "orthanc": orthanc_pod,
     # Another pod, to reach Orthanc through its Service name as workloads do.
-    "client": lambda: sleeper("client"),
+    "client": lambda: sleeper("client", readinessProbe={"exec": {"command": ["test", "-d", "/tmp"]}, "periodSeconds": 1}),
     # Nothing listens on port 9: every liveness probe fails, so the container is killed and restarted.
     "liveness": lambda: sleeper("liveness", livenessProbe={"tcpSocket": {"port": 9}, "periodSeconds": 1,
                                                            "failureThreshold": 1}),
@@ -175,6 +177,22 @@ def test_orthanc_answers_through_its_service_from_another_pod_and_from_this_mach
              "    except OSError: time.sleep(0.5)\n")
     reached = exec_in("client", "python3", "-c", fetch)
     assert json.loads(reached.stdout)["Name"] == "kubelet-test", reached.stderr
+    # Another Service (NodePort) comes and goes while a keep-alive connection to this one stays usable.
+    kept = http.client.HTTPConnection("127.0.0.1", host_port, timeout=10)
+    kept.request("GET", "/system")
+    assert kept.getresponse().read()
+    first_socket = kept.sock
+    node_port = free_port()
+    other = {"metadata": {"name": "other", "namespace": "default"},
+             "spec": {"type": "NodePort", "ports": [{"port": 8080, "targetPort": 8042, "nodePort": node_port}]}}
+    assert pods.services.sync(other, [{"ip": status["podIP"], "ports": {"": 8042}}])["nodePorts"] == {8080: node_port}
+    with urllib.request.urlopen(f"http://127.0.0.1:{node_port}/system", timeout=10) as reply:
+        assert json.loads(reply.read())["Name"] == "kubelet-test"
+    pods.services.delete("default", "other")
+    kept.request("GET", "/system")
+    assert json.loads(kept.getresponse().read())["Name"] == "kubelet-test"
+    assert kept.sock is first_socket and first_socket is not None, "the same connection, not a reconnect"
+    kept.close()
     # Same answer for a re-sync (stable address and port); no endpoints -> connections are refused.
     again = pods.services.sync(service, [])
     assert again == answer
