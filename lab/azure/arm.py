@@ -332,6 +332,7 @@ class Arm:
 
     def write(self, request, principal, resource_type, arm_path, body, models, operation, patching=False):
         api_version = request.query["api-version"]
+        rules.check_envelope(resource_type, body)
         if models and resource_type.package:
             problems = self.validate_with(resource_type.package, models, api_version, body, operation,
                                           resource_type.closed)
@@ -436,6 +437,7 @@ class Arm:
         record = self.ctx.store.get_resource(arm_path.resource_id)
         if not record:
             return Response(204)
+        load_behaviour(resource_type.behaviour).before_delete(self.ctx, record)
         if resource_type.delete == "sync":
             for child in sorted(self.ctx.store.children_of(arm_path.resource_id), key=lambda r: -len(r["body"]["id"])):
                 self.remove(child)

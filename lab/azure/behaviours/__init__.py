@@ -3,6 +3,7 @@
 A behaviour implements any of:
   prepare(ctx, record, previous)  synchronous, before the answer: set read-only properties, refuse input
   provision(ctx, record)          in the LRO worker (inline for sync types): start or change the data plane
+  before_delete(ctx, record)      synchronous, before a delete is accepted: refuse what Azure refuses
   deprovision(ctx, record)        on delete
   resume(ctx, record)             at emulator start, for resources that already exist
   shutdown(ctx, record)           at emulator stop
@@ -16,6 +17,9 @@ class Behaviour:
         pass
 
     def provision(self, ctx, record):
+        pass
+
+    def before_delete(self, ctx, record):
         pass
 
     def deprovision(self, ctx, record):

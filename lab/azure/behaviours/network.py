@@ -39,11 +39,7 @@ class VirtualNetwork(Behaviour):
             wanted.add(subnet["id"].lower())
         for subnet in kept.get("subnets") or []:
             if subnet["id"].lower() not in wanted:
-                used = users_of(ctx, subnet["id"], body["id"])
-                if used:
-                    raise HttpError(400, "InUseSubnetCannotBeDeleted", f"Subnet {subnet['name']} is in use by "
-                                    f"{used[0]} and cannot be deleted. In order to delete the subnet, delete all the "
-                                    "resources within the subnet.")
+                refuse_if_used(ctx, subnet, body["id"])
 
     def provision(self, ctx, record):
         body = record["body"]
@@ -53,6 +49,17 @@ class VirtualNetwork(Behaviour):
                 ctx.store.delete_resource(child["body"]["id"])
         for subnet in subnets.values():
             ctx.store.put_resource(subnet["id"], {"private": {}, "body": subnet})
+
+    def before_delete(self, ctx, record):
+        for subnet in record["body"].get("properties", {}).get("subnets") or []:
+            refuse_if_used(ctx, subnet, record["body"]["id"])
+
+
+def refuse_if_used(ctx, subnet, vnet_id):
+    used = users_of(ctx, subnet["id"], vnet_id)
+    if used:
+        raise HttpError(400, "InUseSubnetCannotBeDeleted", f"Subnet {subnet['name']} is in use by {used[0]} and "
+                        "cannot be deleted. In order to delete the subnet, delete all the resources within the subnet.")
 
 
 def subnet_exists(ctx, subnet_id, where):

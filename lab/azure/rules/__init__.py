@@ -31,6 +31,11 @@ def check(resource_type, arm_path, body):
         checker(arm_path, body)
 
 
+def check_envelope(resource_type, body):
+    """ARM's own checks of the envelope (location, tags, object fields), before the provider sees the body."""
+    resources.check_envelope(resource_type, body)
+
+
 def check_resource_group(name, body):
     resources.check_resource_group(name, body)
 

@@ -139,7 +139,8 @@ class FakeArm(requests.adapters.BaseAdapter):
         # list endpoints the modules call: role assignments/definitions of a scope, resources of a group.
         # Like a lax server, the fake ignores $filter: the modules must match what they asked for themselves.
         return key.endswith("/providers/microsoft.authorization/roleassignments") or key.endswith("/resources") \
-            or key.endswith("/providers/microsoft.authorization/roledefinitions")
+            or key.endswith("/providers/microsoft.authorization/roledefinitions") \
+            or key.endswith("/virtualnetworklinks")
 
     def _defaults(self):
         out = {"properties": dict(READ_ONLY)}

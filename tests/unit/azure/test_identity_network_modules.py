@@ -24,11 +24,17 @@ CASES = {
                                       dict(name="private-endpoints", address_prefix="10.20.6.0/24",
                                            private_endpoint_network_policies="Disabled",
                                            service_endpoints=["Microsoft.KeyVault"])]),
+    "azure_private_dns_zone": dict(resource_group="rg", name="privatelink.vaultcore.azure.net"),
+    "azure_private_endpoint": dict(resource_group="rg", name="pe-kv", location="westeurope", group_id="vault",
+                                   subnet_id=RG + "/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe",
+                                   target_resource_id=RG + "/providers/Microsoft.KeyVault/vaults/kv-imaging"),
 }
+VNET_ID = RG + "/providers/Microsoft.Network/virtualNetworks/vnet-imaging"
+ZONE_ID = RG + "/providers/Microsoft.Network/privateDnsZones/privatelink.vaultcore.azure.net"
 PARENTS = {
     "azure_federated_identity_credential": "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-orthanc",
 }
-LRO = {"azure_virtual_network": True}  # module -> FakeArm lro mode (synchronous when absent)
+LRO = {"azure_virtual_network": True, "azure_private_dns_zone": True, "azure_private_endpoint": True}  # module -> FakeArm lro mode (synchronous when absent)
 
 
 def arm_for(name):
@@ -144,6 +150,39 @@ def test_virtual_network_without_subnets_keeps_the_existing_ones():
     assert [s["name"] for s in arm.writes()[-1][2]["properties"]["subnets"]] == ["apps", "private-endpoints"]
 
 
+def test_dns_zone_with_links_is_planned_in_check_mode_and_links_go_before_the_zone():
+    arm = arm_for("azure_private_dns_zone")
+    args = dict(CASES["azure_private_dns_zone"], virtual_network_links=[dict(name="vnet", virtual_network_id=VNET_ID)])
+    planned = run_module("azure_private_dns_zone", args, arm, check_mode=True)
+    assert planned["changed"] and arm.writes() == [], planned
+    assert planned["diff"]["after"]["virtualNetworkLinks"]["vnet"]["properties"]["virtualNetwork"] == {"id": VNET_ID}
+    run_module("azure_private_dns_zone", args, arm)
+    assert [(m, p.rsplit("/", 1)[-1]) for m, p, _ in arm.writes()] == [
+        ("PUT", "privatelink.vaultcore.azure.net"), ("PUT", "vnet")]
+    assert run_module("azure_private_dns_zone", args, arm)["changed"] is False
+    arm.log.clear()
+    run_module("azure_private_dns_zone", dict(args, state="absent"), arm)
+    assert [(m, p.rsplit("/", 1)[-1]) for m, p, _ in arm.writes()] == [
+        ("DELETE", "vnet"), ("DELETE", "privatelink.vaultcore.azure.net")]
+
+
+def test_private_endpoint_zone_group_follows_the_zone_list():
+    arm = arm_for("azure_private_endpoint")
+    args = dict(CASES["azure_private_endpoint"], private_dns_zone_ids=[ZONE_ID])
+    planned = run_module("azure_private_endpoint", args, arm, check_mode=True)
+    assert planned["diff"]["after"]["privateDnsZoneGroup"]["properties"]["privateDnsZoneConfigs"] == [
+        {"name": "privatelink-vaultcore-azure-net", "properties": {"privateDnsZoneId": ZONE_ID}}]
+    assert arm.writes() == []
+    run_module("azure_private_endpoint", args, arm)
+    assert [p.rsplit("/", 1)[-1] for _, p, _ in arm.writes()] == ["pe-kv", "default"]
+    arm.log.clear()
+    assert run_module("azure_private_endpoint", args, arm)["changed"] is False and len(arm.log) == 2
+    cleared = run_module("azure_private_endpoint", dict(args, private_dns_zone_ids=[]), arm)
+    assert cleared["changed"] and arm.writes()[-1][0] == "DELETE" and arm.writes()[-1][1].endswith("/default")
+    moved = run_module("azure_private_endpoint", dict(args, subnet_id=args["subnet_id"] + "2"), arm)
+    assert moved["failed"] and "properties.subnet.id cannot be changed" in moved["msg"], moved
+
+
 def subnet(name, prefix, **more):
     return dict(dict(name=name, address_prefix=prefix), **more)
 
@@ -174,6 +213,13 @@ REFUSED = [
     ("azure_virtual_network", dict(subnets=[subnet("a", "10.20.0.0/24", delegations=["postgres"])]),
      "Invalid subnets[a].delegations"),
     ("azure_virtual_network", dict(name="vnet/x"), "Invalid name"),
+    ("azure_private_dns_zone", dict(name="localhost"), "Invalid name"),
+    ("azure_private_dns_zone", dict(virtual_network_links=[dict(name="l", virtual_network_id=RG)]),
+     "Invalid virtual_network_links[l].virtual_network_id"),
+    ("azure_private_endpoint", dict(group_id="blob"), "Invalid group_id: 'blob' is not a sub-resource"),
+    ("azure_private_endpoint", dict(subnet_id=VNET_ID), "Invalid subnet_id"),
+    ("azure_private_endpoint", dict(target_resource_id=None), "Invalid target_resource_id"),
+    ("azure_private_endpoint", dict(private_dns_zone_ids=[VNET_ID]), "Invalid private_dns_zone_ids"),
 ]
 
 
