@@ -16,22 +16,24 @@ TARGET = "127.0.0.1"
 
 
 def _copy(source, sink):
-    """Bytes one way until EOF, then close both sockets. Unlike lab.site.relay's pipe, no half-close: shutdown()
-    on an SSLSocket drops its TLS layer, and the other direction would then read raw records."""
+    """Bytes one way until EOF, then end both connections. Unlike lab.site.relay's pipe, no half-close (a TLS
+    client waits for the server's close, not for a half-closed stream): the TCP shutdown of both sockets also
+    wakes the thread copying the other way (a bare close() would leave it blocked, and send no FIN)."""
     try:
         while True:
             data = source.recv(65536)
             if not data:
                 break
             sink.sendall(data)
-    except OSError:
+    except (OSError, ValueError):
         pass
     finally:
-        for sock in (source, sink):        # TLS has no half-close worth keeping: end both ways
+        for sock in (source, sink):
             try:
-                sock.close()
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)   # the TCP socket under the TLS layer
             except OSError:
                 pass
+            sock.close()
 
 
 class GatewayTls:
