@@ -26,22 +26,24 @@ def pods_of(workloads, release):
 
 
 def test_helm_install_wait_runs_orthanc_behind_its_service(workloads):
-    code, output = workloads.tool("helm", "install", "demo", CHART, "--wait", "--timeout", "150s")
+    code, output = workloads.tool("helm", "install", "demo", CHART, "--set", "replicas=2", "--wait", "--timeout", "150s")
     assert code == 0, output
     assert orthanc_name(workloads) == "first"
-    (pod,) = pods_of(workloads, "demo")
-    assert pod["status"]["phase"] == "Running" and pod["status"]["containerStatuses"][0]["ready"]
+    pods = pods_of(workloads, "demo")
+    assert len(pods) == 2
+    assert all(p["status"]["phase"] == "Running" and p["status"]["containerStatuses"][0]["ready"] for p in pods)
 
 
-def test_rollout_replaces_the_pod_without_a_gap(workloads):
+def test_rollout_replaces_pods_one_by_one(workloads):
     deployment = ("apps/v1", "deployments", "default", "demo-orthanc")
-    available = []
+    available, running = [], []
     done = threading.Event()
 
     def watch():
         while not done.is_set():
             current = workloads.cluster.store.get(*deployment)
             available.append((current.get("status") or {}).get("availableReplicas", 0))
+            running.append(len(pods_of(workloads, "demo")))
             time.sleep(0.2)
 
     watcher = threading.Thread(target=watch)
@@ -54,18 +56,21 @@ def test_rollout_replaces_the_pod_without_a_gap(workloads):
     finally:
         done.set()
         watcher.join()
-    assert min(available) >= 1, "maxUnavailable 0: an old pod serves until its replacement is Ready"
-    # The Service follows once the endpoints drop the old pod (a moment, as with kube-proxy).
+    # maxUnavailable 0, maxSurge 1: one pod at a time, an old one serving until its replacement is Ready.
+    assert min(available) >= 2 and max(running) <= 3, (available, running)
+    # The old ReplicaSet's last pod goes a moment after the rollout reports success; the Service follows it.
     deadline = time.monotonic() + 30
-    while orthanc_name(workloads) != "second" and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        pods = pods_of(workloads, "demo")
+        if len(pods) == 2 and all(p["spec"]["containers"][0]["env"][0]["value"] == "second" for p in pods):
+            break
         time.sleep(0.5)
-    assert orthanc_name(workloads) == "second"
-    deadline = time.monotonic() + 30
-    while len(pods_of(workloads, "demo")) != 1 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    (pod,) = pods_of(workloads, "demo")
-    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
-    assert env["ORTHANC__NAME"] == "second"
+    assert [p["spec"]["containers"][0]["env"][0] for p in pods] == [{"name": "ORTHANC__NAME", "value": "second"}] * 2
+    answers = []
+    while time.monotonic() < deadline and answers[-4:] != ["second"] * 4:
+        answers.append(orthanc_name(workloads))
+        time.sleep(0.2)
+    assert answers[-4:] == ["second"] * 4, answers
 
 
 def test_bad_image_fails_helm_wait_with_the_pods_reason(workloads):
