@@ -102,3 +102,15 @@ def test_connection_string_key_never_in_status(tmp_path):
         "Backend": "azure_blob", "ContainerUrl": URL, "ConnectionStringFile": str(path)}}, {}, registry=Registry())
     assert feature.state == "running" and feature.settings.auth == "connection_string"
     assert "c2VjcmV0" not in str(feature.status())
+
+
+def test_token_server_from_nested_environment_variables():
+    """The image's entrypoint and the plugin read ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__<KEY> alike."""
+    env = {"ORTHANC__MEDIMAGING_STORAGE__BACKEND": "azure_blob", "ORTHANC__MEDIMAGING_STORAGE__CONTAINER_URL": URL,
+           "ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__USE_MANAGED_IDENTITY": "true",
+           "ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__CLIENT_ID": "mi-client"}
+    s = load_storage_settings({}, env)
+    assert (s.token_server.provider, s.token_server.client_id, s.token_server.scope) == (
+        "managed_identity", "mi-client", STORAGE_SCOPE)
+    with pytest.raises(ConfigError, match="TOKEN_SERVER__CLIENT_IDD: unknown setting"):
+        load_storage_settings({}, dict(env, ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__CLIENT_IDD="x"))

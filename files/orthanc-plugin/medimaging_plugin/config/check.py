@@ -17,11 +17,12 @@ import sys
 from ..archive.config import SECTION as ARCHIVE, load_archive_settings
 from ..priors.config import SECTION as PRIORS, load_priors_settings
 from ..router.config import SECTION as ROUTER, load_router_settings
+from ..storage.config import SECTION as STORAGE, load_storage_settings
 from .errors import ConfigError
 from .oauth import PLANNED_FILES, SECTION as OAUTH, load_oauth_settings
 
 LOADERS = ((OAUTH, load_oauth_settings), (ROUTER, load_router_settings), (PRIORS, load_priors_settings),
-           (ARCHIVE, load_archive_settings))
+           (ARCHIVE, load_archive_settings), (STORAGE, load_storage_settings))
 
 
 def check(orthanc_config, environ):

@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 from ..config.errors import ConfigError
 from ..config.oauth import SERVER_SCHEMA, SecretSource, _check_file, _check_url, _server, _typed
 from ..config.ranges import within_ranges
-from ..router.sections import read_env, typed
+from ..config.env import camel_to_upper_snake
+from ..router.sections import env_prefix, read_env, typed
 from .layout import STRUCTURES, normalise_root
 
 SECTION = "MedimagingStorage"
@@ -119,7 +120,7 @@ def _check_imds(url):
                           % url, "the default http://169.254.169.254 is right on EC2")
 
 
-def _blob(cfg, environ, common):
+def _blob(cfg, environ, common, token_env_keys=()):
     if not cfg["ContainerUrl"]:
         raise ConfigError(SECTION + ".ContainerUrl", "missing for Backend azure_blob",
                           "e.g. https://ACCOUNT.blob.core.windows.net/orthanc")
@@ -138,7 +139,7 @@ def _blob(cfg, environ, common):
     common.update(backend="azure_blob", container_url=url.rstrip("/"), api_version=cfg["ApiVersion"])
     if cfg["TokenServer"]:
         path = SECTION + ".TokenServer"
-        body = _typed(cfg["TokenServer"], TOKEN_SERVER_KEYS, path, set())
+        body = _typed(cfg["TokenServer"], TOKEN_SERVER_KEYS, path, set(token_env_keys))
         body.setdefault("Scope", STORAGE_SCOPE)
         body["Url"] = url  # the resource the token is for; never sent to the token endpoint
         server = _server("storage", body, environ, common["ca_bundle"], path)
@@ -170,9 +171,28 @@ def _s3(cfg, environ, common):
     return StorageSettings(auth="aws_chain", **common)
 
 
+def _token_server_env(environ):
+    """ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__<KEY> (the image's entrypoint nests them the same way) ->
+    ({Key: value}, the environment without them)."""
+    prefix = env_prefix(SECTION) + "TOKEN_SERVER__"
+    by_env = {camel_to_upper_snake(k): k for k in TOKEN_SERVER_KEYS}
+    values, rest = {}, {}
+    for name, value in environ.items():
+        if not name.startswith(prefix):
+            rest[name] = value
+        elif name[len(prefix):] in by_env:
+            values[by_env[name[len(prefix):]]] = value
+        else:
+            raise ConfigError(name, "unknown setting", "expected %s<%s>" % (prefix, "|".join(sorted(by_env))))
+    return values, rest
+
+
 def load_storage_settings(orthanc_config, environ):
     """StorageSettings, None when the section is absent, or ConfigError naming the first bad key."""
+    token_env, environ = _token_server_env(environ)
     env_values = read_env(environ, SECTION, SCHEMA)[0]
+    if token_env:
+        env_values["TokenServer"] = dict((orthanc_config.get(SECTION) or {}).get("TokenServer") or {}, **token_env)
     raw = orthanc_config.get(SECTION)
     if raw is None and not env_values:
         return None
@@ -199,4 +219,4 @@ def load_storage_settings(orthanc_config, environ):
     common = dict(enabled=True, root=normalise_root(cfg["RootPath"]), structure=structure, disk_root=disk_root,
                   timeout=cfg["HttpTimeoutSeconds"], max_retries=cfg["MaxRetries"],
                   retry_base=cfg["RetryBaseSeconds"], ca_bundle=cfg["CaBundle"])
-    return _blob(cfg, environ, common) if backend == "azure_blob" else _s3(cfg, environ, common)
+    return _blob(cfg, environ, common, token_env) if backend == "azure_blob" else _s3(cfg, environ, common)
