@@ -8,6 +8,9 @@ KUBE_VERSION = {"major": "1", "minor": "37", "gitVersion": "v1.37.0", "gitCommit
                 "compiler": "gc", "platform": "linux/amd64"}
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 # Every write accepts these (kubectl checks for fieldValidation to validate on the server instead of itself).
+# what `kubectl get all` lists
+ALL_CATEGORY = {"pods", "services", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs",
+                "replicationcontrollers", "horizontalpodautoscalers"}
 WRITE_PARAMETERS = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
                     for n in ("dryRun", "fieldManager", "fieldValidation")]
 
@@ -40,6 +43,8 @@ def resource_list(registry, group, version):
         resources.append({"name": rtype.plural, "singularName": rtype.kind.lower(), "namespaced": rtype.namespaced,
                           "kind": rtype.kind, "verbs": list(rtype.verbs), "shortNames": list(rtype.short_names),
                           "storageVersionHash": hashlib.sha256(rtype.kind.encode()).hexdigest()[:12]})
+        if rtype.plural in ALL_CATEGORY and rtype.group in ("", "apps", "batch", "autoscaling"):
+            resources[-1]["categories"] = ["all"]
         for sub in rtype.subresources:
             kind, verbs = {"scale": ("Scale", ["get", "patch", "update"]),
                            "token": ("TokenRequest", ["create"]), "eviction": ("Eviction", ["create"]),

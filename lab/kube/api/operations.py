@@ -7,7 +7,7 @@ import json
 
 import yaml
 
-from lab.kube.api import errors, patch, protobuf
+from lab.kube.api import errors, patch, protobuf, tables
 from lab.kube.api.auth import allowed, rules_for
 from lab.kube.api.selectors import fields_match, labels_match, parse_fields, parse_labels
 
@@ -61,14 +61,36 @@ class Operations:
         self.store, self.tokens, self.node_name = store, tokens, node_name
 
     # ---- entry ----------------------------------------------------------------------------------------
-    def handle(self, method, target, query, body, content_type, user):
+    def handle(self, method, target, query, body, content_type, user, accept=""):
         verb = self._verb(method, target, query)
         if not allowed(user, verb) and not target.rtype.group == "authorization.k8s.io":
             raise errors.forbidden(user.name, verb, target.rtype, target.namespace, target.name)
         if target.rtype.group == "authorization.k8s.io":
             return self._review(target, self._body(body, content_type), user)
         handler = getattr(self, f"_{verb}")
-        return handler(target, query, body, content_type, user)
+        status, result = handler(target, query, body, content_type, user)
+        if tables.wants_table(accept) and verb in ("get", "list", "watch") and not target.subresource:
+            return status, self._as_table(target, query, verb, result)
+        return status, result
+
+    @staticmethod
+    def _as_table(target, query, verb, result):
+        include = _first(query, "includeObject", "PartialObjectMetadata")
+        kind = target.rtype.kind
+        if verb == "list":
+            return tables.table(kind, result["items"], result["metadata"]["resourceVersion"], include)
+        if verb == "get":
+            return tables.table(kind, [result], result["metadata"].get("resourceVersion", ""), include)
+
+        def events():
+            for event in result:
+                if event["type"] == "BOOKMARK":
+                    yield event
+                else:
+                    obj = event["object"]
+                    yield {"type": event["type"], "object": tables.table(
+                        kind, [obj], obj["metadata"].get("resourceVersion", ""), include)}
+        return events()
 
     @staticmethod
     def _verb(method, target, query):

@@ -135,7 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
             content_type = self.headers.get("Content-Type") or "application/json"
             if body:
                 app.body_types[content_type.split(";")[0]] += 1
-            status, result = app.operations.handle(self.command, target, query, body, content_type, user)
+            status, result = app.operations.handle(self.command, target, query, body, content_type, user,
+                                                   self.headers.get("Accept", ""))
             if isinstance(result, dict):
                 self._send(status, result)
             else:

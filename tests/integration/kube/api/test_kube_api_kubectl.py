@@ -68,6 +68,12 @@ def test_get_with_label_and_field_selectors(clients):
     none = _json(clients.kubectl("get", "pods", "-n", "imaging", "--field-selector", "status.phase=Running",
                                  "-o", "json"))
     assert none["items"] == []                              # no kubelet here: scheduled pods stay Pending
+    printed = clients.kubectl("get", "deploy,pods", "-n", "imaging").stdout.split("\n")   # Tables from the API
+    assert printed[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert printed[1].split()[:4] == ["deployment.apps/pacs", "0/2", "2", "0"]
+    assert printed[3].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert printed[4].split()[1:3] == ["0/1", "Pending"]
+    assert "deployment.apps/pacs" in clients.kubectl("get", "all", "-n", "imaging").stdout
 
 
 def test_stale_replace_gets_409(clients):
