@@ -4,6 +4,9 @@ The OIDC issuer (discovery and JWKS) and projected service-account tokens are th
 what AKS adds is the webhook. Its AZURE_AUTHORITY_HOST is the Entra a pod reaches: when that is the lab's emulator
 on 127.0.0.1, start() offers it on the cluster network's gateway (gateway_tls.GatewayTls, same port) and pods get
 https://<gateway>:<port>/. Without a lab, the public cloud's https://login.microsoftonline.com/ as on AKS.
+
+Which lab: the options (tenant_id + authority_host, or lab_dir), else the lab whose CA the cluster uses
+(<lab>/ca, as `python -m lab.kube up` arranges), looked up at start().
 """
 import os
 import urllib.parse
@@ -16,12 +19,14 @@ PUBLIC_AUTHORITY = "https://login.microsoftonline.com/"
 LOOPBACK = "127.0.0.1"
 
 
-def lab_defaults(lab_dir=None):
-    """tenant, authority host and CA of a running lab (LAB_DIR or <repo>/.lab), or {} without one."""
+def lab_defaults(lab_dir):
+    """tenant, authority host and CA of the lab in lab_dir, or {} when there is none (or it is down)."""
     from lab.cli import Lab, LabError   # late: lab.cli pulls in the whole launcher
+    if not lab_dir or not os.path.exists(os.path.join(lab_dir, "lab.json")):
+        return {}
     try:
-        env = Lab(lab_dir or os.environ.get("LAB_DIR") or None).env()
-    except (LabError, OSError):
+        env = Lab(lab_dir).env()
+    except (LabError, OSError, KeyError):
         return {}
     return {"tenant_id": env["tenant_id"], "authority_host": env["authority_host"], "ca_file": env["lab_ca_cert"]}
 
@@ -30,13 +35,18 @@ class AksExtension:
     name = "aks"
 
     def __init__(self, tenant_id=None, authority_host=None, ca_file=None, lab_dir=None):
-        found = {} if tenant_id and authority_host else lab_defaults(lab_dir)
-        self.tenant_id = tenant_id or found.get("tenant_id", "")
-        self.authority_host = authority_host or found.get("authority_host") or PUBLIC_AUTHORITY
-        self.ca_file = ca_file or found.get("ca_file")
-        self.webhook = WorkloadIdentityWebhook(self.tenant_id, self.authority_host)
+        self.tenant_id, self.authority_host, self.ca_file = tenant_id, authority_host, ca_file
+        if lab_dir:
+            self._use_lab(lab_dir)
+        self.webhook = WorkloadIdentityWebhook(self.tenant_id or "", self.authority_host or PUBLIC_AUTHORITY)
         self.relay = None
         self.cluster = None
+
+    def _use_lab(self, lab_dir):
+        found = lab_defaults(lab_dir)
+        self.tenant_id = self.tenant_id or found.get("tenant_id")
+        self.authority_host = self.authority_host or found.get("authority_host")
+        self.ca_file = self.ca_file or found.get("ca_file")
 
     def resources(self):
         return []
@@ -49,6 +59,10 @@ class AksExtension:
 
     def start(self, cluster):
         self.cluster = cluster
+        if not (self.tenant_id and self.authority_host):     # the lab that holds the cluster's CA (<lab>/ca)
+            self._use_lab(os.path.dirname(os.path.dirname(os.path.abspath(cluster.ca_file))))
+        self.authority_host = self.authority_host or PUBLIC_AUTHORITY
+        self.webhook.tenant_id, self.webhook.authority_host = self.tenant_id or "", self.authority_host
         parsed = urllib.parse.urlsplit(self.authority_host)
         if parsed.hostname != LOOPBACK:
             return

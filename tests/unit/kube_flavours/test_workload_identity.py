@@ -125,3 +125,13 @@ def test_admission_object_mutates_in_place_through_lookup():
     wi.WorkloadIdentityWebhook(TENANT, AUTHORITY).admit(
         AdmissionRequest("UPDATE", PODS, "ns", "p", again, obj, UserInfo("admin"), lookup=lookup))
     assert "volumes" not in again["spec"]
+
+
+def test_flavours_load_by_name():
+    from lab.kube import flavours
+    assert flavours.load("plain") == []
+    aks = flavours.load("aks", tenant_id=TENANT, authority_host="https://login.microsoftonline.com/")[0]
+    assert aks.name == "aks" and aks.admissions() == [aks.webhook] and aks.resources() == []
+    assert [e.name for e in flavours.load("openshift")] == ["openshift"]
+    with pytest.raises(ValueError, match="unknown cluster flavour 'eks': choose one of plain, aks, openshift"):
+        flavours.load("eks")

@@ -50,8 +50,8 @@ def world():
     with throwaway_lab() as lab:
         env = lab.env()
         base = tempfile.mkdtemp(prefix="medimaging-kube-aks-")
-        cluster = Cluster("it-aks", os.path.join(base, "state"), lab.layout.ca_dir, "aks", pods=True,
-                          flavour_options={"lab_dir": lab.layout.root})
+        # the lab's CA, as `python -m lab.kube up` does: the flavour finds the lab (tenant, Entra) from it
+        cluster = Cluster("it-aks", os.path.join(base, "state"), lab.layout.ca_dir, "aks", pods=True)
         try:
             cluster.start()
             yield env, cluster
