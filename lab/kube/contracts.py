@@ -200,6 +200,11 @@ class PodRuntime(Protocol):
     def shutdown(self) -> None:
         """Stop and remove everything this runtime started (by label)."""
 
+    # Optional (the API checks with hasattr): GET pods/NAME/log (kubectl logs) answers with this text.
+    def logs(self, namespace: str, name: str, container: str = "", tail_lines: Optional[int] = None,
+             previous: bool = False) -> str:
+        """A container's output (container "" = the pod's only/first container); LookupError if there is none."""
+
 
 class ServiceNetwork(Protocol):
     """Makes Services reachable: a ClusterIP-like address per Service from pods, and a port on 127.0.0.1 from
