@@ -58,7 +58,15 @@ def sleeper(name, image=ORTHANC, **container):
 PODS = {
     "orthanc": orthanc_pod,
     # Another pod, to reach Orthanc through its Service name as workloads do.
-    "client": lambda: sleeper("client", readinessProbe={"exec": {"command": ["test", "-d", "/tmp"]}, "periodSeconds": 1}),
+    "client": lambda: sleeper("client", readinessProbe={"exec": {"command": ["test", "-d", "/tmp"]}, "periodSeconds": 1},
+                              startupProbe={"exec": {"command": ["test", "-d", "/"]}, "periodSeconds": 1}),
+    # A ConfigMap that does not exist yet: the pod waits in ContainerCreating, then starts when it appears.
+    "late-config": lambda: pod("late-config", [{"name": "main", "image": DEBIAN, "command": ["sleep", "60"],
+                                                "volumeMounts": [{"name": "late", "mountPath": "/late"}]}],
+                               volumes=[{"name": "late", "configMap": {"name": "late"}}]),
+    "init-fails": lambda: pod("init-fails", [{"name": "main", "image": DEBIAN, "command": ["true"]}],
+                              restartPolicy="Never",
+                              initContainers=[{"name": "setup", "image": DEBIAN, "command": ["sh", "-c", "exit 1"]}]),
     # Nothing listens on port 9: every liveness probe fails, so the container is killed and restarted.
     "liveness": lambda: sleeper("liveness", livenessProbe={"tcpSocket": {"port": 9}, "periodSeconds": 1,
                                                            "failureThreshold": 1}),
@@ -263,3 +271,25 @@ def test_delete_removes_the_pod_and_its_containers(pods):
     pods.runtime.delete("default", "failing-job", grace_seconds=0)
     assert pods.status("failing-job") is None
     assert podman("pod", "exists", "kube-kubelet-it_default_failing-job", check=False).returncode == 1
+
+
+def test_startup_probe_gates_started_and_readiness(pods):
+    status = pods.wait_for("client", lambda s: s["containerStatuses"][0]["ready"])
+    assert status["containerStatuses"][0]["started"] is True and condition(status, "Ready") == "True"
+
+
+def test_a_missing_config_map_holds_the_pod_until_it_exists(pods):
+    status = pods.wait_for("late-config", lambda s: "message" in s["containerStatuses"][0]["state"].get("waiting", {}))
+    waiting = status["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "ContainerCreating" and 'configmap "late" not found' in waiting["message"]
+    pods.resolver.config_maps[("default", "late")] = {"data": {"greeting": "hello"}}
+    pods.wait_for("late-config", lambda s: s["phase"] == "Running", timeout=30)
+    assert exec_in("late-config", "cat", "/late/greeting").stdout == b"hello"
+
+
+def test_a_failing_init_container_fails_a_never_restarting_pod(pods):
+    status = pods.wait_for("init-fails", lambda s: s["phase"] == "Failed", timeout=60)
+    (init,) = status["initContainerStatuses"]
+    assert init["state"]["terminated"]["exitCode"] == 1 and init["state"]["terminated"]["reason"] == "Error"
+    assert condition(status, "Initialized") == "False"
+    assert status["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing"
