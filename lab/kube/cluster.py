@@ -134,6 +134,7 @@ class Cluster:
             self.store.admissions.extend(extension.admissions())
             extra.update(extension.http_paths())
         self.server.app = ApiApp(self.store, authenticator, self.tokens, extra)
+        self.server.app.operations.runtime = self.runtime
         self._bootstrap()
         self.server.start()
         if self.gateway_server is not None:

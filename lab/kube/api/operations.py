@@ -59,6 +59,7 @@ def _list_kind(rtype):
 class Operations:
     def __init__(self, store, tokens, node_name="lab-node"):
         self.store, self.tokens, self.node_name = store, tokens, node_name
+        self.runtime = None                 # the PodRuntime, for pods/log when it offers logs()
 
     # ---- entry ----------------------------------------------------------------------------------------
     def handle(self, method, target, query, body, content_type, user, accept=""):
@@ -154,7 +155,31 @@ class Operations:
         obj = self._current(target)
         if target.subresource == "scale":
             return 200, self._scale(obj)
+        if target.subresource == "log":
+            return 200, self._logs(target, query, obj)
         return 200, obj
+
+    def _logs(self, target, query, pod):
+        """Text (bytes) of a container's output, from PodRuntime.logs."""
+        if not hasattr(self.runtime, "logs"):
+            raise errors.ApiError(404, "this lab cluster runs no pods (or its runtime keeps no logs): pod logs are "
+                                  "not available")
+        container = _first(query, "container")
+        names = [c["name"] for c in pod["spec"].get("initContainers", []) + pod["spec"].get("containers", [])]
+        if container and container not in names:
+            raise errors.ApiError(400, f"container {container} is not valid for pod {target.name}")
+        if not container and len(pod["spec"].get("containers", [])) > 1:
+            raise errors.ApiError(400, f"a container name must be specified for pod {target.name}, choose one of: "
+                                  f"{names}")
+        tail = _first(query, "tailLines")
+        container = container or pod["spec"]["containers"][0]["name"]
+        try:
+            text = self.runtime.logs(target.namespace, target.name, container, int(tail) if tail else None,
+                                     _first(query, "previous") == "true")
+        except LookupError as err:
+            raise errors.ApiError(400, f'container "{container}" in pod "{target.name}" is waiting to start: '
+                                  f"{err}") from err
+        return text.encode() if isinstance(text, str) else text
 
     def _list(self, target, query, body, content_type, user):
         items, rv = self.store.list_with_version(target.rtype.api_version, target.rtype.plural, target.namespace,

@@ -139,6 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
                                                    self.headers.get("Accept", ""))
             if isinstance(result, dict):
                 self._send(status, result)
+            elif isinstance(result, bytes):
+                self._send(status, result, "text/plain")
             else:
                 self._stream(result)
         except errors.ApiError as err:

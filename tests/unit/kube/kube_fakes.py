@@ -82,3 +82,13 @@ class FakeServices:
 
     def shutdown(self):
         self.synced.clear()
+
+
+class LoggingRuntime(FakeRuntime):
+    """FakeRuntime that keeps one line of output per container."""
+
+    def logs(self, namespace, name, container="", tail_lines=None, previous=False):
+        if (namespace, name) not in self.running:
+            raise LookupError("not started")
+        lines = [f"{container} line {n}" for n in range(1, 4)]
+        return "\n".join(lines[-tail_lines:] if tail_lines else lines) + "\n"
