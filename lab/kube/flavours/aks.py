@@ -13,6 +13,7 @@ import urllib.parse
 
 from lab.ca import LabCA
 from lab.kube.flavours.gateway_tls import GatewayTls
+from lab.kube.flavours import write_report
 from lab.kube.flavours.workload_identity import WorkloadIdentityWebhook
 
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com/"
@@ -64,13 +65,15 @@ class AksExtension:
         self.authority_host = self.authority_host or PUBLIC_AUTHORITY
         self.webhook.tenant_id, self.webhook.authority_host = self.tenant_id or "", self.authority_host
         parsed = urllib.parse.urlsplit(self.authority_host)
-        if parsed.hostname != LOOPBACK:
+        if parsed.hostname != LOOPBACK or not cluster.gateway:    # no pod network: pods reach nothing anyway
+            write_report(cluster.state_dir, self.report())
             return
         ca = LabCA(os.path.dirname(cluster.ca_file))
         cert, key = ca.issue_server_cert(f"kube-{cluster.name}-gateway", sans=(cluster.gateway,))
         self.relay = GatewayTls(cluster.gateway, parsed.port, parsed.port, cert, key,
                                 self.ca_file or cluster.ca_file).start()
         self.webhook.authority_host = f"https://{cluster.gateway}:{parsed.port}/"
+        write_report(cluster.state_dir, self.report())
 
     def stop(self):
         if self.relay:

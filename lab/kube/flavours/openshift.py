@@ -7,6 +7,7 @@
                 validation, SCC on pods
     start()     the router (router.Router) on 127.0.0.1 ports, and the Project mirror of Namespaces
     report()    {"router": {"http", "https", "appsDomain", "defaultCertificate"}} for the launcher to print
+                (also written to <state>/flavour.json when started)
 
 Not emulated: OpenShift's RBAC for projects (self-provisioner), project templates, and Routes' alternateBackends.
 """
@@ -15,7 +16,7 @@ import re
 
 from lab.ca import LabCA
 from lab.kube.contracts import AdmissionDenied, Conflict, ResourceType, UserInfo
-from lab.kube.flavours import haproxy_config, namespaces, routes, scc
+from lab.kube.flavours import haproxy_config, namespaces, routes, scc, write_report
 from lab.kube.flavours.router import Every, Router
 from lab.proc import free_port
 
@@ -137,6 +138,7 @@ class OpenShiftExtension:
                                            self._default_certificate(cluster, directory), cluster.ca_file)
         self.router = Router(cluster.store, paths, self.apps_domain, interval=self.sync_interval)
         self.router.start()
+        write_report(cluster.state_dir, self.report())
         self._mirror = Every("openshift-projects", self.sync_interval, self.mirror).start()
 
     def stop(self):
