@@ -25,6 +25,16 @@ def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _omit_empty(obj):
+    """Go's omitempty on ObjectMeta: an empty map or list is not part of the object (so `annotations: {}` sent
+    by a client reads back as absent, as from kube-apiserver)."""
+    meta = obj.get("metadata", {})
+    for key in ("labels", "annotations", "finalizers", "ownerReferences", "managedFields"):
+        if key in meta and not meta[key]:
+            del meta[key]
+    return obj
+
+
 def _content(obj):
     """What counts for metadata.generation: everything but metadata and status."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
@@ -152,6 +162,7 @@ class MemoryStore:
             meta["creationTimestamp"] = now_rfc3339()
             meta["generation"] = 1
             self._admit("CREATE", rtype, obj, None, user, dry_run)
+            _omit_empty(obj)
             if dry_run:
                 return self._out(obj, rtype)
             return self._store(rtype, key, obj, "ADDED")
@@ -171,6 +182,7 @@ class MemoryStore:
             new = self._merge_update(rtype, old, obj, subresource)
             if subresource not in ("status",):
                 self._admit("UPDATE", rtype, new, copy.deepcopy(old), user, dry_run, subresource)
+            _omit_empty(new)
             if _content(new) != _content(old):
                 new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
             if dry_run:
