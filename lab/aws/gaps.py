@@ -2,7 +2,13 @@
 
 - RDS DescribeDBParameterGroups with a name that does not exist: AWS answers DBParameterGroupNotFound, moto an empty
   list (amazon.aws.rds_instance_param_group then fails with 'list index out of range' on its first run).
+- RDS parameter groups: AWS lists a family's engine-default parameters in a new group, moto none (the module then
+  reports "not an available parameter"). The lab seeds the PostgreSQL ones the roles set, with AWS's defaults.
+- EC2 CreateLaunchTemplate: AWS keeps the template's own tags (TagSpecifications of type launch-template) on the
+  template, moto also copies them into version 1's LaunchTemplateData (amazon.aws.ec2_launch_template then sees a
+  difference and adds a version on the second run).
 """
+from moto.ec2.models import launch_templates as ec2_launch_templates
 from moto.rds import exceptions as rds_exceptions
 from moto.rds import models as rds_models
 
@@ -16,6 +22,37 @@ def _describe_db_parameter_groups(original):
     return describe
 
 
+def _postgres_defaults(family):
+    version = int("".join(ch for ch in family if ch.isdigit()) or 0)
+    return {"rds.force_ssl": {"ParameterName": "rds.force_ssl", "ParameterValue": "1" if version >= 15 else "0",
+                              "DataType": "boolean", "AllowedValues": "0,1", "IsModifiable": True,
+                              "ApplyType": "dynamic", "Source": "engine-default"}}
+
+
+def _create_db_parameter_group(original):
+    def create(self, db_parameter_group_kwargs):
+        group = original(self, db_parameter_group_kwargs)
+        if (group.family or "").startswith("postgres"):
+            group.parameters.update(_postgres_defaults(group.family))
+        return group
+    return create
+
+
+def _create_launch_template(original):
+    def create(self, name, description, template_data, tag_spec):
+        kept = [spec for spec in template_data.get("TagSpecifications", [])
+                if spec.get("ResourceType") != "launch-template"]
+        if kept:
+            template_data["TagSpecifications"] = kept
+        else:
+            template_data.pop("TagSpecifications", None)
+        return original(self, name, description, template_data, tag_spec)
+    return create
+
+
 def apply():
     backend = rds_models.RDSBackend
     backend.describe_db_parameter_groups = _describe_db_parameter_groups(backend.describe_db_parameter_groups)
+    backend.create_db_parameter_group = _create_db_parameter_group(backend.create_db_parameter_group)
+    templates = ec2_launch_templates.LaunchTemplateBackend
+    templates.create_launch_template = _create_launch_template(templates.create_launch_template)

@@ -1,0 +1,139 @@
+"""aws_orthweb against moto: what one converge builds, that a second changes nothing, that check mode writes nothing."""
+import base64
+import json
+
+from aws_harness import recap, succeeded
+
+NAME = "orthweb-lab"
+LAB_CIDR = "10.89.71.0/24"
+
+
+def _vpc(scenario):
+    vpcs = scenario.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [NAME]}])["Vpcs"]
+    assert len(vpcs) == 1
+    return vpcs[0]["VpcId"]
+
+
+def _group(scenario, name):
+    return scenario.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"][0]
+
+
+def test_network_spans_two_zones_and_s3_endpoint_serves_both_route_tables(scenario, converged):
+    ec2 = scenario.client("ec2")
+    vpc_id = _vpc(scenario)
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    tiers = {}
+    for subnet in subnets:
+        tier = {t["Key"]: t["Value"] for t in subnet["Tags"]}["Tier"]
+        tiers.setdefault(tier, set()).add(subnet["AvailabilityZone"])
+    assert tiers == {"public": {"us-east-1a", "us-east-1b"}, "private": {"us-east-1a", "us-east-1b"}}
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                {"Name": "tag:Project", "Values": [NAME]}])["RouteTables"]
+    assert len(tables) == 2
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    assert [e["ServiceName"] for e in endpoints] == ["com.amazonaws.us-east-1.s3"]
+    assert sorted(endpoints[0]["RouteTableIds"]) == sorted(t["RouteTableId"] for t in tables)
+    private = [t for t in tables if {x["Key"]: x["Value"] for x in t["Tags"]}["Name"] == NAME + "-private"][0]
+    assert not [r for r in private["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+
+
+def test_security_groups_open_only_what_was_listed(scenario, converged):
+    hosts = _group(scenario, NAME + "-hosts")
+    opened = {(p["FromPort"], tuple(r["CidrIp"] for r in p["IpRanges"])) for p in hosts["IpPermissions"]}
+    assert opened == {(443, (LAB_CIDR,)), (11112, (LAB_CIDR,))}  # no 22, no 4242 (no plain-DICOM list given)
+    database = _group(scenario, NAME + "-database")
+    [rule] = database["IpPermissions"]
+    assert rule["FromPort"] == 5432 and not rule["IpRanges"]
+    assert [g["GroupId"] for g in rule["UserIdGroupPairs"]] == [hosts["GroupId"]]
+
+
+def test_data_is_encrypted_with_the_rotated_key_and_the_bucket_is_private(scenario, converged):
+    kms, s3 = scenario.client("kms"), scenario.client("s3")
+    key_id = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/" + NAME][0]["TargetKeyId"]
+    key_arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
+    bucket = NAME + "-studies"
+    [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+    assert rule["BucketKeyEnabled"]
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    [statement] = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    [lifecycle] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [(t["Days"], t["StorageClass"]) for t in lifecycle["Transitions"]] == [(30, "STANDARD_IA"), (365, "GLACIER")]
+    secrets = scenario.client("secretsmanager")
+    for name in (NAME + "/database", NAME + "/host"):
+        assert secrets.describe_secret(SecretId=name)["KmsKeyId"] == key_arn
+    login = json.loads(secrets.get_secret_value(SecretId=NAME + "/database")["SecretString"])
+    assert login["username"] == "orthanc" and len(login["password"]) == 32
+
+
+def test_database_is_private_multi_az_encrypted_and_forces_tls(scenario, converged):
+    rds = scenario.client("rds")
+    [db] = rds.describe_db_instances(DBInstanceIdentifier=NAME + "-db")["DBInstances"]
+    assert db["MultiAZ"] and db["StorageEncrypted"] and not db["PubliclyAccessible"]
+    assert db["BackupRetentionPeriod"] == 7
+    assert db["VpcSecurityGroups"][0]["VpcSecurityGroupId"] == _group(scenario, NAME + "-database")["GroupId"]
+    assert {s["SubnetAvailabilityZone"]["Name"] for s in db["DBSubnetGroup"]["Subnets"]} == {"us-east-1a", "us-east-1b"}
+    parameters = rds.describe_db_parameters(DBParameterGroupName=NAME + "-db")["Parameters"]
+    assert [p["ParameterValue"] for p in parameters if p["ParameterName"] == "rds.force_ssl"] == ["1"]
+
+
+def test_instance_role_reaches_this_bucket_secret_and_key_only(scenario, converged):
+    iam = scenario.client("iam")
+    document = iam.get_role_policy(RoleName=NAME + "-host", PolicyName=NAME + "-data")["PolicyDocument"]
+    resources = set()
+    for statement in document["Statement"]:
+        listed = statement["Resource"]
+        resources.update([listed] if isinstance(listed, str) else listed)
+        assert "*" not in "".join(statement["Action"]).replace("s3:*", "")
+    assert "arn:aws:s3:::%s-studies/*" % NAME in resources and not [r for r in resources if r.endswith(":*")]
+    [profile] = iam.list_instance_profiles_for_role(RoleName=NAME + "-host")["InstanceProfiles"]
+    assert profile["InstanceProfileName"] == NAME + "-host"
+    attached = iam.list_attached_role_policies(RoleName=NAME + "-host")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
+
+
+def test_hosts_require_imdsv2_encrypted_root_and_the_site_address_is_on_the_primary(scenario, converged):
+    ec2 = scenario.client("ec2")
+    [version] = ec2.describe_launch_template_versions(LaunchTemplateName=NAME + "-host",
+                                                      Versions=["$Latest"])["LaunchTemplateVersions"]
+    data = version["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"]
+    assert data["IamInstanceProfile"]["Name"] == NAME + "-host"
+    user_data = base64.b64decode(data["UserData"]).decode()
+    assert user_data.startswith("#cloud-config") and "BEGIN" not in user_data  # no key, no certificate in it
+    reservations = ec2.describe_instances(Filters=[{"Name": "tag:Project", "Values": [NAME]},
+                                                   {"Name": "instance-state-name", "Values": ["running"]}])
+    hosts = {i["Tags"][[t["Key"] for t in i["Tags"]].index("Name")]["Value"]: i
+             for r in reservations["Reservations"] for i in r["Instances"]}
+    assert sorted(hosts) == [NAME + "-primary", NAME + "-secondary"]
+    assert len({h["Placement"]["AvailabilityZone"] for h in hosts.values()}) == 2
+    [address] = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [NAME + "-site"]}])["Addresses"]
+    assert address["InstanceId"] == hosts[NAME + "-primary"]["InstanceId"]
+
+
+def test_second_converge_changes_nothing(scenario, converged):
+    assert succeeded(scenario.play("aws_orthweb.yml"))["changed"] == 0
+
+
+def test_check_mode_reports_a_change_and_writes_nothing(scenario, converged):
+    before = _group(scenario, NAME + "-hosts")["IpPermissions"]
+    done = scenario.play("aws_orthweb.yml", {"aws_orthweb_web_cidrs": [LAB_CIDR, "192.0.2.0/24"]}, ["--check"])
+    assert succeeded(done)["changed"] >= 1
+    assert _group(scenario, NAME + "-hosts")["IpPermissions"] == before
+
+
+def test_check_mode_from_nothing_creates_nothing(scenario, converged):
+    done = scenario.play("aws_orthweb.yml", {"aws_orthweb_name": "orthweb-dry", "aws_orthweb_bucket_name": "orthweb-dry"},
+                         ["--check"])
+    assert recap(done)["failed"] == 0, done.stdout[-3000:]
+    assert "the whole Orthweb layout would be created" in done.stdout
+    ec2 = scenario.client("ec2")
+    assert not ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["orthweb-dry"]}])["Vpcs"]
+    assert "orthweb-dry" not in [b["Name"] for b in scenario.client("s3").list_buckets()["Buckets"]]
