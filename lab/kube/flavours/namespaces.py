@@ -56,24 +56,26 @@ class Allocator:
         self._existing = existing or (lambda: [])
         self._taken = set()
 
-    def allocate(self):
+    def allocate(self, reserve=True):
         with self._lock:
             taken = self._taken | {block_of((ns.get("metadata") or {}).get("annotations")) for ns in self._existing()}
             block = next(n for n in range(BLOCKS) if n not in taken)
-            self._taken.add(block)
+            if reserve:
+                self._taken.add(block)
             return block
 
-    def annotate(self, namespace):
-        """Give a Namespace dict its annotations unless it already has a uid range (kept as the user set it)."""
+    def annotate(self, namespace, reserve=True):
+        """Give a Namespace dict its annotations unless it already has a uid range (kept as the user set it).
+        reserve=False (a dry run) shows the next block without using it up."""
         annotations = namespace.setdefault("metadata", {}).setdefault("annotations", {})
         if UID_RANGE in annotations:
             return
-        for key, value in annotations_for(self.allocate()).items():
+        for key, value in annotations_for(self.allocate(reserve)).items():
             annotations.setdefault(key, value)
 
 
 class NamespaceSecurityAllocation:
-    """Admission on Namespace CREATE (dry runs are annotated too but reserve nothing twice that matters)."""
+    """Admission on Namespace CREATE (a dry run is annotated too, without using up a block)."""
     name = "openshift.io/NamespaceSecurityAllocation"
     mutating = True
 
@@ -83,4 +85,4 @@ class NamespaceSecurityAllocation:
     def admit(self, request):
         if request.operation == "CREATE" and request.resource.plural == "namespaces" and request.obj \
                 and not request.subresource:
-            self.allocator.annotate(request.obj)
+            self.allocator.annotate(request.obj, reserve=not request.dry_run)

@@ -79,6 +79,8 @@ class ProjectAdmission:
             meta = request.obj.get("metadata") or {}
             namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
                 "name": request.name, **{k: meta[k] for k in ("labels", "annotations") if meta.get(k)}}}
+            request.obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            request.obj["status"] = {"phase": "Active"}
         if request.dry_run or exists:
             return
         created = store.create(namespace, SYSTEM)

@@ -148,6 +148,12 @@ def test_mcs_labels_follow_openshifts_order_and_blocks_do_not_repeat():
                                                 namespaces.SUPPLEMENTAL_GROUPS: "1000010000/10000",
                                                 namespaces.MCS: "s0:c2,c0"}
     assert second["metadata"]["annotations"][namespaces.UID_RANGE] == "1000020000/10000"
+    dry = {"metadata": {"name": "c"}}
+    namespaces.NamespaceSecurityAllocation(allocator).admit(AdmissionRequest(
+        "CREATE", ResourceType("", "v1", "Namespace", "namespaces", False), "", "c", dry, None, UserInfo("u"),
+        dry_run=True))
+    assert dry["metadata"]["annotations"][namespaces.UID_RANGE] == "1000030000/10000"
+    assert allocator.allocate() == 3                   # the dry run used nothing up
     mine = {"metadata": {"annotations": {namespaces.UID_RANGE: "5000/100"}}}
     allocator.annotate(mine)
     assert mine["metadata"]["annotations"] == {namespaces.UID_RANGE: "5000/100"}

@@ -46,6 +46,12 @@ def test_project_request_makes_an_annotated_namespace_and_a_project(cluster, pro
     assert annotations["openshift.io/requester"] == "lab-admin"
     assert cluster.store.get("project.openshift.io/v1", "projects", "", "pacs")["status"]["phase"] == "Active"
     assert namespaces.UID_RANGE in cluster.store.get("v1", "namespaces", "", "default")["metadata"]["annotations"]
+    direct = cluster.store.create({"apiVersion": "project.openshift.io/v1", "kind": "Project",
+                                   "metadata": {"name": "direct"}}, ADMIN)
+    assert direct["status"] == {"phase": "Active"} and cluster.store.get("v1", "namespaces", "", "direct")
+    cluster.store.delete("project.openshift.io/v1", "projects", "", "direct", ADMIN)
+    gone = cluster.store.get("v1", "namespaces", "", "direct")
+    assert gone is None or gone["metadata"].get("deletionTimestamp")       # the namespace goes with its project
     names = {scc["metadata"]["name"] for scc in cluster.store.list("security.openshift.io/v1",
                                                                   "securitycontextconstraints")}
     assert {"restricted-v2", "anyuid", "privileged"} <= names
