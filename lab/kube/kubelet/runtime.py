@@ -109,7 +109,9 @@ class PodmanRuntime:
         self._pods = {}
         self._lock = threading.RLock()
         self._reported = {}
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix=f"kubelet-{cluster}")
+        self._removals = {}           # (namespace, name) -> the Future of a pod's removal
+        # Workers: pod starts (an init container holds one while it runs), removals, probes.
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix=f"kubelet-{cluster}")
         self._stop = threading.Event()
         self._scheduler = threading.Thread(target=self._loop, name=f"kubelet-{cluster}-scheduler", daemon=True)
         self._scheduler.start()
@@ -129,6 +131,10 @@ class PodmanRuntime:
                 return self._status(current)
         if current is not None:                       # same name, new object: replace
             self.delete(*key, grace_seconds=0)
+        with self._lock:
+            removal = self._removals.pop(key, None)
+        if removal is not None:                       # the previous pod of this name must be gone first
+            removal.result(timeout=120)
         podman_name = self.podman_name(*key)
         entry = _Pod(pod, resolver, podman_name, os.path.join(self.state_dir, "pods", f"{key[0]}_{key[1]}"),
                      "ContainerCreating")
@@ -139,12 +145,22 @@ class PodmanRuntime:
         return status
 
     def delete(self, namespace, name, grace_seconds=30):
+        """Forget the pod at once (statuses() no longer lists it) and stop it in the background within its grace
+        period, as the kubelet does: a slow SIGTERM never holds up the caller. A new pod of the same name waits
+        for this removal before it starts."""
         with self._lock:
             entry = self._pods.pop((namespace, name), None)
             self._reported.pop((namespace, name), None)
             if entry is not None:
                 entry.deleted = True
-        podman_name = entry.podman_name if entry else self.podman_name(namespace, name)
+            removal = self._pool.submit(self._guarded, self._remove, entry, self.podman_name(namespace, name),
+                                        grace_seconds)
+            self._removals[(namespace, name)] = removal
+        removal.add_done_callback(lambda done: self._removals.pop((namespace, name), None)
+                                  if self._removals.get((namespace, name)) is done else None)
+        return removal
+
+    def _remove(self, entry, podman_name, grace_seconds):
         podman("pod", "stop", "-t", int(grace_seconds), podman_name, check=False)
         podman("pod", "rm", "-f", podman_name, check=False)
         if entry is not None:

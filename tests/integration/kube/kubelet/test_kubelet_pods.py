@@ -268,8 +268,9 @@ def test_on_failure_restarts_a_failing_job_container(pods):
 
 
 def test_delete_removes_the_pod_and_its_containers(pods):
-    pods.runtime.delete("default", "failing-job", grace_seconds=0)
-    assert pods.status("failing-job") is None
+    removal = pods.runtime.delete("default", "failing-job", grace_seconds=0)
+    assert pods.status("failing-job") is None                  # forgotten at once, removed in the background
+    removal.result(timeout=30)
     assert podman("pod", "exists", "kube-kubelet-it_default_failing-job", check=False).returncode == 1
 
 
