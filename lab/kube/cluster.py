@@ -114,7 +114,9 @@ class Cluster:
             self._start_kubelet()
         ca = LabCA(self.ca_dir)
         ca.ensure()
-        sans = ("localhost", LOOPBACK) + ((self.gateway,) if self.gateway else ())
+        # as kube-apiserver's: the in-cluster names and the `kubernetes` Service's address (the first allocated)
+        sans = ("localhost", LOOPBACK, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local") + ((self.gateway, self.service_ips[0]) if self.gateway else ())
         cert, key = ca.issue_server_cert(f"kube-{self.name}", sans=sans)
         self.store = MemoryStore()
         self.store.builtin_admissions.append(BuiltinDefaults(self.service_ips))
@@ -173,6 +175,11 @@ class Cluster:
         self.store.create({"apiVersion": "v1", "kind": "Service", "metadata": {
             "name": "kubernetes", "namespace": "default", "labels": {"component": "apiserver"}},
             "spec": {"ports": [{"name": "https", "port": 443, "targetPort": self.server.port}]}}, SYSTEM)
+        if self.gateway:        # kubernetes.default.svc:443 reaches the API from pods, as in a cluster
+            self.store.create({"apiVersion": "v1", "kind": "Endpoints", "metadata": {
+                "name": "kubernetes", "namespace": "default"}, "subsets": [{
+                    "addresses": [{"ip": self.gateway}],
+                    "ports": [{"name": "https", "port": self.server.port, "protocol": "TCP"}]}]}, SYSTEM)
 
     def stop(self):
         for extension in self.extensions:

@@ -151,11 +151,14 @@ class NodeLoop(Controller):
         seen = set()
         for service in services:
             key = (service["metadata"]["namespace"], service["metadata"]["name"])
-            if not service["spec"].get("selector"):
-                continue
+            if service["spec"].get("selector"):
+                endpoints = [{"ip": pod["status"]["podIP"], "ports": ports}
+                             for pod, ready, ports in endpoints_of(service, pods_by_ns.get(key[0], [])) if ready]
+            else:
+                endpoints = self._manual_endpoints(*key)
+                if not endpoints:
+                    continue
             seen.add(key)
-            endpoints = [{"ip": pod["status"]["podIP"], "ports": ports}
-                         for pod, ready, ports in endpoints_of(service, pods_by_ns.get(key[0], [])) if ready]
             wanted = (service["spec"], endpoints)
             if self._services.get(key) == wanted:
                 continue
@@ -167,6 +170,15 @@ class NodeLoop(Controller):
             self.network.delete(*key)
             self._services.pop(key, None)
             self.addresses.pop(key, None)
+
+    def _manual_endpoints(self, namespace, name):
+        """A selectorless Service's own Endpoints object (e.g. `kubernetes` -> the API on the gateway)."""
+        found = self.store.get("v1", "endpoints", namespace, name) or {}
+        endpoints = []
+        for subset in found.get("subsets") or []:
+            ports = {p.get("name", ""): p["port"] for p in subset.get("ports") or []}
+            endpoints += [{"ip": address["ip"], "ports": ports} for address in subset.get("addresses") or []]
+        return endpoints
 
     def _annotate(self, service, host_ports):
         """Where this machine reaches the Service: {"service port": 127.0.0.1 port} in an annotation."""

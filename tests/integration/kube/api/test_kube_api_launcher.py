@@ -3,6 +3,7 @@ Orthanc Deployment whose pod becomes Ready and answers through its Service on 12
 down removing every container and network labelled for the cluster."""
 import json
 import os
+import ssl
 import stat
 import subprocess
 import sys
@@ -93,6 +94,12 @@ def test_up_runs_pods_and_down_removes_them(launcher):
     assert answer.value.code == 401                               # Orthanc itself, asking for credentials
     pod = json.loads(_kubectl(env, facts, "get", "pods", "-l", "app=pacs", "-o", "json"))["items"][0]
     assert pod["status"]["phase"] == "Running" and pod["status"]["podIP"]
+
+    # the `kubernetes` Service forwards to the API, whose certificate names its address (in-cluster clients)
+    address = json.loads(_kubectl(env, facts, "get", "svc", "kubernetes", "-o", "json"))["spec"]["clusterIP"]
+    context = ssl.create_default_context(cafile=facts["ca_file"])
+    with urllib.request.urlopen(f"https://{address}/version", context=context, timeout=10) as answer:  # noqa: S310
+        assert json.load(answer)["gitVersion"] == "v1.37.0"
 
     _kubectl(env, facts, "set", "env", "deploy/pacs", "ORTHANC__NAME=rolled")
     _kubectl(env, facts, "rollout", "status", "deploy/pacs", "--timeout=90s")
