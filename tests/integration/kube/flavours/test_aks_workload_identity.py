@@ -33,9 +33,10 @@ if [ -n "$AZURE_FEDERATED_TOKEN_FILE" ]; then
   body="grant_type=client_credentials&client_id=$AZURE_CLIENT_ID&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
   body="$body&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
   body="$body&client_assertion=$(cat "$AZURE_FEDERATED_TOKEN_FILE")"
-  printf 'POST /%s/oauth2/v2.0/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
-    "$AZURE_TENANT_ID" "$hostport" "${#body}" "$body" \
-    | openssl s_client -quiet -connect "$hostport" -CAfile /lab-ca/ca.pem -verify_return_error \
+  printf 'POST /%s/oauth2/v2.0/token HTTP/1.1\r\nHost: %s\r\n' "$AZURE_TENANT_ID" "$hostport" > /tmp/request
+  printf 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %s\r\n' "${#body}" >> /tmp/request
+  printf 'Connection: close\r\n\r\n%s' "$body" >> /tmp/request
+  openssl s_client -quiet -connect "$hostport" -CAfile /lab-ca/ca.pem -verify_return_error < /tmp/request \
         -verify_ip "${hostport%:*}" 2>/dev/null | tail -n 1 | sed 's/^/ANSWER /'
   echo                                   # the JSON body ends without a newline
 fi
