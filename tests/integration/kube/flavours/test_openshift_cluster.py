@@ -1,12 +1,14 @@
 """The OpenShift flavour on a running lab cluster: ProjectRequest, SCCs, restricted-v2 on real pods, an edge Route.
 
-A Deployment's pod without runAsUser runs with the first UID of its namespace's range (read inside the container
+kubectl finds Routes, SCCs and Projects through discovery. A Deployment's pod without runAsUser runs with the first UID of its namespace's range (read inside the container
 by `id -u`, served over HTTP) and that answer comes back through HAProxy over TLS on an edge Route whose host
 was defaulted; a root pod is refused with OpenShift's words.
 """
 import http.client
+import json
 import socket
 import ssl
+import subprocess
 
 import pytest
 
@@ -126,3 +128,25 @@ def test_deployment_pod_runs_with_a_uid_from_the_range_and_answers_through_an_ed
     with context.wrap_socket(socket.create_connection(("127.0.0.1", router["https"]), timeout=5),
                              server_hostname=host) as tls:
         assert dict(x[0] for x in tls.getpeercert()["subject"])["commonName"] == f"*.{extension.apps_domain}"
+
+
+def test_kubectl_finds_the_openshift_resources_through_discovery(cluster, project):
+    kubeconfig = cluster.write_kubeconfigs()["admin"]
+
+    def kubectl(*args, stdin=None):
+        done = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, *args], input=stdin, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    resources = kubectl("api-resources", "--api-group=route.openshift.io", "-o", "name")
+    assert resources.split() == ["routes.route.openshift.io"]
+    assert kubectl("get", "scc", "restricted-v2", "-o", "jsonpath={.requiredDropCapabilities}") == '["ALL"]'
+    route = {"apiVersion": "route.openshift.io/v1", "kind": "Route", "metadata": {"name": "viewer", "namespace": "pacs"},
+             "spec": {"to": {"kind": "Service", "name": "web"}, "tls": {"termination": "edge"}}}
+    kubectl("apply", "-f", "-", stdin=json.dumps(route))
+    assert kubectl("-n", "pacs", "get", "route", "viewer", "-o", "jsonpath={.spec.host}") == \
+        f"viewer-pacs.{cluster.extensions[0].apps_domain}"
+    wait_until("the route admitted", lambda: kubectl("-n", "pacs", "get", "route", "viewer", "-o",
+                                                     "jsonpath={.status.ingress[0].conditions[0].status}") == "True")
+    assert "pacs" in kubectl("get", "projects", "-o", "name")
