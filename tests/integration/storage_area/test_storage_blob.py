@@ -7,6 +7,7 @@ blob. With the storage stopped, the C-STORE is refused and nothing is indexed. N
 """
 import base64
 
+import pytest
 from storage_lab import (CONTAINER, attachment_uuid, c_store, disk_files, instance_by_sop, make_files, md5,
                          start_orthanc)
 
@@ -14,6 +15,7 @@ ROOT = "site-a/orthanc"
 EXTENSIONS = {"dicom": ".dcm", "dicom-until-pixel-data": ".dcm.head"}  # orthanc-object-storage's names
 
 
+@pytest.mark.orthanc_lines("1.10", "1.12")  # RegisterStorageArea on orthanc-python 4.0 and 5.0
 def test_blob_store_read_restart_delete_and_layouts(orthanc_factory, storage_lab):
     container = storage_lab.container()
     section = storage_lab.blob_section(RootPath="/%s/" % ROOT)
