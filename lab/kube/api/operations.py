@@ -85,7 +85,7 @@ class Operations:
 
         def events():
             for event in result:
-                if event["type"] == "BOOKMARK":
+                if event is None or event["type"] == "BOOKMARK":
                     yield event
                 else:
                     obj = event["object"]
@@ -198,7 +198,8 @@ class Operations:
             items, rv = self.store.list_with_version(target.rtype.api_version, target.rtype.plural,
                                                      target.namespace)
             initial = [{"type": "ADDED", "object": item} for item in items]
-        events = self.store.watch(target.rtype.api_version, target.rtype.plural, target.namespace, rv, timeout)
+        events = self.store.watch(target.rtype.api_version, target.rtype.plural, target.namespace, rv, timeout,
+                                  idle=True)
         bookmark = _first(query, "sendInitialEvents") == "true"
 
         def matches(obj):
@@ -213,7 +214,9 @@ class Operations:
                     "kind": target.rtype.kind, "apiVersion": target.rtype.api_version, "metadata": {
                         "resourceVersion": rv, "annotations": {"k8s.io/initial-events-end": "true"}}}}
             for event in events:
-                if matches(event.object):
+                if event is None:
+                    yield None                  # idle: the server checks that its client is still there
+                elif matches(event.object):
                     yield {"type": event.type, "object": event.object}
         return 200, stream()
 

@@ -6,6 +6,7 @@ paths to Operations after authentication. Every error is a Kubernetes Status bod
 import collections
 import json
 import logging
+import select
 import ssl
 import threading
 import traceback
@@ -90,6 +91,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             for event in events:
+                if event is None:
+                    if self._client_gone():
+                        break
+                    continue
                 line = json.dumps(event).encode() + b"\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
                 self.wfile.flush()
@@ -98,6 +103,26 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             events.close()
+
+    def _client_gone(self):
+        """A watch client that hung up leaves a readable socket with nothing to read (clients send nothing while
+        they watch, so reading one byte here loses nothing)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        if not readable:
+            return False
+        timeout = self.connection.gettimeout()
+        self.connection.settimeout(0)
+        try:
+            return self.connection.recv(1) == b""
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return False
+        except OSError:
+            return True
+        finally:
+            self.connection.settimeout(timeout)
 
     def _handle(self):
         app = self.server.app

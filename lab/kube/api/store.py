@@ -361,8 +361,9 @@ class MemoryStore:
                     not watcher["namespace"] or snapshot["metadata"].get("namespace") == watcher["namespace"]):
                 watcher["queue"].put((event_type, snapshot))
 
-    def watch(self, api_version, plural, namespace="", resource_version="", timeout=None, stop=None):
-        """Events after resource_version ("" or "0": from now). Ends at timeout, on stop.set(), or store stop."""
+    def watch(self, api_version, plural, namespace="", resource_version="", timeout=None, stop=None, idle=False):
+        """Events after resource_version ("" or "0": from now). Ends at timeout, on stop.set(), or store stop.
+        idle=True also yields None when nothing happened for half a second (HTTP watches check their client)."""
         rtype = self.rtype(api_version, plural)
         watcher = {"key": (rtype.group, rtype.plural), "namespace": namespace if rtype.namespaced else "",
                    "queue": queue.Queue()}
@@ -380,9 +381,9 @@ class MemoryStore:
                             not watcher["namespace"] or obj["metadata"].get("namespace") == watcher["namespace"]):
                         watcher["queue"].put((event_type, copy.deepcopy(obj)))
             self._watchers.append(watcher)
-        return self._drain(watcher, rtype, timeout, stop)
+        return self._drain(watcher, rtype, timeout, stop, idle)
 
-    def _drain(self, watcher, rtype, timeout, stop):
+    def _drain(self, watcher, rtype, timeout, stop, idle):
         end = None if not timeout else time.monotonic() + timeout
         try:
             while not self._stopped.is_set() and not (stop is not None and stop.is_set()):
@@ -392,6 +393,8 @@ class MemoryStore:
                 try:
                     item = watcher["queue"].get(timeout=wait)
                 except queue.Empty:
+                    if idle:
+                        yield None
                     continue
                 if item is _STOP:
                     return

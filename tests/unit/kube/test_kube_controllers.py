@@ -11,7 +11,7 @@ from lab.kube.node import HOST_PORTS, NodeLoop
 from lab.kube.tokens import ServiceAccountTokens
 
 
-def wait_for(check, timeout=15.0, what="condition"):
+def wait_for(check, timeout=60.0, what="condition"):  # generous: the CI machine is shared
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()

@@ -79,12 +79,12 @@ def test_finalizers_and_foreground_deletion(api, cluster):
     assert err.value.status == 404 and json.loads(err.value.body)["kind"] == "Status"
 
     apps.create_namespaced_deployment("default", _deployment("gc"))
-    for _ in range(100):
+    for _ in range(600):
         if core.list_namespaced_pod("default", label_selector="app=gc").items:
             break
         threading.Event().wait(0.1)
     apps.delete_namespaced_deployment("gc", "default", propagation_policy="Foreground")
-    for _ in range(100):
+    for _ in range(600):
         if not core.list_namespaced_pod("default", label_selector="app=gc").items and \
                 not apps.list_namespaced_replica_set("default", label_selector="app=gc").items:
             break
