@@ -1,11 +1,14 @@
 """The kubernetes Python client (typed and dynamic) and kubernetes.core from a playbook against the lab API:
 watch, strategic-merge patch by merge key, server-side apply, finalizers, foreground deletion, CRDs, TokenRequest;
 k8s check mode stores nothing, the second run changes nothing, k8s_info with selectors."""
+import http.client
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
+import time
 
 import jwt
 import pytest
@@ -173,3 +176,21 @@ def test_kubernetes_core_check_mode_then_idempotent(clients, cluster, tmp_path):
     stats, result = _playbook(clients, tmp_path, "-e", "read_back=true")
     assert stats["changed"] == 0, json.dumps(result)[-2000:]
     assert 'FOUND=[\\"pb-cfg\\"]' in json.dumps(result) or 'FOUND=["pb-cfg"]' in json.dumps(result)
+
+
+def test_a_watch_ends_when_its_client_hangs_up(cluster):
+    token = cluster._credentials()["admin"]  # pylint: disable=protected-access
+    baseline = len(cluster.store._watchers)  # pylint: disable=protected-access
+    connection = http.client.HTTPSConnection("127.0.0.1", cluster.server.port,
+                                             context=ssl.create_default_context(cafile=cluster.ca_file))
+    connection.request("GET", "/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0",
+                       headers={"Authorization": f"Bearer {token}"})
+    answer = connection.getresponse()
+    assert answer.status == 200 and answer.getheader("Transfer-Encoding") == "chunked"
+    assert json.loads(answer.readline())["object"]["metadata"]["name"] == "kube-root-ca.crt"   # synthetic ADDED
+    assert len(cluster.store._watchers) == baseline + 1  # pylint: disable=protected-access
+    connection.close()
+    deadline = time.monotonic() + 30
+    while len(cluster.store._watchers) > baseline:  # pylint: disable=protected-access
+        assert time.monotonic() < deadline, "the server kept watching for a client that had gone"
+        time.sleep(0.1)
