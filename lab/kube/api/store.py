@@ -304,20 +304,19 @@ class MemoryStore:
                 found += [(rtype.api_version, plural, name) for ns, name in bucket if ns == namespace]
             return found
 
-    def all_objects(self):
-        """[(ResourceType, obj copy)] of everything stored (the garbage collector scans this)."""
+    def garbage_view(self):
+        """(every uid, [(ResourceType, obj copy)] of the objects with owners or marked for deletion): what the
+        garbage collector needs, without copying everything else (helm's release Secrets are large)."""
         with self._lock:
-            found = []
-            for (group, plural), bucket in self._objects.items():
-                rtype = next((t for t in self.registry.all() if t.group == group and t.plural == plural), None)
-                if rtype is not None:
-                    found += [(rtype, copy.deepcopy(obj)) for obj in bucket.values()]
-            return found
-
-    def exists_uid(self, uid):
-        with self._lock:
-            return any(obj["metadata"]["uid"] == uid for bucket in self._objects.values()
-                       for obj in bucket.values())
+            uids, found = set(), []
+            types = {(t.group, t.plural): t for t in self.registry.all()}
+            for key, bucket in self._objects.items():
+                for obj in bucket.values():
+                    meta = obj["metadata"]
+                    uids.add(meta["uid"])
+                    if key in types and (meta.get("ownerReferences") or meta.get("deletionTimestamp")):
+                        found.append((types[key], copy.deepcopy(obj)))
+            return uids, found
 
     # ---- server-side apply memory ---------------------------------------------------------------------
     def applied(self, rtype, namespace, name, manager):

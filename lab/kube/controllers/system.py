@@ -66,8 +66,7 @@ class GarbageCollector(Controller):
     watches = ()
 
     def reconcile(self):
-        everything = self.store.all_objects()
-        uids = {obj["metadata"]["uid"]: (rtype, obj) for rtype, obj in everything}
+        uids, everything = self.store.garbage_view()
         for rtype, obj in everything:
             meta = obj["metadata"]
             refs = meta.get("ownerReferences") or []
