@@ -64,7 +64,10 @@ def container_env(container, pod, resolver, pod_ip, host_ip):
     namespace = pod["metadata"].get("namespace", "default")
     env = {}
     for source in container.get("envFrom") or []:
-        kind, ref = ("configmap", source["configMapRef"]) if "configMapRef" in source else ("secret", source["secretRef"])
+        if "configMapRef" in source:
+            kind, ref = "configmap", source["configMapRef"]
+        else:
+            kind, ref = "secret", source["secretRef"]
         data = _source_data(resolver, namespace, kind, ref.get("name", ""))
         if data is None:
             if ref.get("optional"):

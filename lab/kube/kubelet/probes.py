@@ -45,8 +45,8 @@ def _http(target, container, pod_ip, timeout):
     host, port = target.get("host") or pod_ip, _port(target["port"], container)
     if target.get("scheme", "HTTP").upper() == "HTTPS":
         # The kubelet does not verify probe certificates.
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout,
-                                                 context=ssl._create_unverified_context())  # pylint: disable=protected-access
+        unverified = ssl._create_unverified_context()  # pylint: disable=protected-access
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=unverified)
     else:
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
     headers = {"User-Agent": "kube-probe/1.37", "Accept": "*/*"}

@@ -520,7 +520,8 @@ class PodmanRuntime:
             if phase in ("Succeeded", "Failed"):
                 conditions.set(kind, False, "PodCompleted")
             elif unready:
-                conditions.set(kind, False, "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]")
+                conditions.set(kind, False, "ContainersNotReady",
+                               f"containers with unready status: [{' '.join(unready)}]")
             else:
                 conditions.set(kind, True)
         status = {"phase": phase, "conditions": conditions.as_list(), "hostIP": self.network.gateway,

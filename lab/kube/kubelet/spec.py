@@ -39,7 +39,8 @@ def non_root_refusal(pod, container, image_user):
     where = f"(pod: \"{pod['metadata']['name']}_{pod['metadata'].get('namespace', 'default')}"\
             f"({pod['metadata'].get('uid', '')})\", container: {container['name']})"
     if uid is None:
-        return f"container has runAsNonRoot and image has non-numeric user ({text}), cannot verify user is non-root " + where
+        return (f"container has runAsNonRoot and image has non-numeric user ({text}), "
+                f"cannot verify user is non-root {where}")
     if uid == 0:
         return "container has runAsNonRoot and image will run as root " + where
     return None

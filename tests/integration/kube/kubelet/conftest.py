@@ -39,7 +39,8 @@ class DictResolver:
         return dict(self.names.get(namespace, {}))
 
     def add_secret(self, namespace, name, values):
-        self.secrets[(namespace, name)] = {"data": {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}}
+        data = {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
+        self.secrets[(namespace, name)] = {"data": data}
 
 
 class Kubelet:

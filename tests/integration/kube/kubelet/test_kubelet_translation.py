@@ -51,8 +51,10 @@ def test_env_sources_in_kubernetes_order_and_missing_keys_refused():
                          {"name": "CFG_mode", "value": "override $(PW)"},
                          {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
                          {"name": "APP", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['a']"}}},
-                         {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "k", "optional": True}}},
-                         {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}}],
+                         {"name": "OPT", "valueFrom": {"configMapKeyRef": {"name": "gone", "key": "k",
+                                                                           "optional": True}}},
+                         {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory",
+                                                                            "divisor": "1Mi"}}}],
                  "resources": {"limits": {"memory": "64Mi"}}}
     assert container_env(container, a_pod(), store, "10.0.0.5", "10.0.0.1") == [
         ("CFG_mode", "override pw"), ("CFG_LEVEL", "1"), ("PW", "pw"), ("IP", "10.0.0.5"), ("APP", "1"), ("MEM", "64")]

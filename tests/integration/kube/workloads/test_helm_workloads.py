@@ -26,7 +26,7 @@ def pods_of(workloads, release):
 
 
 def test_helm_install_wait_runs_orthanc_behind_its_service(workloads):
-    code, output = workloads.tool("helm", "install", "demo", CHART, "--set", "replicas=2", "--wait", "--timeout", "150s")
+    code, output = workloads.tool("helm", "install", "demo", CHART, "--wait", "--timeout", "150s")
     assert code == 0, output
     assert orthanc_name(workloads) == "first"
     pods = pods_of(workloads, "demo")
@@ -43,7 +43,8 @@ def test_rollout_replaces_pods_one_by_one(workloads):
         while not done.is_set():
             current = workloads.cluster.store.get(*deployment)
             available.append((current.get("status") or {}).get("availableReplicas", 0))
-            running.append(len(pods_of(workloads, "demo")))
+            running.append([(p["metadata"]["name"][-5:], [c["type"][0] + c["status"][0] for c in
+                             (p.get("status") or {}).get("conditions") or []]) for p in pods_of(workloads, "demo")])
             time.sleep(0.2)
 
     watcher = threading.Thread(target=watch)
@@ -57,7 +58,7 @@ def test_rollout_replaces_pods_one_by_one(workloads):
         done.set()
         watcher.join()
     # maxUnavailable 0, maxSurge 1: one pod at a time, an old one serving until its replacement is Ready.
-    assert min(available) >= 2 and max(running) <= 3, (available, running)
+    assert min(available) >= 2 and max(len(sample) for sample in running) <= 3, list(zip(available, running))
     # The old ReplicaSet's last pod goes a moment after the rollout reports success; the Service follows it.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -78,17 +79,18 @@ def test_bad_image_fails_helm_wait_with_the_pods_reason(workloads):
                                   "--wait", "--timeout", "30s")
     # helm 4 waits with kstatus on the Deployment: it names the workload; the pod's reason is in its status.
     assert code != 0 and "Deployment/default/broken-orthanc not ready" in output, output
-    (pod,) = pods_of(workloads, "broken")
-    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
-    assert waiting["reason"] in ("ErrImagePull", "ImagePullBackOff") and "localhost/medimaging/absent:0" in waiting["message"]
+    for pod in pods_of(workloads, "broken"):
+        waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+        assert waiting["reason"] in ("ErrImagePull", "ImagePullBackOff")
+        assert "localhost/medimaging/absent:0" in waiting["message"]
     code, reasons = workloads.tool("kubectl", "get", "pods", "-l", "app=broken-orthanc", "-o",
                                    "jsonpath={.items[*].status.containerStatuses[*].state.waiting.reason}")
-    assert code == 0 and reasons in ("ImagePullBackOff", "ErrImagePull"), reasons
+    assert code == 0 and set(reasons.split()) <= {"ImagePullBackOff", "ErrImagePull"} and reasons, reasons
 
 
 def test_helm_uninstall_leaves_no_containers(workloads):
     for release in ("demo", "broken"):
-        code, output = workloads.tool("helm", "uninstall", release, "--wait", "--timeout", "60s")
+        code, output = workloads.tool("helm", "uninstall", release, "--ignore-not-found", "--wait", "--timeout", "60s")
         assert code == 0, output
     deadline = time.monotonic() + 60
     while True:
