@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# checkov (the Helm chart's policy scan, tests/unit/helm_chart) in its own venv: it pins dozens of packages
-# (boto3, networkx, pydantic ...) that would fight the controller venv's. Re-runs only when the pin changes.
+# checkov (the Helm chart's policy scan, tests/unit/helm_chart) in its own venv: `pip install --dry-run checkov` into
+# .venv would downgrade boto3/botocore 1.44 -> 1.35, packaging 26 -> 23.2 and networkx 3.7 -> 2.6 (checkov 3.3.30's
+# pins), under amazon.aws, moto and ansible-lint. Re-runs only when the pin changes.
 set -euo pipefail
 venv=${1:-.cache/checkov}
 pin="checkov>=3.2,<4"
