@@ -114,3 +114,14 @@ def test_token_server_from_nested_environment_variables():
         "managed_identity", "mi-client", STORAGE_SCOPE)
     with pytest.raises(ConfigError, match="TOKEN_SERVER__CLIENT_IDD: unknown setting"):
         load_storage_settings({}, dict(env, ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__CLIENT_IDD="x"))
+
+
+def test_the_images_variables_and_the_json_give_the_same_settings():
+    """One model: the collection's ORTHANC__... form of a section (what the image's entrypoint and the chart use)
+    read by the plugin from the environment equals the plugin reading the JSON."""
+    from ansible_collections.medimaging.orthanc.plugins.module_utils import orthanc_config as model
+    section = {"Backend": "azure_blob", "ContainerUrl": URL, "RootPath": "site/a", "StorageStructure": "legacy",
+               "MaxRetries": 3, "TokenServer": {"UseManagedIdentity": True, "ClientId": "mi"}}
+    from_json = load_storage_settings({"MedimagingStorage": section}, {})
+    from_env = load_storage_settings({}, model.to_env({"MedimagingStorage": section}))
+    assert from_env == from_json
