@@ -45,6 +45,8 @@ class Forwarders:
             self.close(key)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     async def _start(self, key, host, port):
         return await asyncio.start_server(lambda r, w: self._forward(key, r, w), host, port, reuse_address=True)

@@ -465,9 +465,16 @@ class PodmanRuntime:
         names = {}
         for name, address in sorted((entry.resolver.hosts(entry.namespace) or {}).items()):
             names.setdefault(address, []).append(name)
-        hostname = entry.pod["spec"].get("hostname") or entry.name[:63]
-        text = HOSTS_HEADER + f"{entry.ip}\t{hostname}\n" + "".join(
+        spec = entry.pod["spec"]
+        hostname = spec.get("hostname") or entry.name[:63]
+        own = f"{hostname}.{spec['subdomain']}.{entry.namespace}.svc.cluster.local\t{hostname}" \
+            if spec.get("subdomain") else hostname            # a StatefulSet pod's name under its headless Service
+        aliases = "".join(f"{alias['ip']}\t{' '.join(alias.get('hostnames') or [])}\n"
+                          for alias in spec.get("hostAliases") or [])
+        text = HOSTS_HEADER + f"{entry.ip}\t{own}\n" + "".join(
             f"{address}\t{' '.join(hosts)}\n" for address, hosts in sorted(names.items()))
+        if aliases:
+            text += "\n# Entries added by HostAliases.\n" + aliases
         if text != entry.hosts_text:
             with open(os.path.join(entry.dir, "hosts"), "w", encoding="ascii") as handle:
                 handle.write(text)

@@ -7,6 +7,7 @@ import http.client
 import ipaddress
 import json
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -51,8 +52,8 @@ def orthanc_pod():
         serviceAccountName="orthanc")
 
 
-def sleeper(name, image=ORTHANC, **container):
-    return pod(name, [{"name": "main", "image": image, "command": ["sleep", "3600"], **container}])
+def sleeper(name, image=ORTHANC, pod_spec=None, **container):
+    return pod(name, [{"name": "main", "image": image, "command": ["sleep", "3600"], **container}], **(pod_spec or {}))
 
 
 PODS = {
@@ -60,7 +61,9 @@ PODS = {
     # Another pod, to reach Orthanc through its Service name as workloads do.
     "client": lambda: sleeper("client",
                               readinessProbe={"exec": {"command": ["test", "-d", "/tmp"]}, "periodSeconds": 1},
-                              startupProbe={"exec": {"command": ["test", "-d", "/"]}, "periodSeconds": 1}),
+                              startupProbe={"exec": {"command": ["test", "-d", "/"]}, "periodSeconds": 1},
+                              pod_spec={"hostname": "client-0", "subdomain": "clients",
+                                        "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["legacy-pacs"]}]}),
     # A ConfigMap that does not exist yet: the pod waits in ContainerCreating, then starts when it appears.
     "late-config": lambda: pod("late-config", [{"name": "main", "image": DEBIAN, "command": ["sleep", "60"],
                                                 "volumeMounts": [{"name": "late", "mountPath": "/late"}]}],
@@ -188,6 +191,14 @@ def test_orthanc_answers_through_its_service_from_another_pod_and_from_this_mach
              "        print(u.urlopen('http://orthanc.default.svc.cluster.local/system', timeout=5).read().decode())\n"
              "        break\n"
              "    except OSError: time.sleep(0.5)\n")
+    entry = f"{cluster_ip}\torthanc orthanc.default orthanc.default.svc orthanc.default.svc.cluster.local"
+    deadline = time.monotonic() + 10                       # the kubelet rewrites hosts files every 2 s
+    hosts = ""
+    while entry not in hosts and time.monotonic() < deadline:
+        hosts = exec_in("client", "cat", "/etc/hosts").stdout.decode()
+        time.sleep(0.2)
+    assert entry in hosts
+    assert "\tclient-0.clients.default.svc.cluster.local\tclient-0\n" in hosts and "10.1.2.3\tlegacy-pacs" in hosts
     reached = exec_in("client", "python3", "-c", fetch)
     assert json.loads(reached.stdout)["Name"] == "kubelet-test", reached.stderr
     # Another Service (NodePort) comes and goes while a keep-alive connection to this one stays usable.
