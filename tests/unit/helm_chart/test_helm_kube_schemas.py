@@ -55,3 +55,11 @@ def test_everything_case_renders_every_kind():
     assert set(render(EVERYTHING).kinds()) == CUSTOM_KINDS - {"SecretProviderClass"} | {
         "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "PersistentVolumeClaim",
         "PodDisruptionBudget", "Service", "ServiceAccount", "StatefulSet"}
+
+
+def test_validation_refuses_a_misspelt_field():
+    """The check has teeth: one field misspelt in a rendered Deployment is refused."""
+    deployment = render().get("Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsNonroot"] = True
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, VERSIONS[0], strict=True)

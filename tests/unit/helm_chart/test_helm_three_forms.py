@@ -131,7 +131,8 @@ def plugin_check(config, tmp_path, env=None):
     path, env_file = tmp_path / "orthanc.json", tmp_path / "orthanc.env"
     path.write_text(json.dumps(config))
     env_file.write_text("".join("%s=%s\n" % item for item in (env or {}).items()))
-    will_exist = ["--will-exist", WEBHOOK_ENV["AZURE_FEDERATED_TOKEN_FILE"]] if env else []
+    token_file = (env or {}).get("AZURE_FEDERATED_TOKEN_FILE")
+    will_exist = ["--will-exist", token_file] if token_file else []  # projected into the pod by the webhook
     for value in _strings(config):
         if value.startswith("/run/medimaging/"):
             will_exist += ["--will-exist", value]
