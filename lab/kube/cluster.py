@@ -148,6 +148,7 @@ class Cluster:
                                       self.pod_network, self.gateway, self.ca_file, self.tokens)
         self._loops = controllers.start_all(self.store, self.state_dir, NODE_NAME, self.ca_file)
         if self.runtime is not None:
+            self.store.graceful_pods = True      # the node stops deleted pods before they disappear
             node = NodeLoop(self.store, self.runtime, self.service_network, self.tokens, self.state_dir, NODE_NAME)
             node.start()
             self._loops.append(node)

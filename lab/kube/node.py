@@ -9,7 +9,9 @@ import copy
 import json
 import logging
 import threading
+import time
 
+from lab.kube.api.errors import ApiError
 from lab.kube.contracts import Conflict, UserInfo
 from lab.kube.controllers.base import Controller
 from lab.kube.controllers.endpoints import endpoints_of
@@ -66,6 +68,7 @@ class NodeLoop(Controller):
         self.resolver = StoreResolver(store, tokens, state_dir, self.addresses)
         self._synced = {}                       # uid -> (namespace, name, grace seconds)
         self._syncing = set()
+        self._terminating = set()               # uids being stopped after a graceful delete
         self._services = {}                     # (ns, name) -> last (service spec, endpoints) sent
         self._lock = threading.Lock()
         if hasattr(runtime, "on_change"):                # status changes start a round at once
@@ -84,8 +87,17 @@ class NodeLoop(Controller):
             self.runtime.delete(namespace, name, grace)
             with self._lock:
                 self._synced.pop(uid, None)
+        with self._lock:
+            self._terminating &= present
         for pod in pods:
             uid = pod["metadata"]["uid"]
+            if pod["metadata"].get("deletionTimestamp"):
+                with self._lock:
+                    begin = uid not in self._terminating
+                    self._terminating.add(uid)
+                if begin:
+                    self._spawn(self._terminate, pod)
+                continue
             with self._lock:
                 start = uid not in self._synced and uid not in self._syncing
                 if start:
@@ -94,6 +106,29 @@ class NodeLoop(Controller):
                 self._spawn(self._sync_pod, pod)
         self._statuses(pods)
         self._sync_services()
+
+    def _terminate(self, pod):
+        """A graceful delete: stop the pod within its grace period, then remove the object (grace 0)."""
+        uid, meta = pod["metadata"]["uid"], pod["metadata"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:              # a start in progress finishes first
+            with self._lock:
+                if uid not in self._syncing:
+                    where = self._synced.pop(uid, None)
+                    break
+            time.sleep(0.1)
+        else:
+            where = None
+        try:
+            if where is not None:
+                self.runtime.delete(meta["namespace"], meta["name"], meta.get("deletionGracePeriodSeconds", 30))
+            self.store.delete("v1", "pods", meta["namespace"], meta["name"], NODE_USER, grace_seconds=0,
+                              preconditions={"uid": uid})
+        except (ApiError, Conflict) as err:             # already gone, or a new pod of the same name
+            LOG.debug("pod %s/%s: %s", meta["namespace"], meta["name"], err)
+        except Exception:  # pylint: disable=broad-except - the node must outlive one bad pod
+            LOG.exception("pod %s/%s could not be stopped", meta["namespace"], meta["name"])
+        self._dirty.set()
 
     def _sync_pod(self, pod):
         uid = pod["metadata"]["uid"]

@@ -306,9 +306,10 @@ class Operations:
         if options.get("orphanDependents") is True:
             propagation = "Orphan"
         dry_run = self._dry_run(query) or bool(options.get("dryRun"))
+        grace = options.get("gracePeriodSeconds", _first(query, "gracePeriodSeconds") or None)
         obj = self.store.delete(target.rtype.api_version, target.rtype.plural, target.namespace, target.name, user,
-                                propagation=propagation, dry_run=dry_run,
-                                preconditions=options.get("preconditions"))
+                                propagation=propagation, dry_run=dry_run, preconditions=options.get("preconditions"),
+                                grace_seconds=None if grace is None else int(grace))
         return 200, obj
 
     def _deletecollection(self, target, query, body, content_type, user):

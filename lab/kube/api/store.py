@@ -54,6 +54,7 @@ class MemoryStore:
         self._watchers = []
         self._stopped = threading.Event()
         self._applied = {}                    # (group, plural, ns, name, manager) -> last applied object
+        self.graceful_pods = False            # True when a node stops pods: deleted pods go through Terminating
 
     # ---- reading ---------------------------------------------------------------------------------------
     def rtype(self, api_version, plural):
@@ -235,8 +236,9 @@ class MemoryStore:
         return self._out(obj, rtype)
 
     def delete(self, api_version, plural, namespace, name, user, propagation=None, dry_run=False,
-               preconditions=None):
-        """Delete now, or mark for deletion while finalizers remain. Returns the object as last stored."""
+               preconditions=None, grace_seconds=None):
+        """Delete now, or mark for deletion while finalizers remain (or, for a pod on a node, while the node
+        stops it within its grace period). Returns the object as last stored."""
         rtype = self.rtype(api_version, plural)
         with self._lock:
             key = self._key(rtype, namespace, name)
@@ -260,6 +262,9 @@ class MemoryStore:
                 finalizers.append("orphan")
             if rtype.plural == "namespaces" and rtype.group == "":
                 return self._mark_namespace(key, old)
+            grace = self._pod_grace(rtype, old, grace_seconds)
+            if grace:
+                return self._mark_pod(rtype, key, old, grace, finalizers)
             if not finalizers:
                 return self._remove(rtype, key)
             if old["metadata"].get("deletionTimestamp") and finalizers == old["metadata"].get("finalizers"):
@@ -269,6 +274,29 @@ class MemoryStore:
             new["metadata"].setdefault("deletionTimestamp", now_rfc3339())
             new["metadata"].setdefault("deletionGracePeriodSeconds", 0)
             return self._store(rtype, key, new, "MODIFIED")
+
+    def _pod_grace(self, rtype, old, grace_seconds):
+        """Seconds of graceful termination a pod deletion gets (0: remove now), as kube-apiserver decides."""
+        if not self.graceful_pods or (rtype.group, rtype.plural) != ("", "pods") or \
+                not old.get("spec", {}).get("nodeName"):
+            return 0
+        if grace_seconds is None:
+            grace_seconds = old["spec"].get("terminationGracePeriodSeconds", 30)
+        if old["metadata"].get("deletionTimestamp"):
+            current = old["metadata"].get("deletionGracePeriodSeconds", 30)
+            return 0 if grace_seconds == 0 else current     # a second delete can only shorten it to "now"
+        return max(int(grace_seconds), 0)
+
+    def _mark_pod(self, rtype, key, old, grace, finalizers):
+        if old["metadata"].get("deletionTimestamp"):
+            return self._out(old, rtype)
+        new = copy.deepcopy(old)
+        end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=grace)
+        new["metadata"]["deletionTimestamp"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        new["metadata"]["deletionGracePeriodSeconds"] = grace
+        if finalizers:
+            new["metadata"]["finalizers"] = finalizers
+        return self._store(rtype, key, new, "MODIFIED")
 
     def _mark_namespace(self, key, old):
         """Namespaces always go through Terminating; the namespace controller empties and then removes them."""

@@ -94,14 +94,23 @@ class DeploymentController(Controller):
             self._scale(new, min(desired, _replicas(new) + room))
         elif _replicas(new) > desired:
             self._scale(new, desired)
-        # old sets shrink only as far as availability allows (one by one when maxUnavailable is small)
-        available = _available(new) + sum(_available(rs) for rs in old)
-        removable = available - (desired - unavailable)
-        for rs in sorted(old, key=lambda r: r["metadata"]["creationTimestamp"]):
-            unhealthy = _replicas(rs) - _available(rs)
-            cut = min(_replicas(rs), max(0, unhealthy) + max(0, removable))
-            if cut > 0:
-                removable -= max(0, cut - max(0, unhealthy))
+        # old sets shrink only as far as availability allows (kube-controller-manager's reconcileOldReplicaSets):
+        # the budget counts desired replicas, so a status not yet updated never lets two pods go at once
+        min_available = desired - unavailable
+        budget = _replicas(new) + sum(_replicas(rs) for rs in old) - min_available - \
+            max(0, _replicas(new) - _available(new))
+        oldest_first = sorted(old, key=lambda r: r["metadata"]["creationTimestamp"])
+        for rs in oldest_first:                         # unhealthy old pods go first
+            cut = min(max(0, _replicas(rs) - _available(rs)), max(0, budget))
+            if cut:
+                budget -= cut
+                self._scale(rs, _replicas(rs) - cut)
+        available = _available(new) + sum(min(_available(rs), _replicas(rs)) for rs in old)
+        extra = min(budget, available - min_available)
+        for rs in oldest_first:
+            cut = min(_replicas(rs), max(0, extra))
+            if cut:
+                extra -= cut
                 self._scale(rs, _replicas(rs) - cut)
 
     def _prune(self, deployment, old):

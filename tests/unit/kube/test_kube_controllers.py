@@ -24,6 +24,7 @@ def wait_for(check, timeout=60.0, what="condition"):  # generous: the CI machine
 @pytest.fixture
 def cluster(tmp_path):
     store = new_store()
+    store.graceful_pods = True
     runtime, services = FakeRuntime(), FakeServices()
     loops = controllers.start_all(store, str(tmp_path), "lab-node")
     tokens = ServiceAccountTokens(str(tmp_path), "https://127.0.0.1:1")
@@ -87,8 +88,8 @@ def test_rolling_update_replaces_pods_one_by_one(cluster):
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "a:2"
     store.update(deployment, ADMIN)
 
-    def counts():
-        pods = _pods(store)
+    def counts():                                       # pods not terminating: (all, old, new, ready)
+        pods = [p for p in _pods(store) if not p["metadata"].get("deletionTimestamp")]
         new = [p for p in pods if p["metadata"]["name"] not in old]
         return len(pods), len(pods) - len(new), len(new), sum(1 for p in pods if _is_ready(p))
     for step in range(1, 4):
@@ -107,6 +108,25 @@ def test_rolling_update_replaces_pods_one_by_one(cluster):
     sets = {rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: rs["spec"]["replicas"]
             for rs in store.list("apps/v1", "replicasets", "default")}
     assert sets == {"1": 0, "2": 3}
+
+
+def test_deleted_pods_terminate_on_the_node_first(cluster):
+    store, runtime, _ = cluster
+    store.create(_deployment(replicas=1), ADMIN)
+    pod = _ready_deployment(store, 1) and _pods(store)[0]
+    name, since = pod["metadata"]["name"], store.resource_version
+    marked = store.delete("v1", "pods", "default", name, ADMIN)
+    assert marked["metadata"]["deletionGracePeriodSeconds"] == 30 and marked["metadata"]["deletionTimestamp"]
+    wait_for(lambda: store.get("v1", "pods", "default", name) is None, what="the pod removed by the node")
+    assert ("default", name) in runtime.deleted
+    events = []
+    for event in store.watch("v1", "pods", "default", since, timeout=2):
+        if event.object["metadata"]["name"] == name:
+            events.append((event.type, bool(event.object["metadata"].get("deletionTimestamp"))))
+        if event.type == "DELETED" and event.object["metadata"]["name"] == name:
+            break
+    assert events[0] == ("MODIFIED", True) and events[-1] == ("DELETED", True)     # Terminating, then gone
+    _ready_deployment(store, 1)                                                      # and replaced
 
 
 def test_job_completes_or_fails(cluster):
