@@ -333,6 +333,7 @@ class PodmanRuntime:
             pods = [entry for entry in self._pods.values() if entry.initialized and not entry.failed]
         if not pods:
             return
+        listed_at = time.time()
         listing = podman("ps", "-a", "--filter", f"label={LABEL}={self.owner}", "--format", "json",
                          check=False).stdout.decode().strip()
         states = {item["Names"][0]: item["State"] for item in (json.loads(listing) if listing else [])}
@@ -341,7 +342,9 @@ class PodmanRuntime:
             for container in entry.apps:
                 if container.busy or entry.deleted:
                     continue
-                if container.state == "running" and states.get(container.podman_name) != "running":
+                seen_running = states.get(container.podman_name) == "running" or \
+                    (container.running_since or 0) >= listed_at           # (re)started after the listing
+                if container.state == "running" and not seen_running:
                     container.busy = True
                     self._pool.submit(self._guarded, self._exited, entry, container)
                 elif container.state == "running":

@@ -6,6 +6,7 @@ All pods start together (module fixture) so the module waits for the slowest onc
 import http.client
 import ipaddress
 import json
+import os
 import subprocess
 import time
 import urllib.request
@@ -62,8 +63,12 @@ PODS = {
     "client": lambda: sleeper("client",
                               readinessProbe={"exec": {"command": ["test", "-d", "/tmp"]}, "periodSeconds": 1},
                               startupProbe={"exec": {"command": ["test", "-d", "/"]}, "periodSeconds": 1},
+                              volumeMounts=[{"name": "data", "mountPath": "/data"}],
                               pod_spec={"hostname": "client-0", "subdomain": "clients",
-                                        "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["legacy-pacs"]}]}),
+                                        "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["legacy-pacs"]}],
+                                        "securityContext": {"fsGroup": 4242},
+                                        "volumes": [{"name": "data",
+                                                     "persistentVolumeClaim": {"claimName": "client-data"}}]}),
     # A ConfigMap that does not exist yet: the pod waits in ContainerCreating, then starts when it appears.
     "late-config": lambda: pod("late-config", [{"name": "main", "image": DEBIAN, "command": ["sleep", "60"],
                                                 "volumeMounts": [{"name": "late", "mountPath": "/late"}]}],
@@ -310,3 +315,11 @@ def test_a_failing_init_container_fails_a_never_restarting_pod(pods):
     assert init["state"]["terminated"]["exitCode"] == 1 and init["state"]["terminated"]["reason"] == "Error"
     assert condition(status, "Initialized") == "False"
     assert status["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing"
+
+
+def test_a_claim_is_the_resolvers_folder_writable_through_fs_group(pods):
+    pods.wait_for("client", lambda s: s["containerStatuses"][0]["ready"])
+    written = exec_in("client", "sh", "-c", "id -G; touch /data/written")
+    assert written.returncode == 0 and "4242" in written.stdout.decode().split(), written.stderr
+    folder = pods.resolver.volume_dir("default", "client-data")
+    assert os.path.isfile(os.path.join(folder, "written")) and os.stat(folder).st_gid == 4242
