@@ -1,5 +1,5 @@
-"""The project's chart on a lab cluster that runs its pods (lab/kube: API, controllers, podman kubelet), with the
-real helm 4 and kubectl pointed at it."""
+"""The project's chart on an OpenShift-flavoured lab cluster that runs its pods (lab/kube: API, controllers, podman
+kubelet, restricted-v2 SCC admission, Routes on a real HAProxy), with the real helm 4 and kubectl pointed at it."""
 import os
 import subprocess
 
@@ -35,6 +35,6 @@ def chart_lab(tmp_path_factory):
         pytest.fail("helm and kubectl are missing from .cache/tools/bin: run `make setup`")
     images.ensure("orthanc")
     remove_labelled(cluster_owner(CLUSTER))            # a crashed earlier run's pods and network
-    with running_cluster(CLUSTER, pods=True) as cluster:
+    with running_cluster(CLUSTER, "openshift", pods=True) as cluster:
         yield ChartLab(cluster, str(tmp_path_factory.mktemp("clients")))
     remove_labelled(cluster_owner(CLUSTER))
