@@ -10,7 +10,7 @@ import threading
 
 from lab.azure.config import write_private_json
 
-COLLECTIONS = ("resources", "operations", "applications", "servicePrincipals", "msiHosts")
+COLLECTIONS = ("resources", "operations", "applications", "servicePrincipals", "msiHosts", "vaultSecrets")
 
 
 class Store:

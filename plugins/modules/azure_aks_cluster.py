@@ -370,7 +370,7 @@ def main():
             dns_service_ip=dict(type='str'),
             oidc_issuer=dict(type='bool', default=True),
             workload_identity=dict(type='bool', default=True),
-            key_vault_secrets_provider=dict(type='dict', options=dict(
+            key_vault_secrets_provider=dict(type='dict', no_log=False, options=dict(
                 enabled=dict(type='bool', default=True),
                 enable_secret_rotation=dict(type='bool', default=True),
                 rotation_poll_interval=dict(type='str'),

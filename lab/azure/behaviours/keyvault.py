@@ -1,11 +1,19 @@
 """Key Vault as the resource provider runs it: names are global, a deleted vault is soft-deleted (kept as a
 Microsoft.KeyVault/locations/deletedVaults resource, its name still taken), a create over a soft-deleted name
-needs createMode recover, purge protection is irreversible and blocks a purge, the vault URI is set by Azure.
+needs createMode recover, purge protection is irreversible and blocks a purge, the vault URI is set by Azure (in
+the lab: https://127.0.0.1:<port of its own>/, served by lab.azure.vault_data while the vault exists).
 """
 import datetime
 
+import threading
+
 from lab.azure.behaviours import Behaviour
-from lab.azure.web import HttpError
+from lab.azure.vault_data import VaultApp
+from lab.azure.web import HttpError, LabHttpsServer
+from lab.proc import LOOPBACK, free_port
+
+_SERVERS = {}  # vault id -> its data-plane listener
+_LOCK = threading.Lock()
 
 DELETED_TYPE = "Microsoft.KeyVault/locations/deletedVaults"
 
@@ -52,10 +60,30 @@ class Vault(Behaviour):
         for rule in (props.get("networkAcls") or {}).get("ipRules") or []:
             if "/" not in rule["value"]:
                 rule["value"] += "/32"  # Azure stores a single address as a /32 range
-        props["vaultUri"] = f"https://{name}.vault.azure.net/"
+        port = record["private"].setdefault("port", free_port())
+        props["vaultUri"] = f"https://{LOOPBACK}:{port}/"  # the lab's data plane: lab.azure.vault_data
         props.setdefault("accessPolicies", [])
 
+    def provision(self, ctx, record):
+        with _LOCK:
+            if record["body"]["id"] in _SERVERS:
+                return
+            server = LabHttpsServer((LOOPBACK, record["private"]["port"]), VaultApp(ctx, record["body"]["id"]),
+                                    ctx.server_cert, ctx.server_key)
+            _SERVERS[record["body"]["id"]] = server
+        threading.Thread(target=server.serve_forever, name=f"vault-{record['body']['name']}", daemon=True).start()
+
+    resume = provision
+
+    def shutdown(self, ctx, record):
+        with _LOCK:
+            server = _SERVERS.pop(record["body"]["id"], None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
     def deprovision(self, ctx, record):
+        self.shutdown(ctx, record)
         body = record["body"]
         props = body.get("properties", {})
         now = datetime.datetime.now(datetime.timezone.utc)

@@ -126,7 +126,7 @@ def test_key_vault_lifecycle_soft_delete_recover_and_purge_protection(lab_env, a
     vault = dict(resource_group=group, name=name, location=lab_env["location"], public_network_access="Enabled",
                  network_acls=dict(default_action="Deny", ip_rules=["203.0.113.7"]))
     created = converge_cycle("azure_key_vault", vault, auth, log, ("public_network_access", "Disabled"))
-    assert created["vault_uri"] == "https://%s.vault.azure.net/" % name
+    assert created["vault_uri"].startswith("https://127.0.0.1:"), created["vault_uri"]
     props = created["resource"]["properties"]
     assert props["enableRbacAuthorization"] is True and props["enablePurgeProtection"] is True
     vault["public_network_access"] = "Disabled"
@@ -276,3 +276,43 @@ def test_emulator_refuses_an_endpoint_on_a_missing_subnet_or_a_wrong_group(lab_e
         with pytest.raises(HttpResponseError) as caught:
             client.private_endpoints.begin_create_or_update(group, "pe-refused", body).result()
         assert caught.value.error.code == code, caught.value.message
+
+
+# ------------------------------------------------------------------------------------- Key Vault secrets
+
+
+def test_key_vault_secret_never_shows_its_value(lab_env, auth, group, log):
+    vault = run("azure_key_vault", dict(resource_group=group, name="kv-sec-" + TAG, location=lab_env["location"]),
+                auth)
+    base = dict(vault_uri=vault["vault_uri"], name="orthanc-db-password", verify_challenge_resource=False)
+    value = "Canary-Secret-" + TAG
+    refused = run("azure_key_vault_secret", dict(base, value=value), auth)
+    assert refused["failed"] and "ForbiddenByRbac" in repr(refused) + refused["msg"] or "not authorized" in \
+        refused["msg"], refused
+    granted = run("azure_role_assignment", dict(scope=vault["id"], principal_id=lab_env["principal_id"],
+                                                principal_type="ServicePrincipal", role="Key Vault Secrets Officer"),
+                  auth)
+    assert not granted.get("failed"), granted
+    args = dict(base, value=value, content_type="password", expires="2027-01-31T00:00:00Z")
+    results = [run("azure_key_vault_secret", args, auth, check_mode=True)]
+    assert results[0].get("changed") and results[0]["version"] == "", results[0]
+    results.append(run("azure_key_vault_secret", args, auth))
+    assert results[-1].get("changed") and results[-1]["version"], results[-1]
+    first_version = results[-1]["version"]
+    results.append(run("azure_key_vault_secret", args, auth))
+    assert results[-1]["changed"] is False and results[-1]["version"] == first_version
+    results.append(run("azure_key_vault_secret", dict(args, content_type="text/plain"), auth))
+    assert results[-1]["changed"] and results[-1]["version"] == first_version, "metadata only: same version"
+    assert results[-1]["diff"] == {"before": {"contentType": "password"}, "after": {"contentType": "text/plain"}}
+    results.append(run("azure_key_vault_secret", dict(args, value=value + "-rotated"), auth, check_mode=True))
+    assert results[-1]["changed"] and results[-1]["version"] == first_version
+    results.append(run("azure_key_vault_secret", dict(args, value=value + "-rotated"), auth))
+    assert results[-1]["changed"] and results[-1]["version"] != first_version
+    assert results[-1]["diff"]["after"]["value"] == "(hidden) new version"
+    assert all(value not in repr(result) for result in results), "the value leaked into a result"
+    gone = run("azure_key_vault_secret", dict(base, state="absent"), auth)
+    assert gone["changed"] and not gone.get("failed"), gone
+    again = run("azure_key_vault_secret", dict(args), auth)
+    assert again["failed"] and "recover it (recover=true)" in again["msg"], again
+    recovered = run("azure_key_vault_secret", dict(args, recover=True), auth)
+    assert recovered["changed"] and not recovered.get("failed"), recovered

@@ -100,3 +100,20 @@ def test_info_writes_the_kubeconfig_privately_and_returns_it_only_when_asked(tmp
     returned = run_module("azure_aks_cluster_info", dict(resource_group="rg", name="aks-pacs", return_kubeconfig=True),
                           arm)
     assert returned["kubeconfig"] == text
+
+
+SECRET = dict(vault_uri="https://kv-imaging.vault.azure.net/", name="orthanc-db-password", value="S3cret-Value!")
+
+
+@pytest.mark.parametrize("change,needle", [
+    (dict(name="db_password"), "Invalid name"),
+    (dict(vault_uri="http://kv-imaging.vault.azure.net/"), "Invalid vault_uri"),
+    (dict(value=None), "Invalid value: it is required"),
+    (dict(value="x" * (25 * 1024 + 1)), "larger than 25 KiB"),
+    (dict(expires="31/01/2027"), "Invalid expires"),
+])
+def test_key_vault_secret_input_is_refused_before_any_request(change, needle):
+    arm = FakeArm()
+    result = run_module("azure_key_vault_secret", dict(SECRET, **change), arm)
+    assert result.get("failed") and needle in result["msg"], result
+    assert arm.log == [] and "S3cret-Value!" not in repr(result)
