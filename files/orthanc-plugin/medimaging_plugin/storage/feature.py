@@ -6,8 +6,6 @@ An invalid section FAILS CLOSED: a refusing area is registered, so Orthanc refus
 log line instead of silently writing patient images to local disk that operators believe are in the bucket.
 """
 
-import time
-
 from ..config import ConfigError
 from ..http_client import HttpClient
 from ..log import get_logger, redact
@@ -83,7 +81,6 @@ class RefusingArea:
 class StorageFeature:
     def __init__(self, settings=None, error=None, area=None, metrics=None, api=None):
         self.settings, self.error, self.area, self.metrics = settings, error, area, metrics
-        self.started_at = time.time()
         self.migration = Migration(api, area) if api is not None and isinstance(area, StorageArea) else None
 
     @classmethod

@@ -23,7 +23,8 @@ class ObjectStore:
     backend = "?"
 
     def __init__(self, timeout=30.0, ca_bundle=None, retry=None, http=None, on_retry=None):
-        self.http = http or HttpClient(timeout, ca_bundle=ca_bundle or None)
+        # https_proxy/no_proxy honoured as for token endpoints (a hospital's egress proxy); plain http never proxied
+        self.http = http or HttpClient(timeout, ca_bundle=ca_bundle or None, use_env_proxy=True)
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry or (lambda operation: None)
 
