@@ -63,7 +63,9 @@ class Namespaces(Controller):
 
 class GarbageCollector(Controller):
     name = "garbage-collector"
-    watches = ()
+    # the usual owners and dependents wake it at once (events coalesce into one round); anything else within 1 s
+    watches = (("apps/v1", "deployments"), ("apps/v1", "replicasets"), ("apps/v1", "statefulsets"),
+               ("batch/v1", "jobs"), ("v1", "pods"), ("v1", "services"))
 
     def reconcile(self):
         uids, everything = self.store.garbage_view()
