@@ -22,7 +22,7 @@ from lab.kube.api.server import ApiApp, ApiServer
 from lab.kube.api.store import MemoryStore
 from lab.kube.contracts import ClusterContext, UserInfo
 from lab.kube.tokens import ServiceAccountTokens
-from lab.proc import LOOPBACK
+from lab.proc import LOOPBACK, LabError
 
 NODE_NAME = "lab-node"
 SYSTEM = UserInfo("system:apiserver", (ADMIN_GROUP,))
@@ -33,6 +33,22 @@ def _write_private(path, text):
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def load_flavour(name, options):
+    """The flavour's ClusterExtensions; a clear LabError when the flavour (or lab.kube.flavours) is missing."""
+    if name == "plain":
+        try:
+            from lab.kube import flavours  # pylint: disable=import-outside-toplevel - optional package
+        except ImportError:
+            return []
+        return flavours.load(name, **options)
+    try:
+        from lab.kube import flavours  # pylint: disable=import-outside-toplevel
+        return flavours.load(name, **options)
+    except (ImportError, ValueError) as err:
+        raise LabError(f"cluster flavour {name!r} is not available ({err}): use --flavour plain, or one of the "
+                       "flavours lab/kube/flavours provides") from err
 
 
 class Cluster:
@@ -106,10 +122,9 @@ class Cluster:
 
     # ---- life ---------------------------------------------------------------------------------------------
     def start(self):
-        from lab.kube import flavours  # pylint: disable=import-outside-toplevel - flavours import the contracts only
         from lab.kube.node import NodeLoop  # pylint: disable=import-outside-toplevel
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        self.extensions = flavours.load(self.flavour, **self.flavour_options)
+        self.extensions = load_flavour(self.flavour, self.flavour_options)
         if self.pods:
             self._start_kubelet()
         ca = LabCA(self.ca_dir)
