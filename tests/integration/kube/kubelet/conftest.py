@@ -62,7 +62,7 @@ class Kubelet:
             time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")      # gone with its module: no pods or scheduler left running for later tests
 def kubelet():
     images.ensure("orthanc")
     remove_labelled(cluster_owner(CLUSTER))            # a crashed earlier run's pods and network
