@@ -17,7 +17,7 @@ from lab.kube.api.resources import Registry
 from lab.kube.api.selectors import fields_match, labels_match, parse_fields, parse_labels
 from lab.kube.contracts import AdmissionDenied, AdmissionRequest, ResourceType, WatchEvent
 
-HISTORY = 20000            # watch events kept for resuming from a resourceVersion
+HISTORY = 5000             # watch events kept for resuming from a resourceVersion (410 Expired beyond)
 _STOP = object()
 
 
@@ -426,6 +426,7 @@ class MemoryStore:
                 if item is _STOP:
                     return
                 event_type, obj = item
+                obj = copy.deepcopy(obj)            # one snapshot feeds every watcher and the history
                 obj["apiVersion"] = rtype.api_version
                 yield WatchEvent(event_type, obj)
         finally:
