@@ -218,10 +218,10 @@ class MemoryStore:
     def _store(self, rtype, key, obj, event_type):
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
+        if rtype.group == "apiextensions.k8s.io":
+            self._register_crd(obj)                 # before the event: watchers see it Established
         self._bucket(rtype)[key] = obj
         self._emit(rtype, event_type, obj)
-        if rtype.group == "apiextensions.k8s.io":
-            self._register_crd(obj)
         return self._out(obj, rtype)
 
     def _remove(self, rtype, key):
