@@ -159,3 +159,31 @@ def test_emulator_refuses_what_aks_refuses(lab_env, world, change, code):
         client.managed_clusters.begin_create_or_update(world["group"], "aks-refused", {
             "location": lab_env["location"], "identity": {"type": "SystemAssigned"}, "properties": properties}).result()
     assert caught.value.error.code == code, caught.value.message
+
+
+def test_workload_identity_through_the_cluster_issuer(lab_env, auth, world, tmp_path):
+    """The issuer URL the module returns is one a federated credential can trust: a service-account token from it
+    is exchanged for the identity's Entra token (as the Orthanc plugin does in the pod)."""
+    import jwt
+    import requests
+    from azure.identity import ClientSecretCredential, WorkloadIdentityCredential
+    cluster = run("azure_aks_cluster", cluster_args(lab_env, world, "aks-wi"), auth)
+    issuer = cluster["oidc_issuer_url"]
+    identity = run("azure_user_assigned_identity", dict(resource_group=world["group"], name="id-orthanc",
+                                                        location=lab_env["location"]), auth)
+    trusted = run("azure_federated_identity_credential", dict(
+        resource_group=world["group"], identity="id-orthanc", name="aks-wi-orthanc", issuer=issuer,
+        subject="system:serviceaccount:pacs:orthanc"), auth)
+    assert trusted["changed"] and not trusted.get("failed"), trusted
+    admin = ClientSecretCredential(lab_env["tenant_id"], lab_env["client_id"], lab_env["client_secret"],
+                                   authority=lab_env["authority_host"], disable_instance_discovery=True)
+    minted = requests.post(issuer + "/token", json={"subject": "system:serviceaccount:pacs:orthanc"}, timeout=30,
+                           headers={"Authorization": "Bearer " + admin.get_token(
+                               "https://management.azure.com/.default").token})
+    token_file = tmp_path / "azure-identity-token"
+    token_file.write_text(minted.json()["token"])
+    credential = WorkloadIdentityCredential(tenant_id=lab_env["tenant_id"], client_id=identity["client_id"],
+                                            token_file_path=str(token_file), authority=lab_env["authority_host"],
+                                            disable_instance_discovery=True)
+    token = credential.get_token("https://dicom.healthcareapis.azure.com/.default").token
+    assert jwt.decode(token, options={"verify_signature": False})["oid"] == identity["principal_id"]

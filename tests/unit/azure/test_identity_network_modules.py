@@ -229,3 +229,11 @@ def test_bad_input_is_refused_before_any_request(name, change, needle):
     result = run_module(name, dict(CASES[name], **change), arm)
     assert result.get("failed") and needle in result["msg"], result
     assert arm.log == []
+
+
+def test_an_empty_list_matches_a_list_arm_leaves_out():
+    from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import (
+        differences, values_match)
+    assert values_match(None, []) and not values_match(None, ["Microsoft.KeyVault"])
+    assert not values_match([{"service": "Microsoft.KeyVault"}], [])
+    assert differences({"properties": {}}, {"properties": {"serviceEndpoints": []}}) == []
