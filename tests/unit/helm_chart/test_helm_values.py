@@ -399,6 +399,9 @@ def test_azure_values_wire_workload_identity_key_vault_and_the_dicom_service():
     assert docs.config["MedimagingArchive"]["TokenServer"]["Provider"] == "workload_identity"
     assert docs.has("SecretProviderClass") and docs.has("PodDisruptionBudget")
     assert docs.env["ORTHANC__REGISTERED_USERS_SECRET"].startswith(KEYVAULT)
+    storage = docs.config["MedimagingStorage"]  # the replicas share Orthanc's files in Blob
+    assert storage["Backend"] == "azure_blob" and storage["TokenServer"] == {"Provider": "workload_identity"}
+    assert not docs.has("PersistentVolumeClaim")
 
 
 def test_aws_values_use_irsa_and_object_storage():
