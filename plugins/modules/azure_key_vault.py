@@ -83,8 +83,8 @@ options:
     type: bool
     default: false
   purge:
-    description: With O(state=absent), purge the vault after deleting it, so its name is free at once. Refused by
-      Azure while purge protection is on.
+    description: With O(state=absent), purge the vault after deleting it (or, when it is already soft-deleted, purge
+      it; O(location) is needed then), so its name is free at once. Refused by Azure while purge protection is on.
     type: bool
     default: false
   state:
@@ -132,7 +132,7 @@ id:
 '''
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
-from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_errors import AzureOperationError, from_exception
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_module import (
     azure_module, check_name, clients_for, engine_for, fail, invalid)
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import name_problem
@@ -190,6 +190,27 @@ def refuse_purge_protection_off(params, current, resource):
             message='purge protection is on and Azure cannot turn it off (the task asks enable_purge_protection=false)',
             hint='keep enable_purge_protection=true; a vault with purge protection is removed only when its '
                  'retention period has passed after deletion')
+
+
+def purge_deleted(module, vaults, name, result):
+    """state=absent purge=true on a vault that is already soft-deleted: purge it (needs location)."""
+    location = module.params['location']
+    if not location:
+        invalid(module, 'location', 'purging a soft-deleted vault needs its location', 'Set location')
+    asked = "purge the deleted Key Vault '%s'" % name
+    try:
+        deleted = vaults.get_deleted(name, location, cls=raw_json)
+    except Exception as exc:  # ResourceNotFoundError: nothing to purge
+        if getattr(exc, 'status_code', None) == 404:
+            return result
+        raise from_exception(exc, asked)
+    result = {'changed': True, 'diff': {'before': {'deletedVault': deleted.get('id')}, 'after': {}}, 'resource': {}}
+    if not module.check_mode:
+        try:
+            vaults.begin_purge_deleted(name, location).result()
+        except Exception as exc:
+            raise from_exception(exc, asked)
+    return result
 
 
 def main():
@@ -252,6 +273,8 @@ def main():
         current = engine.current(resource)
         if params['state'] == 'absent':
             result = engine.absent(resource, current, have_current=True)
+            if current is None and params['purge']:
+                result = purge_deleted(module, vaults, name, result)
         else:
             if current is None and tenant is None:
                 invalid(module, 'tenant_id', 'it is required to create a vault', 'Set tenant_id (or the tenant '

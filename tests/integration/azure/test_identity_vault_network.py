@@ -139,8 +139,11 @@ def test_key_vault_lifecycle_soft_delete_recover_and_purge_protection(lab_env, a
     remove("azure_key_vault", vault, auth, log)
     again = run("azure_key_vault", vault, auth)
     assert again["failed"] and "deleted state" in again["msg"], again
+    log.mark()
+    planned = run("azure_key_vault", dict(vault, state="absent", purge=True), auth, check_mode=True)
+    assert planned["changed"] and log.writes() == [], planned
     purged = run("azure_key_vault", dict(vault, state="absent", purge=True), auth)
-    assert purged["changed"] is False, "the vault is already deleted: nothing to purge through a missing vault"
+    assert purged["failed"] and "purge protection enabled" in purged["msg"], purged
     recovered = run("azure_key_vault", dict(vault, recover=True), auth)
     assert recovered["changed"] and not recovered.get("failed"), recovered
     protected = run("azure_key_vault", dict(vault, state="absent", purge=True), auth)
@@ -154,6 +157,10 @@ def test_key_vault_without_purge_protection_is_purged(lab_env, auth, group):
     gone = run("azure_key_vault", dict(vault, state="absent", purge=True), auth)
     assert gone["changed"] and not gone.get("failed"), gone
     assert run("azure_key_vault", vault, auth)["changed"], "the name is free again after a purge"
+    assert run("azure_key_vault", dict(vault, state="absent"), auth)["changed"]
+    late = run("azure_key_vault", dict(vault, state="absent", purge=True), auth)
+    assert late["changed"] and not late.get("failed"), "an already deleted vault is purged: %r" % late
+    assert run("azure_key_vault", dict(vault, state="absent", purge=True), auth)["changed"] is False
 
 
 # ------------------------------------------------------------------------------------- network
