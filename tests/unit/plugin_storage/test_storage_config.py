@@ -125,3 +125,17 @@ def test_the_images_variables_and_the_json_give_the_same_settings():
     from_json = load_storage_settings({"MedimagingStorage": section}, {})
     from_env = load_storage_settings({}, model.to_env({"MedimagingStorage": section}))
     assert from_env == from_json
+
+
+def test_an_unexpected_failure_also_fails_closed(monkeypatch):
+    import medimaging_plugin.storage.feature as feature_module
+
+    def broken(settings, environ):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(feature_module, "build_store", broken)
+    feature = StorageFeature.from_config({"MedimagingStorage": {"Backend": "s3", "Bucket": "orthanc",
+                                                                "Region": "eu-west-1"}}, {}, registry=Registry())
+    assert feature.state == "error" and "RuntimeError: boom" in feature.error
+    with pytest.raises(StorageError, match="refused"):
+        feature.area.read("8d6f4a3c-1b2e-4f5a-9c8d-7e6f5a4b3c2d", 1)

@@ -94,6 +94,10 @@ class StorageFeature:
             LOG.error("%s: invalid configuration, every attachment is REFUSED until it is fixed: %s", SECTION,
                       redact(exc))
             return cls(error=redact(exc), area=RefusingArea(redact(exc)))
+        except Exception as exc:  # a bug must not let Orthanc fall back to local disk either
+            problem = "%s: %s" % (type(exc).__name__, redact(exc))
+            LOG.error("%s: cannot start, every attachment is REFUSED: %s", SECTION, problem)
+            return cls(error=problem, area=RefusingArea(problem))
         metrics = StorageMetrics(registry) if registry is not None else StorageMetrics()
         area = StorageArea(store, metrics, settings.structure, settings.root, settings.disk_root)
         LOG.info("%s: attachments in %s (%s, %s layout%s%s)", SECTION,
