@@ -188,8 +188,10 @@ def test_garbage_collection_and_service_endpoints(cluster):
     service = wait_for(lambda: HOST_PORTS in (store.get("v1", "services", "default", "web")["metadata"].get(
         "annotations") or {}) and store.get("v1", "services", "default", "web"), what="host ports")
     assert json.loads(service["metadata"]["annotations"][HOST_PORTS]) == {"80": 40080}
-    slices = store.list("discovery.k8s.io/v1", "endpointslices", "default", "kubernetes.io/service-name=web")
-    assert len(slices) == 1 and len(slices[0]["endpoints"]) == 2
+    slices = wait_for(lambda: [s for s in store.list("discovery.k8s.io/v1", "endpointslices", "default",
+                                                     "kubernetes.io/service-name=web") if len(s["endpoints"]) == 2],
+                      what="an endpoint slice with both pods")
+    assert len(slices) == 1 and {e["conditions"]["ready"] for e in slices[0]["endpoints"]} == {True}
     store.delete("apps/v1", "deployments", "default", "web", ADMIN, propagation="Foreground")
     wait_for(lambda: store.get("apps/v1", "deployments", "default", "web") is None, what="foreground deletion")
     wait_for(lambda: not _pods(store) and not store.list("apps/v1", "replicasets", "default"), what="GC")
