@@ -41,7 +41,7 @@ class _Container:
         self.running_since = None
         self.terminated = None
         self.last_state = {}
-        self.restart_count = self.crashes = 0
+        self.restart_count = self.crashes = self.pull_attempts = 0
         self.ready = self.started = self.created = self.busy = self.killed_by_probe = False
         self.image_id = self.container_id = ""
         self.retry_at = None          # when set: create (not created) or restart (created) at that time
@@ -268,13 +268,15 @@ class PodmanRuntime:
         found = podman("image", "inspect", "--format", "json", image, check=False)
         if found.returncode != 0:
             first = container.waiting.get("reason") not in ("ErrImagePull", "ImagePullBackOff")
+            # Checked again after base, 2*base ... 300 s, as the kubelet's image pull back-off.
+            container.pull_attempts = 1 if first else container.pull_attempts + 1
+            retry = min(self.backoff_base * 2 ** (container.pull_attempts - 1), MAX_BACKOFF)
             with self._lock:
                 if first:
                     container.wait("ErrImagePull", f'Failed to pull image "{image}": image not present locally '
-                                   "(the lab kubelet never pulls: build or load it with podman first)",
-                                   retry_in=self.backoff_base)
+                                   "(the lab kubelet never pulls: build or load it with podman first)", retry_in=retry)
                 else:
-                    container.wait("ImagePullBackOff", f'Back-off pulling image "{image}"', retry_in=self.backoff_base)
+                    container.wait("ImagePullBackOff", f'Back-off pulling image "{image}"', retry_in=retry)
             return False
         details = json.loads(found.stdout.decode())[0]
         container.image_id = (f"{image.split('@')[0].rsplit(':', 1)[0]}@{details['Digest']}"

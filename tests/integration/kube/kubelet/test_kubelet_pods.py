@@ -19,6 +19,7 @@ from lab.proc import free_port
 ORTHANC = "localhost/medimaging/orthanc:trixie"
 DEBIAN = "localhost/medimaging/debian:trixie"
 UID = 1000740000
+LATE_IMAGE = "localhost/medimaging/kubelet-it-late:1"
 
 
 def pod(name, containers, **spec):
@@ -69,6 +70,8 @@ PODS = {
                                         "securityContext": {"fsGroup": 4242},
                                         "volumes": [{"name": "data",
                                                      "persistentVolumeClaim": {"claimName": "client-data"}}]}),
+    # An image that appears after the first ErrImagePull (tagged by the test): the next look finds it.
+    "late-image": lambda: sleeper("late-image", image=LATE_IMAGE),
     # A ConfigMap that does not exist yet: the pod waits in ContainerCreating, then starts when it appears.
     "late-config": lambda: pod("late-config", [{"name": "main", "image": DEBIAN, "command": ["sleep", "60"],
                                                 "volumeMounts": [{"name": "late", "mountPath": "/late"}]}],
@@ -323,3 +326,14 @@ def test_a_claim_is_the_resolvers_folder_writable_through_fs_group(pods):
     assert written.returncode == 0 and "4242" in written.stdout.decode().split(), written.stderr
     folder = pods.resolver.volume_dir("default", "client-data")
     assert os.path.isfile(os.path.join(folder, "written")) and os.stat(folder).st_gid == 4242
+
+
+def test_an_image_that_appears_later_starts_the_container(pods):
+    pods.wait_for("late-image", lambda s: s["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
+                  in ("ErrImagePull", "ImagePullBackOff"), timeout=30)
+    podman("tag", ORTHANC, LATE_IMAGE)
+    try:
+        status = pods.wait_for("late-image", lambda s: s["phase"] == "Running", timeout=60)
+        assert status["containerStatuses"][0]["image"] == LATE_IMAGE
+    finally:
+        podman("untag", ORTHANC, LATE_IMAGE, check=False)
