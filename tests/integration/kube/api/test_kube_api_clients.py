@@ -38,7 +38,7 @@ def test_watch_sees_writes_in_order(api):
 
     def follow():
         for event in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=start,
-                                          timeout_seconds=5):
+                                          timeout_seconds=30):
             seen.append((event["type"], event["object"].metadata.name))
             if len(seen) == 3:
                 return
@@ -47,7 +47,7 @@ def test_watch_sees_writes_in_order(api):
     core.create_namespaced_config_map("default", {"metadata": {"name": "w1"}, "data": {"a": "1"}})
     core.patch_namespaced_config_map("w1", "default", {"data": {"a": "2"}})
     core.delete_namespaced_config_map("w1", "default")
-    follower.join(10)
+    follower.join(40)
     assert seen == [("ADDED", "w1"), ("MODIFIED", "w1"), ("DELETED", "w1")]
 
 

@@ -68,6 +68,11 @@ def test_get_with_label_and_field_selectors(clients):
     none = _json(clients.kubectl("get", "pods", "-n", "imaging", "--field-selector", "status.phase=Running",
                                  "-o", "json"))
     assert none["items"] == []                              # no kubelet here: scheduled pods stay Pending
+    deadline = time.monotonic() + 60
+    while _json(clients.kubectl("get", "deploy", "pacs", "-n", "imaging", "-o", "json")).get(
+            "status", {}).get("updatedReplicas") != 2:
+        assert time.monotonic() < deadline, "the deployment status never counted its 2 pods"
+        time.sleep(0.2)
     printed = clients.kubectl("get", "deploy,pods", "-n", "imaging").stdout.split("\n")   # Tables from the API
     assert printed[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert printed[1].split()[:4] == ["deployment.apps/pacs", "0/2", "2", "0"]
@@ -143,6 +148,6 @@ def test_rollout_history_and_undo(clients):
 def test_delete_and_namespace_deletion(clients, cluster):
     clients.kubectl("delete", "cm", "settings", "-n", "imaging")
     assert clients.kubectl("get", "cm", "settings", "-n", "imaging", check=False).returncode != 0
-    clients.kubectl("delete", "namespace", "imaging", "--timeout=30s")
+    clients.kubectl("delete", "namespace", "imaging", "--timeout=120s")
     assert clients.kubectl("get", "namespace", "imaging", check=False).returncode != 0
     assert cluster.store.namespaced_objects("imaging") == []

@@ -86,7 +86,7 @@ def test_up_runs_pods_and_down_removes_them(launcher):
     assert run("kubeconfig", "--readonly").stdout == open(facts["kubeconfig_readonly"], encoding="utf-8").read()
 
     _kubectl(env, facts, "apply", "-f", "-", stdin=DEPLOYMENT)
-    _kubectl(env, facts, "rollout", "status", "deploy/pacs", "--timeout=90s")
+    _kubectl(env, facts, "rollout", "status", "deploy/pacs", "--timeout=180s")
     service = json.loads(_kubectl(env, facts, "get", "svc", "pacs", "-o", "json"))
     port = json.loads(service["metadata"]["annotations"]["lab.medimaging.io/host-ports"])["8042"]
     with pytest.raises(urllib.error.HTTPError) as answer:
@@ -102,7 +102,7 @@ def test_up_runs_pods_and_down_removes_them(launcher):
         assert json.load(answer)["gitVersion"] == "v1.37.0"
 
     _kubectl(env, facts, "set", "env", "deploy/pacs", "ORTHANC__NAME=rolled")
-    _kubectl(env, facts, "rollout", "status", "deploy/pacs", "--timeout=90s")
+    _kubectl(env, facts, "rollout", "status", "deploy/pacs", "--timeout=180s")
     pods = json.loads(_kubectl(env, facts, "get", "pods", "-l", "app=pacs", "-o", "json"))["items"]
     assert [p["metadata"]["name"] for p in pods] != [pod["metadata"]["name"]] and len(pods) == 1
     assert _labelled()
