@@ -23,8 +23,8 @@ description:
     must be a V(System) pool.
   - Azure refuses turning the OIDC issuer off, changing O(dns_prefix), O(private_cluster), the network plugin or a
     pool's VM size after creation; the module says so before any write.
-  - Node pools are compared by what is set. With autoscaling on, the node count is Azure's to change, so it is
-    sent only when the cluster is created (as O(node_pools[].min_count)).
+  - Node pools are compared by what is set. With autoscaling on, the node count is the autoscaler's, so the
+    module keeps the current count (brought within new bounds) and starts a new pool at O(node_pools[].min_count).
 options:
   resource_group:
     description: Resource group of the cluster. It must exist; a missing group fails before any write, in check mode too.
@@ -289,22 +289,29 @@ def check_input(module):
                 invalid(module, option, 'it is required with state=present', 'Set %s' % option)
 
 
-def pool_body(pool, creating):
+def pool_body(pool, current_pools):
     scaling = pool['enable_auto_scaling']
+    count = pool['count']
+    if scaling:
+        # The autoscaler owns the count: keep Azure's (within the new bounds), or start at min_count. A PUT
+        # always carries it, as `az aks update` does, so a pool is never reset to the API's default of 1.
+        have = (current_pools.get(pool['name']) or {}).get('count')
+        count = pool['min_count'] if have is None else min(max(have, pool['min_count']), pool['max_count'])
     return {
         'name': pool['name'], 'vmSize': pool['vm_size'], 'mode': pool['mode'], 'osType': 'Linux',
         'type': 'VirtualMachineScaleSets', 'enableAutoScaling': scaling,
-        # The autoscaler owns the count: compared (and sent) only when the pool is fixed, or at creation.
-        'count': pool['count'] if not scaling else (pool['min_count'] if creating else None),
+        'count': count,
         'minCount': pool['min_count'], 'maxCount': pool['max_count'],
         'vnetSubnetID': pool['vnet_subnet_id'], 'availabilityZones': pool['availability_zones'],
         'maxPods': pool['max_pods'],
     }
 
 
-def desired_body(params, creating):
+def desired_body(params, current):
     provider = params['key_vault_secrets_provider']
     ranges = params['authorized_ip_ranges']
+    current_pools = dict((p.get('name'), p) for p in
+                         ((current or {}).get('properties') or {}).get('agentPoolProfiles') or [])
     identity = {'type': 'SystemAssigned'}
     if params['identity_id']:
         identity = {'type': 'UserAssigned', 'userAssignedIdentities': {params['identity_id']: {}}}
@@ -317,7 +324,7 @@ def desired_body(params, creating):
             'dnsPrefix': params['dns_prefix'],
             'kubernetesVersion': params['kubernetes_version'],
             'enableRBAC': True,
-            'agentPoolProfiles': [pool_body(p, creating) for p in params['node_pools'] or []] or None,
+            'agentPoolProfiles': [pool_body(p, current_pools) for p in params['node_pools'] or []] or None,
             'networkProfile': {'networkPlugin': params['network_plugin'], 'networkPolicy': params['network_policy'],
                                'serviceCidr': params['service_cidr'], 'dnsServiceIP': params['dns_service_ip']},
             'oidcIssuerProfile': {'enabled': params['oidc_issuer']},
@@ -412,7 +419,7 @@ def main():
         else:
             refuse_oidc_off(params, current, resource)
             refuse_vm_size_change(params, current, resource)
-            result = engine.present(resource, desired_body(params, current is None), current, have_current=True)
+            result = engine.present(resource, desired_body(params, current), current, have_current=True)
     except AzureOperationError as exc:
         fail(module, exc)
     found = result['resource'] or {}

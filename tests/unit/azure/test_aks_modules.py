@@ -1,5 +1,5 @@
 """azure_aks_cluster and azure_aks_cluster_info in-process against the in-memory ARM: the body (secure defaults,
-autoscaler count only at creation), the no-op, what is refused before any request, and the kubeconfig file."""
+the autoscaler's count kept within the bounds), the no-op, what is refused before any request, and the kubeconfig file."""
 import base64
 import os
 import stat
@@ -20,7 +20,7 @@ ARGS = dict(resource_group="rg", name="aks-pacs", location="westeurope", dns_pre
             service_cidr="10.200.0.0/16", dns_service_ip="10.200.0.10")
 
 
-def test_body_has_workload_identity_on_and_the_count_only_at_creation():
+def test_body_has_workload_identity_on_and_the_autoscaler_count_is_kept():
     arm = FakeArm(lro=True)
     run_module("azure_aks_cluster", ARGS, arm)
     body = arm.writes()[0][2]
@@ -38,7 +38,9 @@ def test_body_has_workload_identity_on_and_the_count_only_at_creation():
     assert again["changed"] is False and [m for m, _, _ in arm.log] == ["GET"], again["diff"]
     wider = run_module("azure_aks_cluster", dict(ARGS, node_pools=[dict(POOL, max_count=8)]), arm)
     sent = arm.writes()[-1][2]["properties"]["agentPoolProfiles"][0]
-    assert wider["changed"] and sent["maxCount"] == 8 and "count" not in sent, sent
+    assert wider["changed"] and sent["maxCount"] == 8 and sent["count"] == 4, "the autoscaler's count is kept"
+    narrower = run_module("azure_aks_cluster", dict(ARGS, node_pools=[dict(POOL, max_count=3)]), arm)
+    assert narrower["changed"] and arm.writes()[-1][2]["properties"]["agentPoolProfiles"][0]["count"] == 3
 
 
 def test_vm_size_and_oidc_off_are_refused_before_any_write():
