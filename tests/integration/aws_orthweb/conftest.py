@@ -1,4 +1,5 @@
 """One moto server and one converge of inventories/aws_lab for the folder (a converge costs 1-3 minutes here)."""
+import base64
 import os
 import shutil
 import sys
@@ -25,5 +26,10 @@ def scenario():
 
 @pytest.fixture(scope="session")
 def converged(scenario):
-    """The scenario converged once from nothing: the recap of that run."""
-    return succeeded(scenario.play("aws_orthweb.yml"))
+    """The scenario converged once from nothing: the recap of that run, and the user data it put in the launch
+    template (kept here: test_teardown removes the template before test_user_data reads it)."""
+    result = succeeded(scenario.play("aws_orthweb.yml"))
+    [version] = scenario.client("ec2").describe_launch_template_versions(
+        LaunchTemplateName="orthweb-lab-host", Versions=["$Latest"])["LaunchTemplateVersions"]
+    result["user_data"] = base64.b64decode(version["LaunchTemplateData"]["UserData"]).decode()
+    return result

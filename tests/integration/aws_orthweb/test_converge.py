@@ -105,7 +105,7 @@ def test_hosts_require_imdsv2_encrypted_root_and_the_site_address_is_on_the_prim
     data = version["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["BlockDeviceMappings"][0]["Ebs"]["Encrypted"]
-    assert data["IamInstanceProfile"]["Name"] == NAME + "-host"
+    assert data["IamInstanceProfile"]["Arn"].endswith(":instance-profile/%s-host" % NAME)
     user_data = base64.b64decode(data["UserData"]).decode()
     assert user_data.startswith("#cloud-config") and "BEGIN" not in user_data  # no key, no certificate in it
     reservations = ec2.describe_instances(Filters=[{"Name": "tag:Project", "Values": [NAME]},
@@ -114,8 +114,18 @@ def test_hosts_require_imdsv2_encrypted_root_and_the_site_address_is_on_the_prim
              for r in reservations["Reservations"] for i in r["Instances"]}
     assert sorted(hosts) == [NAME + "-primary", NAME + "-secondary"]
     assert len({h["Placement"]["AvailabilityZone"] for h in hosts.values()}) == 2
+    assert {h["VpcId"] for h in hosts.values()} == {_vpc(scenario)}
+    assert {g["GroupId"] for h in hosts.values() for g in h["SecurityGroups"]} == {_group(scenario, NAME + "-hosts")["GroupId"]}
     [address] = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [NAME + "-site"]}])["Addresses"]
     assert address["InstanceId"] == hosts[NAME + "-primary"]["InstanceId"]
+
+
+def test_user_data_holds_no_password(scenario, converged):
+    secrets = scenario.client("secretsmanager")
+    login = json.loads(secrets.get_secret_value(SecretId=NAME + "/database")["SecretString"])
+    users = json.loads(secrets.get_secret_value(SecretId=NAME + "/host")["SecretString"])["orthanc_users"]
+    assert users and login["password"] not in converged["user_data"]
+    assert not [password for password in users.values() if password in converged["user_data"]]
 
 
 def test_second_converge_changes_nothing(scenario, converged):
@@ -133,7 +143,7 @@ def test_check_mode_from_nothing_creates_nothing(scenario, converged):
     done = scenario.play("aws_orthweb.yml", {"aws_orthweb_name": "orthweb-dry", "aws_orthweb_bucket_name": "orthweb-dry"},
                          ["--check"])
     assert recap(done)["failed"] == 0, done.stdout[-3000:]
-    assert "the whole Orthweb layout would be created" in done.stdout
+    assert "the whole Orthweb layout would be created" in " ".join(done.stdout.split())
     ec2 = scenario.client("ec2")
     assert not ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["orthweb-dry"]}])["Vpcs"]
     assert "orthweb-dry" not in [b["Name"] for b in scenario.client("s3").list_buckets()["Buckets"]]
