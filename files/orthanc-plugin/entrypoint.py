@@ -20,3 +20,14 @@ except Exception as exc:  # pragma: no cover - exercised inside Orthanc only
 
     orthanc.LogError("medimaging plugin failed to load, its features are off: %s: %s"
                      % (type(exc).__name__, exc))
+    # With MedimagingStorage configured, Orthanc must not fall back to its local disk: refuse every attachment.
+    if "MedimagingStorage" in orthanc.GetConfiguration() or any(
+            name.startswith("ORTHANC__MEDIMAGING_STORAGE__") for name in os.environ):
+
+        def _refuse(*_args):
+            raise RuntimeError("the medimaging plugin failed to load: MedimagingStorage refuses every attachment")
+
+        try:
+            orthanc.RegisterStorageArea(_refuse, _refuse, _refuse)
+        except Exception:  # already registered by the plugin before the failure: that area stays
+            pass

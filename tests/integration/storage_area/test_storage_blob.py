@@ -6,9 +6,10 @@ byte-identical before and after a restart; a blob renamed to the legacy layout i
 blob. With the storage stopped, the C-STORE is refused and nothing is indexed. No token or secret in the log.
 """
 import base64
+import os
 
 import pytest
-from storage_lab import (CONTAINER, attachment_uuid, c_store, disk_files, instance_by_sop, make_files, md5,
+from storage_lab import (ADMIN, attachment_uuid, c_store, disk_files, instance_by_sop, make_files, md5,
                          start_orthanc)
 
 ROOT = "site-a/orthanc"
@@ -124,3 +125,24 @@ def test_connection_string_fallback_signs_with_shared_key(orthanc_factory, stora
     refused = orthanc.request("POST", "/instances", data=make_files(1, seed=6)[0])
     assert refused.status_code >= 400 and len(orthanc.get_json("/instances")) == 1
     assert "failed, Orthanc refuses it" in orthanc.log_text()
+
+
+def test_a_plugin_that_fails_to_load_refuses_instead_of_writing_to_disk(orthanc_factory, storage_lab, tmp_path):
+    """entrypoint.py's last line of defence: the plugin's package breaks at import (here: a copy with a broken
+    module); with MedimagingStorage configured, Orthanc refuses attachments rather than keep them on local disk."""
+    import shutil
+    from storage_lab import ENTRY, orthanc_config
+    copy = tmp_path / "broken-plugin"
+    shutil.copytree(os.path.dirname(ENTRY), copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / "medimaging_plugin" / "orthanc_adapter.py", "a", encoding="utf-8") as handle:
+        handle.write("\nraise RuntimeError('broken on purpose')\n")
+    config = orthanc_config(storage_lab.blob_section())
+    config["Python"] = {"Path": str(copy / "entrypoint.py")}
+    config["PythonScript"] = str(copy / "entrypoint.py")
+    orthanc = orthanc_factory(name="pacs-broken", config=config, plugins=["Python"], auth=ADMIN,
+                              env={"PYTHONDONTWRITEBYTECODE": "1"})
+    refused = orthanc.request("POST", "/instances", data=make_files(1, seed=8)[0])
+    assert refused.status_code >= 400 and orthanc.get_json("/instances") == []
+    assert disk_files(orthanc) == []
+    log = orthanc.log_text()
+    assert "broken on purpose" in log and "MedimagingStorage refuses every attachment" in log
