@@ -56,6 +56,10 @@ IMAGES = {
     "orthanc": Image("localhost/medimaging/orthanc:trixie", containerfile="images/orthanc/Containerfile",
                      stage=ORTHANC_IMAGE_FILES, bases=("orthanc-base-trixie",),
                      build_args=(("BASE_IMAGE", "localhost/medimaging/orthanc-base:trixie"),)),
+    "ohif-viewer": Image("localhost/medimaging/ohif-viewer:bookworm", containerfile="files/ohif/Containerfile",
+                         stage=("files/ohif", "files/orthanc-plugin/medimaging_plugin", ".cache/ohif/app-3.13.2.tgz"),
+                         bases=("debian-bookworm",),
+                         build_args=(("BASE_IMAGE", "localhost/medimaging/debian:bookworm"),)),
 }
 
 

@@ -50,21 +50,48 @@ def new_page(browser, credentials=None):
     return page
 
 
-def open_study(page, base_url, study_uid, timeout=90.0):
-    """Open the study; returns (seconds to the first rendered, non-black image, the last render state)."""
+def _network_changed(page, since):
+    """Chromium aborts every load in flight when an interface appears (other podman networks on this machine)."""
+    return any("ERR_NETWORK_CHANGED" in message for message in page.messages[since:])
+
+
+def _poll(page, url, probe, timeout, retries=2):
+    """Open url and call probe() until it returns (True, value); a load aborted by a network change is retried."""
     started = time.monotonic()
-    page.goto(f"{base_url}/viewer?StudyInstanceUIDs={study_uid}", wait_until="commit")
-    state = {"why": "page not loaded"}
+    since = len(page.messages)
+    page.goto(url, wait_until="commit", timeout=timeout * 1000)
+    last = None
     while time.monotonic() - started < timeout:
         try:
-            state = page.evaluate(RENDER_STATE)
+            done, last = probe()
         except Exception as exc:  # pylint: disable=broad-except  # navigation in progress
-            state = {"ready": False, "why": str(exc)[:200]}
-        if state.get("ready"):
-            return time.monotonic() - started, state
+            done, last = False, str(exc)[:200]
+        if done:
+            return time.monotonic() - started, last
+        if retries and _network_changed(page, since):
+            retries -= 1
+            since = len(page.messages)
+            page.goto(url, wait_until="commit", timeout=timeout * 1000)
         time.sleep(0.1)
-    raise AssertionError(f"the study {study_uid} did not render in {timeout:.0f} s at {base_url}: {state['why']}; "
-                         f"console: {page.messages[-10:]}")
+    raise AssertionError(f"{url} not ready in {timeout:.0f} s: {str(last)[:500]}; console: {page.messages[-10:]}")
+
+
+def open_study(page, base_url, study_uid, timeout=90.0):
+    """Open the study; returns (seconds to the first rendered, non-black image, the render state)."""
+    def rendered():
+        state = page.evaluate(RENDER_STATE)
+        return state.get("ready"), state
+    return _poll(page, f"{base_url}/viewer?StudyInstanceUIDs={study_uid}", rendered, timeout)
+
+
+def study_list(page, base_url, patient_names, timeout=90.0):
+    """Open the study list; returns its text once every patient (DICOM PN, as OHIF shows it) is on it."""
+    shown = [name.replace("^", ", ") for name in patient_names]
+
+    def listed():
+        text = page.inner_text("body")
+        return all(name in text for name in shown), text
+    return _poll(page, base_url + "/", listed, timeout)[1]
 
 
 def screenshot(page, directory, name):

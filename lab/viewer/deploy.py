@@ -99,19 +99,24 @@ class Viewers:
                           for host, result in task["hosts"].items() if result.get("changed")})
         return done.returncode, report["stats"], changed, done.stdout + done.stderr
 
-    def put_secret(self, name, value):
-        # Where systemd's LoadCredential= would put it for the broker's unit.
+    def _load_credential(self, name, spec):
+        """What systemd's LoadCredential= does when the broker's unit starts: a private copy of the secret file."""
+        source = spec.get("ohif_viewer_oauth", {}).get("ClientSecretFile")
+        if not source:
+            return
         folder = os.path.join(self.work, "credentials", f"ohif-viewer-broker-{name}.service")
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        path = os.path.join(folder, "client-secret")
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        with open(source, encoding="utf-8") as src:
+            value = src.read()
+        target = os.path.join(folder, "client-secret")
+        with open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
             handle.write(value)
-        return path
 
     def start(self):
         """nginx over every site, and each cloud viewer's broker as its unit's ExecStart runs it."""
         for name, spec in self.specs.items():
             if spec.get("ohif_viewer_mode") == "cloud":
+                self._load_credential(name, spec)
                 lib = os.path.join(spec["ohif_viewer_install_dir"], "lib")
                 argv = ["/usr/bin/python3", os.path.join(lib, "token_broker.py"), "--config",
                         os.path.join(spec["ohif_viewer_install_dir"], "config", "broker.json"), "--server", "viewer",

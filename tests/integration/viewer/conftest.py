@@ -1,0 +1,19 @@
+"""One world for the viewer tests (lab/viewer/world.py): a hospital Orthanc, a DICOM service on a throwaway Azure
+emulator, four viewers deployed by the ohif_viewer role in one run (plus the idempotence run), one nginx, and one
+chromium. Screenshots go to tests/output/viewer (not committed)."""
+import pytest
+
+from lab.viewer import browser
+from lab.viewer.world import viewer_world
+
+
+@pytest.fixture(scope="package")
+def world(tmp_path_factory):
+    with viewer_world(str(tmp_path_factory.mktemp("viewer"))) as the_world:
+        yield the_world
+
+
+@pytest.fixture(scope="package")
+def chromium():
+    with browser.chromium() as the_browser:
+        yield the_browser
