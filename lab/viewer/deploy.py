@@ -72,7 +72,7 @@ class Viewers:
     def url(self, name):
         return f"https://localhost:{self.ports[name]}"
 
-    def apply(self, extra_env=None):
+    def apply(self, extra_env=None, check=False):
         """Run the role for every viewer at once (one inventory host each, in parallel).
 
         Returns (rc, stats per viewer, names of the tasks that changed something, the whole output)."""
@@ -89,7 +89,8 @@ class Viewers:
                "ANSIBLE_LOCALHOST_WARNING": "false", **(extra_env or {})}
         credentials = json.dumps({"__ohif_viewer_credentials_root": os.path.join(self.work, "credentials")})
         done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-                               "-f", str(len(self.specs)), "-e", credentials, playbook],
+                               "-f", str(len(self.specs)), "-e", credentials, playbook]
+                              + (["--check", "--diff"] if check else []),
                               env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
         try:
             report = json.loads(done.stdout[done.stdout.index("{"):])

@@ -23,3 +23,12 @@ def test_bad_inputs_are_refused_with_a_reason_and_nothing_is_written(tmp_path):
     assert "same path as Orthanc's DicomWeb.Root" in output and "is pinned at" in output
     assert "s3cret-value" not in output
     assert not os.path.exists(tmp_path / "opt") and not os.listdir(tmp_path / "sites")
+
+
+def test_check_mode_on_a_new_host_reports_the_changes_and_writes_nothing(tmp_path):
+    viewers = Viewers(str(tmp_path), "/etc/ssl/viewer.pem", "/etc/ssl/viewer.key", ensure_browser_and_ohif())
+    viewers.add("onprem", ohif_viewer_mode="onprem", ohif_viewer_dicomweb_url="http://127.0.0.1:8042/dicom-web")
+    rc, _, changed, output = viewers.apply(check=True)
+    assert rc == 0, output[-3000:]
+    assert any("Write the nginx site" in task for task in changed)
+    assert not os.path.exists(tmp_path / "opt") and not os.listdir(tmp_path / "sites")
