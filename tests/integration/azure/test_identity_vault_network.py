@@ -10,35 +10,24 @@ import uuid
 
 import pytest
 
-from lab.throwaway import throwaway_lab
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from conftest import RequestLog  # noqa: E402
 from lab_runner import run  # noqa: E402
+from private_lab import module_auth, private_lab  # noqa: E402
 
 TAG = uuid.uuid4().hex[:6]
 
 
 @pytest.fixture(scope="module")
 def lab_env():
-    with throwaway_lab(prefix="medimaging-h5-") as the_lab:
-        values = the_lab.env()
-        previous = os.environ.get("REQUESTS_CA_BUNDLE")
-        os.environ["REQUESTS_CA_BUNDLE"] = values["ca_bundle"]  # azure-identity's token calls to the lab
+    with private_lab("medimaging-h5-") as values:
         yield values
-        if previous is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = previous
 
 
 @pytest.fixture(scope="module")
 def auth(lab_env):
-    return {"auth_source": "env", "subscription_id": lab_env["subscription_id"], "tenant": lab_env["tenant_id"],
-            "client_id": lab_env["client_id"], "secret": lab_env["client_secret"],
-            "arm_endpoint": lab_env["arm_endpoint"], "authority_host": lab_env["authority_host"],
-            "ca_bundle": lab_env["ca_bundle"]}
+    return module_auth(lab_env)
 
 
 @pytest.fixture(scope="module")
