@@ -1,10 +1,11 @@
-"""What a PostgreSQL client costs inside Orthanc: medimaging_plugin.pg (libpq via ctypes) vs psycopg.
+"""What a PostgreSQL client costs inside Orthanc: the plugin's (medimaging_plugin.database on Debian's psycopg2) vs psycopg 3.
 
 Starts on 127.0.0.1 a PostgreSQL cluster and, per variant and round, a fresh Orthanc with the PostgreSQL index
 plugin (so Debian's libpq.so.5 is already mapped, as in production) and the Python plugin running a probe
 script. The probe reads VmRSS before the import, after it, and after connect + one query (connection kept
-open), and writes them as JSON. Variants: "none" (the probe alone: the noise), "pg" (import
-medimaging_plugin.pg), "psycopg" (psycopg[binary], installed for Orthanc's Python 3.11 in a throwaway venv).
+open), and writes them as JSON. Variants: "none" (the probe alone: the noise), "psycopg2" (the plugin's
+medimaging_plugin.database over Debian's python3-psycopg2, what Orthanc runs), "psycopg" (psycopg[binary], installed
+for Orthanc's Python 3.11 in a throwaway venv). (A ctypes binding of libpq measured +1.6 MiB; it was replaced.)
 --preload logging,threading imports those first (the plugin has them loaded before it needs PostgreSQL):
 the deltas are then what the client adds to the plugin.
 Prints JSON with the medians; every process is stopped by PID at the end.
@@ -32,9 +33,9 @@ variant, params = os.environ["PG_PROBE_VARIANT"], json.loads(os.environ["PG_PROB
 for name in filter(None, os.environ.get("PG_PROBE_PRELOAD", "").split(",")):
     __import__(name)  # what the plugin has loaded anyway before it needs PostgreSQL
 out = {"variant": variant, "before_kib": rss_kib(), "modules_before": len(sys.modules)}
-if variant == "pg":
-    from medimaging_plugin import pg
-    connect, query = (lambda: pg.connect(**params)), (lambda c: c.execute("SELECT count(*) FROM pg_class").rows)
+if variant == "psycopg2":
+    from medimaging_plugin.database import Database
+    connect, query = (lambda: Database(params)), (lambda d: d.execute("SELECT count(*) FROM pg_class", fetch="all"))
 elif variant == "psycopg":
     import psycopg
     connect = lambda: psycopg.connect(autocommit=True, **params)
@@ -85,7 +86,7 @@ def main():
         probe = os.path.join(lab.work, "probe.py")
         with open(probe, "w", encoding="utf-8") as handle:
             handle.write(PROBE)
-        paths = {"none": PLUGIN_DIR, "pg": PLUGIN_DIR, "psycopg": psycopg_site_packages(lab.work)}
+        paths = {"none": PLUGIN_DIR, "psycopg2": PLUGIN_DIR, "psycopg": psycopg_site_packages(lab.work)}
         runs = {variant: [] for variant in paths}
         for round_ in range(args.rounds):
             for variant, pythonpath in paths.items():

@@ -2,7 +2,7 @@
 # Debian packages the lab and the tests need (bindep.txt lists them for execution environments too).
 # Safe to re-run: apt-get runs only when a package is missing.
 set -euo pipefail
-# libpq5: the plugin's PostgreSQL client (medimaging_plugin/pg.py, ctypes); orthanc-postgresql depends on it too.
+# python3-psycopg2: the plugin's PostgreSQL client (medimaging_plugin/database.py) on Debian's Python 3.11.
 packages=(orthanc orthanc-postgresql libpq5 orthanc-dicomweb orthanc-python orthanc-webviewer orthanc-gdcm
           postgresql postgresql-client python3-venv python3-psycopg2 dcmtk nginx libnginx-mod-stream cloud-init iproute2 unzip haproxy)
 missing=()

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: orthanc_info
-short_description: What a running Orthanc is: version, plugins, database; optionally wait until it answers
+short_description: Read what a running Orthanc is (version, plugins, database), optionally waiting for it
 version_added: 0.1.0
 description:
   - Reads Orthanc's REST API (C(/system), C(/plugins), C(/statistics)) and returns the version, the loaded plugins

@@ -11,7 +11,8 @@ if PLUGIN_DIR not in sys.path:
     sys.path.insert(0, PLUGIN_DIR)
 
 from medimaging_plugin.priors.gate import PostgresGate  # noqa: E402
-from medimaging_plugin.router.queue import Database, RouterQueue  # noqa: E402
+from medimaging_plugin.database import Database  # noqa: E402
+from medimaging_plugin.router.queue import RouterQueue  # noqa: E402
 
 
 def _params(pg):

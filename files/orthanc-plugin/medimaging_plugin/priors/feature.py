@@ -71,7 +71,7 @@ class PriorsFeature:
             return
         if self.gate is None:
             if self.settings.db_params:
-                from ..router.queue import Database
+                from ..database import Database
                 self.gate = PostgresGate(Database(self.settings.db_params), self.settings.window)
                 try:
                     self.gate.ensure_schema()

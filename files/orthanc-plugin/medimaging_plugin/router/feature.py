@@ -25,7 +25,8 @@ from . import filters
 from ..http_client import HttpClient
 from .config import SECTION, load_router_settings
 from .direct_stow import DirectStow, configured_server
-from .queue import Database, RouterQueue
+from ..database import Database
+from .queue import RouterQueue
 from .sender import DicomWebSender, PeerSender
 from .worker import DestinationHolds, Worker
 

@@ -15,7 +15,6 @@ SOPInstanceUID, with its FailureReason): their study is done, they wait for retr
 """
 
 import secrets
-import threading
 from dataclasses import dataclass
 
 SCHEMA = "medimaging_router"
@@ -85,60 +84,6 @@ class Item:
     last_error: str
     # Claimed from a worker whose lease expired (it crashed or hung mid-send): some instances may be there already.
     taken_over: bool = False
-
-
-class Database:
-    """One connection per thread (medimaging_plugin.pg, libpq through ctypes: a connection is not for
-    concurrent use), in autocommit outside transaction(), reopened after any error."""
-
-    def __init__(self, params, connect=None):
-        self.params = dict(params)
-        self._connect = connect
-        self._local = threading.local()
-
-    def _new(self):
-        connect = self._connect
-        if connect is None:
-            from .. import pg  # imported lazily: ctypes and libpq only once a feature needs the database
-            connect = pg.connect
-        params = dict(self.params)
-        conninfo = params.pop("conninfo", "")
-        params.setdefault("connect_timeout", 5)
-        return connect(conninfo, **params)
-
-    def connection(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._local.conn = self._new()
-        return conn
-
-    def execute(self, sql, args=(), fetch=None):
-        """Run SQL (several statements at once only without args); fetch None | 'one' | 'all' returns
-        the rowcount | the first row or None | all rows. On any error the connection is dropped (the
-        next call reconnects) and the error is raised."""
-        try:
-            result = self.connection().execute(sql, args)
-        except Exception:
-            self.close()
-            raise
-        if fetch == "one":
-            return result.rows[0] if result.rows else None
-        if fetch == "all":
-            return result.rows
-        return result.rowcount
-
-    def transaction(self):
-        """BEGIN ... COMMIT (ROLLBACK on an exception) on this thread's connection."""
-        return self.connection().transaction()
-
-    def close(self):
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
 
 
 class RouterQueue:

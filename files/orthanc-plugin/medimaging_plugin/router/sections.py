@@ -144,7 +144,7 @@ def merge_named(json_entries, env_entries):
 
 def postgres_dsn_params(orthanc_config, override=None, path="PostgreSQL"):
     """Connection parameters of Orthanc's own index database (its "PostgreSQL" section), or of an
-    explicit override with the same keys. Returns a dict for pg.connect(**params)."""
+    explicit override with the same keys. Returns the parameters of medimaging_plugin.database.Database."""
     section = override if override is not None else orthanc_config.get("PostgreSQL")
     if not isinstance(section, dict) or not (section.get("Host") or section.get("ConnectionUri")):
         raise ConfigError(path, "no PostgreSQL connection: the queue lives in Orthanc's PostgreSQL index database",
