@@ -36,9 +36,17 @@ class ReplicaSetController(Controller):
                 self._delete(pod)
         active = [p for p in pods if pod_active(p)]
         wanted = replica_set["spec"].get("replicas", 1)
+        refused = None
         if len(active) < wanted:
             for _ in range(wanted - len(active)):
-                self.store.create(pod_from_template(replica_set, replica_set["spec"]["template"]), CONTROLLER_USER)
+                try:
+                    self.store.create(pod_from_template(replica_set, replica_set["spec"]["template"]),
+                                      CONTROLLER_USER)
+                except ApiError as exc:
+                    # Admission refused the pod (an SCC, a quota): say so on this replica set and go on with
+                    # the others, as kube-controller-manager does (condition ReplicaFailure, reason FailedCreate).
+                    refused = str(exc)
+                    break
         elif len(active) > wanted:
             # not-ready pods first, then the newest (as the real controller ranks them)
             ranked = sorted(active, key=lambda p: (pod_ready(p), p["metadata"]["creationTimestamp"],
@@ -55,6 +63,9 @@ class ReplicaSetController(Controller):
         if not ready:
             status.pop("readyReplicas")
             status.pop("availableReplicas")
+        if refused:
+            status["conditions"] = [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+                                     "message": refused}]
         self.write_status(replica_set, status)
 
     def _delete(self, pod):

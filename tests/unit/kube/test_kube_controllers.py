@@ -211,3 +211,32 @@ def test_namespace_deletion_and_default_service_account(cluster):
     assert marked["status"]["phase"] == "Terminating"
     wait_for(lambda: store.get("v1", "namespaces", "", "doomed") is None, what="namespace removed")
     assert store.get("v1", "configmaps", "doomed", "c") is None
+
+
+class _RefuseLabelledPods:
+    """An admission that refuses pods labelled app=refused (as an SCC refuses a root pod)."""
+    name, mutating = "refuse-test", False
+
+    def admit(self, request):
+        from lab.kube.contracts import AdmissionDenied
+        if request.resource.plural == "pods" and request.operation == "CREATE" and \
+                (request.obj or {}).get("metadata", {}).get("labels", {}).get("app") == "refused":
+            raise AdmissionDenied('pods "x" is forbidden: refused by the test policy')
+
+
+def test_a_refused_pod_marks_its_replica_set_and_spares_the_others(cluster):
+    store, _, _ = cluster
+    store.admissions.append(_RefuseLabelledPods())
+    refused = _deployment(replicas=1)
+    refused["metadata"]["name"] = "a-refused"
+    refused["spec"]["selector"]["matchLabels"] = refused["spec"]["template"]["metadata"]["labels"] = {"app": "refused"}
+    store.create(refused, ADMIN)
+    store.create(_deployment(replicas=2), ADMIN)
+    _ready_deployment(store, 2)
+
+    def failure():
+        sets = store.list("apps/v1", "replicasets", "default", "app=refused")
+        conditions = sets[0].get("status", {}).get("conditions", []) if sets else []
+        return [c for c in conditions if c["type"] == "ReplicaFailure" and c["reason"] == "FailedCreate"]
+    assert "refused by the test policy" in wait_for(failure, what="ReplicaFailure")[0]["message"]
+    assert _pods(store, "app=refused") == []
