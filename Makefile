@@ -28,7 +28,7 @@ help:
 
 # ---- setup: each step re-runs only when its inputs change -------------------------------------------------
 setup: $(STAMPS)/system $(STAMPS)/containers $(STAMPS)/venv $(STAMPS)/plugin-venv $(STAMPS)/node $(STAMPS)/kube \
-       $(COLLECTION_LINK)
+       $(STAMPS)/checkov $(COLLECTION_LINK)
 
 $(STAMPS)/system: scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
@@ -53,6 +53,11 @@ $(STAMPS)/node: scripts/install-node-tools.sh
 $(STAMPS)/kube: scripts/install-kube-binaries.sh $(STAMPS)/venv
 	bash scripts/install-kube-binaries.sh .cache/tools/bin
 	@touch $@
+
+# checkov scans the Helm chart (tests/unit/helm_chart); its pins would downgrade .venv's packages: its own venv.
+$(STAMPS)/checkov: scripts/install-checkov.sh
+	bash scripts/install-checkov.sh .cache/checkov
+	@mkdir -p $(STAMPS) && touch $@
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn ../../../.. $@
