@@ -4,11 +4,14 @@
   list (amazon.aws.rds_instance_param_group then fails with 'list index out of range' on its first run).
 - RDS parameter groups: AWS lists a family's engine-default parameters in a new group, moto none (the module then
   reports "not an available parameter"). The lab seeds the PostgreSQL ones the roles set, with AWS's defaults.
+- KMS ScheduleKeyDeletion with a key ARN: AWS accepts a key id or ARN, moto answers 500 (KeyError) to an ARN
+  (amazon.aws.kms_key state=absent sends the ARN).
 - EC2 CreateLaunchTemplate: AWS keeps the template's own tags (TagSpecifications of type launch-template) on the
   template, moto also copies them into version 1's LaunchTemplateData (amazon.aws.ec2_launch_template then sees a
   difference and adds a version on the second run).
 """
 from moto.ec2.models import launch_templates as ec2_launch_templates
+from moto.kms import models as kms_models
 from moto.rds import exceptions as rds_exceptions
 from moto.rds import models as rds_models
 
@@ -50,9 +53,17 @@ def _create_launch_template(original):
     return create
 
 
+def _schedule_key_deletion(original):
+    def schedule(self, key_id, pending_window_in_days):
+        return original(self, key_id.rsplit("key/", 1)[-1], pending_window_in_days)
+    return schedule
+
+
 def apply():
     backend = rds_models.RDSBackend
     backend.describe_db_parameter_groups = _describe_db_parameter_groups(backend.describe_db_parameter_groups)
     backend.create_db_parameter_group = _create_db_parameter_group(backend.create_db_parameter_group)
+    kms = kms_models.KmsBackend
+    kms.schedule_key_deletion = _schedule_key_deletion(kms.schedule_key_deletion)
     templates = ec2_launch_templates.LaunchTemplateBackend
     templates.create_launch_template = _create_launch_template(templates.create_launch_template)
