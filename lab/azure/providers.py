@@ -123,7 +123,9 @@ RESOURCE_TYPES = [
                  create="201-async", delete="202-location", behaviour="aks:ManagedCluster", closed=True,
                  actions=("listClusterUserCredential",)),
     ResourceType("Microsoft.ContainerService/managedClusters/agentPools", tracked=False),
-    ResourceType("Microsoft.Kubernetes/connectedClusters"),
+    # Arc: a connected cluster is backed by a lab cluster too (lab/azure/behaviours/arc.py).
+    ResourceType("Microsoft.Kubernetes/connectedClusters", behaviour="arc:ConnectedCluster",
+                 actions=("listClusterUserCredential",)),
     ResourceType("Microsoft.OperationalInsights/workspaces", create="201-body", delete="sync"),
 ]
 
