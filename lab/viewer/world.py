@@ -80,7 +80,7 @@ def viewer_world(work, bad_viewers=True, idempotence_run=True):
             second = viewers.apply() if idempotence_run else None
             viewers.start()
             yield {"orthanc": orthanc, "onprem_studies": onprem_studies, "cloud": cloud,
-                   "cloud_studies": cloud_studies, "viewers": viewers, "runs": (first, second)}
+                   "cloud_studies": cloud_studies, "viewers": viewers, "runs": (first, second), "ca": ca.cert_path}
     finally:
         if viewers:
             viewers.stop()

@@ -21,28 +21,29 @@ def test_role_converges_then_a_second_run_changes_nothing(world):
 
 def test_viewer_answers_https_with_secure_headers_and_asks_for_a_login(world):
     viewers = world["viewers"]
-    anonymous = requests.get(viewers.url("onprem") + "/", verify=False, timeout=30)
+    anonymous = requests.get(viewers.url("onprem") + "/", verify=world["ca"], timeout=30)
     assert anonymous.status_code == 401 and anonymous.headers["WWW-Authenticate"].startswith("Basic")
-    assert requests.get(viewers.url("cloud") + "/", verify=False, timeout=30).status_code == 401
-    page = requests.get(viewers.url("onprem") + "/", verify=False, timeout=30, auth=ORTHANC_LOGIN)
+    assert requests.get(viewers.url("cloud") + "/", verify=world["ca"], timeout=30).status_code == 401
+    page = requests.get(viewers.url("onprem") + "/", verify=world["ca"], timeout=30, auth=ORTHANC_LOGIN)
     assert page.status_code == 200 and "<html" in page.text.lower()
     headers = page.headers
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
     assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Strict-Transport-Security"].startswith("max-age=")
-    config = requests.get(viewers.url("onprem") + "/app-config.js", verify=False, timeout=30, auth=ORTHANC_LOGIN)
+    config = requests.get(viewers.url("onprem") + "/app-config.js", verify=world["ca"], timeout=30,
+                          auth=ORTHANC_LOGIN)
     assert '"qidoRoot": "/dicom-web"' in config.text and "no-cache" in config.headers["Cache-Control"]
     # A viewer reads only: STOW through it is refused before reaching Orthanc.
-    stow = requests.post(viewers.url("onprem") + "/dicom-web/studies", data=b"x", verify=False, timeout=30,
+    stow = requests.post(viewers.url("onprem") + "/dicom-web/studies", data=b"x", verify=world["ca"], timeout=30,
                          auth=ORTHANC_LOGIN)
     assert stow.status_code == 403
 
 
 def test_onprem_bulk_data_urls_point_at_the_viewer_origin(world):
     viewers, study = world["viewers"], world["onprem_studies"][0]
-    metadata = requests.get(f"{viewers.url('onprem')}/dicom-web/studies/{study.study_uid}/metadata", verify=False,
-                            timeout=60, auth=ORTHANC_LOGIN)
+    metadata = requests.get(f"{viewers.url('onprem')}/dicom-web/studies/{study.study_uid}/metadata",
+                            verify=world["ca"], timeout=60, auth=ORTHANC_LOGIN)
     assert metadata.status_code == 200, metadata.text[:300]
     uris = [element["BulkDataURI"] for instance in metadata.json() for element in instance.values()
             if isinstance(element, dict) and "BulkDataURI" in element]
