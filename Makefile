@@ -28,7 +28,7 @@ help:
 
 # ---- setup: each step re-runs only when its inputs change -------------------------------------------------
 setup: $(STAMPS)/system $(STAMPS)/containers $(STAMPS)/venv $(STAMPS)/plugin-venv $(STAMPS)/node $(STAMPS)/kube \
-       $(STAMPS)/checkov $(COLLECTION_LINK)
+       $(STAMPS)/checkov $(STAMPS)/browser $(COLLECTION_LINK)
 
 $(STAMPS)/system: scripts/install-system-packages.sh
 	bash scripts/install-system-packages.sh
@@ -58,6 +58,11 @@ $(STAMPS)/kube: scripts/install-kube-binaries.sh $(STAMPS)/venv
 $(STAMPS)/checkov: scripts/install-checkov.sh
 	bash scripts/install-checkov.sh .cache/checkov
 	@mkdir -p $(STAMPS) && touch $@
+
+# The viewer tests' Chromium (Debian), Playwright and the pinned, checksum-verified OHIF build.
+$(STAMPS)/browser: scripts/install-browser.sh roles/ohif_viewer/defaults/main.yml $(STAMPS)/venv
+	bash scripts/install-browser.sh
+	@touch $@
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn ../../../.. $@

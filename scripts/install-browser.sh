@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
     [ "$(id -u)" -eq 0 ] || { echo "chromium missing: run as root (or: sudo apt-get install chromium)" >&2; exit 1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq  # a fresh machine's package lists may predate chromium's current version
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 .venv/bin/python -c 'import playwright' 2>/dev/null || .venv/bin/pip install --quiet 'playwright>=1.40'
 defaults=roles/ohif_viewer/defaults/main.yml

@@ -24,7 +24,7 @@ def load(config_path, server_name, plugin_path):
     if plugin_path:
         sys.path.insert(0, plugin_path)
     from medimaging_plugin.config.oauth import load_oauth_settings  # pylint: disable=import-outside-toplevel
-    from medimaging_plugin.tokens.http import HttpClient  # pylint: disable=import-outside-toplevel
+    from medimaging_plugin.tokens.http import TokenHttpClient  # pylint: disable=import-outside-toplevel
     from medimaging_plugin.tokens.providers import build_provider  # pylint: disable=import-outside-toplevel
     with open(config_path, encoding="utf-8") as handle:
         settings = load_oauth_settings(json.load(handle))
@@ -34,7 +34,7 @@ def load(config_path, server_name, plugin_path):
     if server_name not in servers:
         raise SystemExit("%s: no server %r in DicomWebOAuth.Servers (have: %s)"
                          % (config_path, server_name, ", ".join(sorted(servers))))
-    provider = build_provider(servers[server_name], HttpClient(settings.http_timeout))
+    provider = build_provider(servers[server_name], TokenHttpClient(settings.http_timeout))
     return TokenCache(provider, settings.refresh_margin)
 
 

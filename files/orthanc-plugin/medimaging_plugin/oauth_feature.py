@@ -15,7 +15,7 @@ from .dicomweb import PersistenceRefused, Registrar, dicomweb_root, refuse_if_pe
 from .feature_state import feature_state
 from .log import get_logger, redact
 from .metrics import REGISTRY
-from .tokens.http import HttpClient
+from .tokens.http import TokenHttpClient
 from .tokens.manager import TokenManager
 from .tokens.metrics import OAuthMetrics
 from .tokens.providers import build_provider
@@ -68,7 +68,7 @@ class OAuthFeature:
             LOG.error("%s: feature disabled: %s", SECTION, exc)
             return
         self.registrar = Registrar(self.api, dicomweb_root(self.orthanc_config))
-        http = HttpClient(self.settings.http_timeout)
+        http = TokenHttpClient(self.settings.http_timeout)
         providers = {s.name: build_provider(s, http, self.environ) for s in self.settings.servers}
         self.manager = TokenManager(self.settings, providers, self.registrar,
                                     OAuthMetrics(self.registry), clock=self.clock)

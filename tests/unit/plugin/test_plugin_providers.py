@@ -6,7 +6,7 @@ import pytest
 from plugin_fakes import RecordingServer
 
 from medimaging_plugin.config.oauth import load_oauth_settings
-from medimaging_plugin.tokens.http import HttpClient
+from medimaging_plugin.tokens.http import TokenHttpClient
 from medimaging_plugin.tokens.model import TokenError
 from medimaging_plugin.tokens.providers import build_provider
 
@@ -23,7 +23,7 @@ def server():
 def provider_for(server_cfg, env=None):
     env = env or {}
     settings = load_oauth_settings({"DicomWebOAuth": {"Servers": {"s": server_cfg}}}, env)
-    return build_provider(settings.servers[0], HttpClient(timeout=5), env)
+    return build_provider(settings.servers[0], TokenHttpClient(timeout=5), env)
 
 
 def jwt_with_exp(exp):

@@ -20,7 +20,7 @@ from ..log import get_logger, redact
 from ..metrics import REGISTRY, unregister
 from ..metrics_core import Counter
 from ..request_body import read_object
-from ..tokens.http import HttpClient
+from ..tokens.http import TokenHttpClient
 from ..tokens.providers import build_provider
 from .blob import BearerCredential, BlobError, BlobNotFound, BlobReader, SasCredential
 from .config import SECTION, load_archive_settings
@@ -104,7 +104,7 @@ class ArchiveFeature:
         s = self.settings
         if self.reader is None:
             if s.auth == "token":
-                provider = build_provider(s.token_server, HttpClient(s.timeout), self.environ)
+                provider = build_provider(s.token_server, TokenHttpClient(s.timeout), self.environ)
                 credential = BearerCredential(provider)
             else:
                 credential = SasCredential(s.sas, self.environ)

@@ -9,7 +9,7 @@ log line instead of silently writing patient images to local disk that operators
 from ..config import ConfigError
 from ..http_client import HttpClient
 from ..log import get_logger, redact
-from ..tokens.http import HttpClient as TokenHttp
+from ..tokens.http import TokenHttpClient
 from ..tokens.providers import build_provider
 from .aws_credentials import CredentialChain
 from .area import StorageArea
@@ -39,7 +39,7 @@ class _ConnectionStringSas(SasCredential):
 
 def _blob_credential(settings, environ):
     if settings.auth == "token":
-        provider = build_provider(settings.token_server, TokenHttp(settings.timeout), environ)
+        provider = build_provider(settings.token_server, TokenHttpClient(settings.timeout), environ)
         return BearerCredential(provider)
     if settings.auth == "sas_file":
         return SasCredential(settings.secret, environ)

@@ -15,7 +15,7 @@ _PERMANENT_CODES = {"invalid_client", "unauthorized_client", "invalid_grant", "i
 _TRANSIENT_STATUS = {408, 410, 425, 429, 500, 502, 503, 504}
 
 
-class HttpClient:
+class TokenHttpClient:
     def __init__(self, timeout, transport=None):
         # https_proxy/no_proxy from Orthanc's environment: Entra ID is often reached through a proxy.
         self.transport = transport or _Transport(timeout, use_env_proxy=True)
