@@ -1,9 +1,9 @@
 """moto in server mode on 127.0.0.1: the AWS APIs for the aws_orthweb role and its tests.
 
-One moto server per lab folder (with the gap fixes of lab/aws/gaps.py), started detached with a pidfile and stopped by that PID. AWS managed
-policies (AmazonSSMManagedInstanceCore) are loaded: the role attaches one. The credentials
-are moto's throwaway ones (moto accepts any); the environment points amazon.aws / community.aws and boto3 at
-it (AWS_URL is the endpoint_url fallback of every amazon.aws module).
+One moto server per lab folder (with the gap fixes of lab/aws/gaps.py), started detached with a pidfile and stopped
+by that PID. AWS managed policies (AmazonSSMManagedInstanceCore) are loaded: the role attaches one. The credentials
+are moto's throwaway ones (moto accepts any); the environment points amazon.aws / community.aws and boto3 at it
+(AWS_URL is the endpoint_url fallback of every amazon.aws module).
 """
 import os
 import sys

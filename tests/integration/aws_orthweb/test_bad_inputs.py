@@ -32,8 +32,7 @@ def test_refused_before_any_change(scenario, case):
 
 
 def test_world_open_dicom_is_accepted_when_confirmed(scenario):
-    done = scenario.play("aws_orthweb.yml", {"aws_orthweb_dicom_tls_cidrs": ["0.0.0.0/0"],
-                                             "aws_orthweb_dicom_world_confirmed": True,
-                                             "aws_orthweb_name": "orthweb-open", "aws_orthweb_bucket_name": "orthweb-open"},
-                         ["--check"])
+    confirmed = {"aws_orthweb_dicom_tls_cidrs": ["0.0.0.0/0"], "aws_orthweb_dicom_world_confirmed": True,
+                 "aws_orthweb_name": "orthweb-open", "aws_orthweb_bucket_name": "orthweb-open"}
+    done = scenario.play("aws_orthweb.yml", confirmed, ["--check"])
     assert recap(done)["failed"] == 0, done.stdout[-3000:]

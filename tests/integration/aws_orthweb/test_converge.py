@@ -115,7 +115,8 @@ def test_hosts_require_imdsv2_encrypted_root_and_the_site_address_is_on_the_prim
     assert sorted(hosts) == [NAME + "-primary", NAME + "-secondary"]
     assert len({h["Placement"]["AvailabilityZone"] for h in hosts.values()}) == 2
     assert {h["VpcId"] for h in hosts.values()} == {_vpc(scenario)}
-    assert {g["GroupId"] for h in hosts.values() for g in h["SecurityGroups"]} == {_group(scenario, NAME + "-hosts")["GroupId"]}
+    host_group = _group(scenario, NAME + "-hosts")["GroupId"]
+    assert {g["GroupId"] for h in hosts.values() for g in h["SecurityGroups"]} == {host_group}
     [address] = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [NAME + "-site"]}])["Addresses"]
     assert address["InstanceId"] == hosts[NAME + "-primary"]["InstanceId"]
 
@@ -140,8 +141,8 @@ def test_check_mode_reports_a_change_and_writes_nothing(scenario, converged):
 
 
 def test_check_mode_from_nothing_creates_nothing(scenario, converged):
-    done = scenario.play("aws_orthweb.yml", {"aws_orthweb_name": "orthweb-dry", "aws_orthweb_bucket_name": "orthweb-dry"},
-                         ["--check"])
+    dry = {"aws_orthweb_name": "orthweb-dry", "aws_orthweb_bucket_name": "orthweb-dry"}
+    done = scenario.play("aws_orthweb.yml", dry, ["--check"])
     assert recap(done)["failed"] == 0, done.stdout[-3000:]
     assert "the whole Orthweb layout would be created" in " ".join(done.stdout.split())
     ec2 = scenario.client("ec2")

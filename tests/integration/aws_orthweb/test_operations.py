@@ -1,12 +1,19 @@
 """The operation playbooks against moto.
 
 Failover: the primary stops, the site's Elastic IP moves to the secondary (started if stopped), and back. The lab has
-no host behind the address yet, so the HTTPS health check is off here. Rotation: a new password in the secret, the
-old one kept as AWSPREVIOUS (moto keeps no password for RDS to compare).
+no host behind the address yet: the health checks of automatic mode go to a local stand-in (a 401 answer, as nginx
+and Orthanc give without a login) or to a closed port, and the check after the move is off.
+Rotation: a new password in the secret, the old one kept as AWSPREVIOUS (moto keeps no password for RDS to compare).
 """
+import http.server
 import json
+import threading
+
+import pytest
 
 from aws_harness import succeeded
+
+from lab.proc import free_port
 
 NAME = "orthweb-lab"
 NO_HEALTH_CHECK = {"aws_orthweb_failover_health_check": False}
@@ -26,7 +33,27 @@ def _site(scenario):
     return address
 
 
-def test_failover_moves_the_site_address_to_the_secondary_and_back(scenario, converged):
+class _Unauthorized(http.server.BaseHTTPRequestHandler):
+    """A site that is up: nginx + Orthanc answer 401 to a request without a login."""
+
+    def do_GET(self):  # noqa: N802 - the standard library's name
+        self.send_response(401)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def healthy_site():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Unauthorized)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d/system" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_failover_moves_the_site_address_to_the_secondary_and_back(scenario, converged, healthy_site):
     ec2 = scenario.client("ec2")
     hosts = _hosts(scenario)
     primary, secondary = hosts[NAME + "-primary"]["InstanceId"], hosts[NAME + "-secondary"]["InstanceId"]
@@ -34,14 +61,21 @@ def test_failover_moves_the_site_address_to_the_secondary_and_back(scenario, con
     ec2.stop_instances(InstanceIds=[secondary])  # a cost-saving stopped standby: failover must start it
     ec2.stop_instances(InstanceIds=[primary])  # the failure
 
-    assert succeeded(scenario.play("aws_orthweb_failover.yml", NO_HEALTH_CHECK))["changed"] >= 2
+    # Automatic mode: the site's health check fails (nothing answers), so the address moves.
+    down = "http://127.0.0.1:%d/system" % free_port()
+    auto = dict(NO_HEALTH_CHECK, aws_orthweb_failover_auto=True, aws_orthweb_failover_health_url=down)
+    assert succeeded(scenario.play("aws_orthweb_failover.yml", auto))["changed"] >= 2
     assert _site(scenario)["InstanceId"] == secondary and _site(scenario)["PublicIp"] == site_ip
     assert _hosts(scenario)[NAME + "-secondary"]["State"]["Name"] == "running"
 
-    assert succeeded(scenario.play("aws_orthweb_failover.yml", NO_HEALTH_CHECK))["changed"] == 0
+    # The site answers: automatic mode leaves the address alone, even towards the primary.
+    healthy = dict(auto, aws_orthweb_failover_health_url=healthy_site, aws_orthweb_failover_to="primary")
+    assert succeeded(scenario.play("aws_orthweb_failover.yml", healthy))["changed"] == 0
+    assert _site(scenario)["InstanceId"] == secondary
 
     ec2.start_instances(InstanceIds=[primary])
-    assert succeeded(scenario.play("aws_orthweb_failover.yml", dict(NO_HEALTH_CHECK, aws_orthweb_failover_to="primary")))
+    back = dict(NO_HEALTH_CHECK, aws_orthweb_failover_to="primary")
+    assert succeeded(scenario.play("aws_orthweb_failover.yml", back))["changed"] >= 1
     assert _site(scenario)["InstanceId"] == primary and _site(scenario)["PublicIp"] == site_ip
 
 
