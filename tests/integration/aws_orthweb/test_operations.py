@@ -3,6 +3,7 @@
 Failover: the primary stops, the site's Elastic IP moves to the secondary (started if stopped), and back. The lab has
 no host behind the address yet: the health checks of automatic mode go to a local stand-in (a 401 answer, as nginx
 and Orthanc give without a login) or to a closed port, and the check after the move is off.
+Standby: the secondary is stopped while the primary serves a healthy site.
 Rotation: a new password in the secret, the old one kept as AWSPREVIOUS (moto keeps no password for RDS to compare).
 """
 import http.server
@@ -77,6 +78,11 @@ def test_failover_moves_the_site_address_to_the_secondary_and_back(scenario, con
     back = dict(NO_HEALTH_CHECK, aws_orthweb_failover_to="primary")
     assert succeeded(scenario.play("aws_orthweb_failover.yml", back))["changed"] >= 1
     assert _site(scenario)["InstanceId"] == primary and _site(scenario)["PublicIp"] == site_ip
+
+    # Cost guardrail: the primary serves a healthy site, so the standby is stopped.
+    assert succeeded(scenario.play("aws_orthweb_standby.yml", {"aws_orthweb_failover_health_url": healthy_site}))
+    assert _hosts(scenario)[NAME + "-secondary"]["State"]["Name"] in ("stopping", "stopped")
+    assert _hosts(scenario)[NAME + "-primary"]["State"]["Name"] == "running"
 
 
 def test_rotation_stores_a_new_password_and_keeps_the_old_one_as_previous(scenario, converged):
