@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Write what a service needs from Secrets Manager before it starts (systemd ExecStartPre, as root).
 
   orthweb-secrets orthanc   PostgreSQL login (TLS, verify-full) and Orthanc's users into /etc/orthanc

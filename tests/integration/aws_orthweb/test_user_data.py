@@ -43,8 +43,10 @@ def test_user_data_installs_the_stack_and_holds_no_secret(user_data):
 
 
 def test_secrets_script_compiles(user_data, tmp_path):
+    text = _file(user_data[1], "/usr/local/sbin/orthweb-secrets")
+    assert text.startswith("#!/usr/bin/python3\n")  # systemd's ExecStartPre runs the file itself
     script = tmp_path / "orthweb-secrets.py"
-    script.write_text(_file(user_data[1], "/usr/local/sbin/orthweb-secrets"))
+    script.write_text(text)
     py_compile.compile(str(script), doraise=True)
 
 
