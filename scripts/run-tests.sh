@@ -19,7 +19,7 @@ run() {
 }
 # pytest exits 5 when it collects nothing: for a folder that must hold tests, that is a failure too.
 run unit        $pytest -q tests/unit
-run integration $pytest -q tests/integration
+run integration $pytest -q --durations=25 tests/integration  # the slowest tests listed: CI time is budgeted
 run sanity      bash scripts/run-sanity.sh
 run lint        bash -c 'ansible-lint --profile production && yamllint -s .'
 run molecule    bash scripts/run-molecule.sh
