@@ -109,4 +109,4 @@ def test_every_feature_is_running(plugin_orthanc):
     states = plugin_orthanc.get_json("/medimaging/status")
     assert {section: entry["state"] for section, entry in states.items()} == {
         "DicomWebOAuth": "running", "MedimagingRouter": "running", "MedimagingPriors": "not-configured",
-        "MedimagingArchive": "running"}
+        "MedimagingArchive": "running", "MedimagingStorage": "not-configured"}

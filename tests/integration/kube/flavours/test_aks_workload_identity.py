@@ -36,13 +36,28 @@ if [ -n "$AZURE_FEDERATED_TOKEN_FILE" ]; then
   printf 'POST /%s/oauth2/v2.0/token HTTP/1.1\r\nHost: %s\r\n' "$AZURE_TENANT_ID" "$hostport" > /tmp/request
   printf 'Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %s\r\n' "${#body}" >> /tmp/request
   printf 'Connection: close\r\n\r\n%s' "$body" >> /tmp/request
-  openssl s_client -quiet -connect "$hostport" -CAfile /lab-ca/ca.pem -verify_return_error < /tmp/request \
+  timeout 60 openssl s_client -quiet -connect "$hostport" -CAfile /lab-ca/ca.pem -verify_return_error < /tmp/request \
         -verify_ip "${hostport%:*}" 2>/dev/null | tail -n 1 | sed 's/^/ANSWER /'
   echo                                   # the JSON body ends without a newline
 fi
 echo DONE
 trap 'exit 0' TERM; sleep 600 & wait
 """
+
+
+def finished_output(cluster, pod, what):
+    """The pod's output once the script printed DONE; a failure shows what it had printed (a pod starts in tens of
+    seconds on a loaded CI machine: the bound is generous, the openssl call has its own timeout)."""
+    seen = [""]
+
+    def done():
+        seen[0] = pod_logs(cluster, "wi", pod)
+        return seen[0] if "DONE" in seen[0] else None
+    try:
+        return wait_until(what, done, timeout=240)
+    except BaseException:
+        print("pod output so far: %r" % seen[0])
+        raise
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +126,7 @@ def test_labelled_pod_exchanges_its_projected_token_for_an_access_token(world, i
     assert env_names == {"AZURE_CLIENT_ID": identity.client_id, "AZURE_TENANT_ID": env["tenant_id"],
                          "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token",
                          "AZURE_AUTHORITY_HOST": authority}
-    logs = wait_until("the labelled pod's exchange", lambda: "DONE" in pod_logs(cluster, "wi", "labelled")
-                      and pod_logs(cluster, "wi", "labelled"), timeout=90)
+    logs = finished_output(cluster, "labelled", "the labelled pod's exchange")
     assert f"ENV {identity.client_id}|{env['tenant_id']}|/var/run/secrets/azure/tokens/azure-identity-token|" \
            f"{authority}" in logs
     answer = next(line[len("ANSWER "):] for line in logs.splitlines() if line.startswith("ANSWER "))
@@ -126,6 +140,5 @@ def test_pod_with_the_annotation_only_gets_nothing(world, namespace):
     stored = make_pod(cluster, "annotated", annotations={"azure.workload.identity/use": "true"})
     assert "env" not in stored["spec"]["containers"][0]
     assert "azure-identity-token" not in [v["name"] for v in stored["spec"]["volumes"]]
-    logs = wait_until("the annotated pod's run", lambda: "DONE" in pod_logs(cluster, "wi", "annotated")
-                      and pod_logs(cluster, "wi", "annotated"), timeout=90)
+    logs = finished_output(cluster, "annotated", "the annotated pod's run")
     assert "ENV |||" in logs and "No such file or directory" in logs and "ANSWER" not in logs
