@@ -43,8 +43,10 @@ def test_rollout_replaces_pods_one_by_one(workloads):
         while not done.is_set():
             current = workloads.cluster.store.get(*deployment)
             available.append((current.get("status") or {}).get("availableReplicas", 0))
+            # Terminating pods do not count against maxSurge (kube-controller-manager does not count them either).
             running.append([(p["metadata"]["name"][-5:], [c["type"][0] + c["status"][0] for c in
-                             (p.get("status") or {}).get("conditions") or []]) for p in pods_of(workloads, "demo")])
+                             (p.get("status") or {}).get("conditions") or []]) for p in pods_of(workloads, "demo")
+                            if not p["metadata"].get("deletionTimestamp")])
             time.sleep(0.2)
 
     watcher = threading.Thread(target=watch)
