@@ -42,6 +42,20 @@ def lab_cluster_file(ctx, body, name):
     return os.path.join(ctx.layout.root, "kube", lab_cluster_name(body), name)
 
 
+def lab_cluster_kubeconfig(ctx, body, kind, flavour):
+    """Base64 of the kubeconfig of the lab cluster behind a managed or connected cluster; 404 saying how to start
+    one when none backs it (listClusterUserCredential of both resource types)."""
+    path = lab_cluster_file(ctx, body, "kubeconfig")
+    try:
+        with open(path, "rb") as handle:
+            return base64.b64encode(handle.read()).decode()
+    except OSError:
+        raise HttpError(404, "LabClusterNotFound", f"No lab cluster backs {kind} '{body['name']}': {path} does not "
+                        f"exist. Start one with `python -m lab.kube up --name {lab_cluster_name(body)} --flavour "
+                        f"{flavour}`, or tag the {kind.split()[-1] if kind.startswith('managed') else kind} "
+                        "lab-cluster=<name> of a running one.") from None
+
+
 class ManagedCluster(Behaviour):
     def prepare(self, ctx, record, previous):
         body = record["body"]
@@ -193,15 +207,7 @@ class ManagedCluster(Behaviour):
                                         + f"/azurekeyvaultsecretsprovider-{body['name']}"}
 
     def action_listClusterUserCredential(self, ctx, record, body):  # noqa: N802 - the ARM action's name
-        path = lab_cluster_file(ctx, record["body"], "kubeconfig")
-        try:
-            with open(path, "rb") as handle:
-                value = base64.b64encode(handle.read()).decode()
-        except OSError:
-            raise HttpError(404, "LabClusterNotFound", f"No lab cluster backs managed cluster "
-                            f"'{record['body']['name']}': {path} does not exist. Start one with `python -m lab.kube "
-                            f"up --name {lab_cluster_name(record['body'])} --flavour aks`, or tag the cluster "
-                            "lab-cluster=<name> of a running one.") from None
+        value = lab_cluster_kubeconfig(ctx, record["body"], "managed cluster", "aks")
         return 200, {"kubeconfigs": [{"name": "clusterUser", "value": value}]}
 
 

@@ -12,7 +12,7 @@ import os
 import uuid
 
 from lab.azure.behaviours import Behaviour
-from lab.azure.behaviours.aks import bad, lab_cluster_file, lab_cluster_name
+from lab.azure.behaviours.aks import bad, lab_cluster_file, lab_cluster_kubeconfig
 from lab.azure.web import HttpError
 
 DISTRIBUTIONS = ("generic", "openshift", "aks", "aks_hci", "k3s", "kind", "eks", "gke", "rancher_rke", "capz")
@@ -56,13 +56,5 @@ class ConnectedCluster(Behaviour):
         if body.get("clientProxy"):
             raise HttpError(400, "ClientProxyNotAvailable", "The lab has no cluster connect relay: ask with "
                             "clientProxy false for the cluster's own kubeconfig.")
-        path = lab_cluster_file(ctx, record["body"], "kubeconfig")
-        try:
-            with open(path, "rb") as handle:
-                value = base64.b64encode(handle.read()).decode()
-        except OSError:
-            raise HttpError(404, "LabClusterNotFound", f"No lab cluster backs connected cluster "
-                            f"'{record['body']['name']}': {path} does not exist. Start one with `python -m lab.kube "
-                            f"up --name {lab_cluster_name(record['body'])} --flavour openshift`, or tag the "
-                            "connected cluster lab-cluster=<name> of a running one.") from None
+        value = lab_cluster_kubeconfig(ctx, record["body"], "connected cluster", "openshift")
         return 200, {"kubeconfigs": [{"name": "credentialValue", "value": value}]}
