@@ -96,11 +96,29 @@ def values_match(current, desired, exact=False, case_insensitive=False):
     return current == desired
 
 
+def _map_key(key):
+    return key.lower() if _is_arm_id(key) else key
+
+
+def same_map(current, desired, case_insensitive=False):
+    """A map compared exactly: the same keys (ARM ids in any case), each value matching what the user set.
+
+    Only the keys are exact: Azure fills the values of some maps itself (principalId and clientId under each
+    identity of identity.userAssignedIdentities, which the user gives as {id: {}}), and those are not the user's.
+    """
+    if not isinstance(current, dict):
+        return False
+    have = dict((_map_key(k), v) for k, v in current.items())
+    want = dict((_map_key(k), v) for k, v in desired.items())
+    return set(have) == set(want) and all(
+        values_match(have[k], v, case_insensitive=case_insensitive) for k, v in want.items())
+
+
 def differences(current, desired, exact=(), case_insensitive=(), ignore=(), _path=''):
     """[(dotted path, before, after)] for every field the user set that the server holds differently.
 
     Descends dicts so a change deep in 'properties' is reported at its own path; lists and the
-    paths in exact are compared as a whole.
+    paths in exact are compared as a whole (a map in exact: its keys exactly, see same_map).
     """
     found = []
     current = current if isinstance(current, dict) else {}
@@ -114,6 +132,9 @@ def differences(current, desired, exact=(), case_insensitive=(), ignore=(), _pat
                 found.append((path, have, want))
         elif isinstance(want, dict) and path not in exact and want:
             found.extend(differences(have, want, exact, case_insensitive, ignore, path))
+        elif isinstance(want, dict) and path in exact:
+            if not same_map(have, want, case_insensitive=path in case_insensitive):
+                found.append((path, have, want))
         elif not values_match(have, want, exact=path in exact, case_insensitive=path in case_insensitive):
             found.append((path, have, want))
     return found

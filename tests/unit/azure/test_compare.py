@@ -88,3 +88,17 @@ def test_put_body_keeps_server_fields_and_drops_read_only():
 
 def test_prune_keeps_explicit_empty_values():
     assert prune({"a": None, "b": {}, "c": [], "d": {"e": None}}) == {"b": {}, "c": [], "d": {}}
+
+
+def test_exact_identity_map_ignores_what_azure_fills_under_each_identity():
+    """A user-assigned identity is given as {id: {}}; Azure answers {ID: {principalId, clientId}}: no change."""
+    uai = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-pacs"
+    server = {"identity": {"type": "UserAssigned", "userAssignedIdentities": {
+        uai.replace("resourceGroups", "resourcegroups"): {"principalId": "p-1", "clientId": "c-1"}}}}
+    path = ("identity.userAssignedIdentities",)
+    assert differences(server, {"identity": {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}}},
+                       exact=path) == []
+    other = uai.replace("id-pacs", "id-other")
+    assert differences(server, {"identity": {"userAssignedIdentities": {other: {}}}}, exact=path) != []
+    both = {"identity": {"userAssignedIdentities": {uai: {}, other: {}}}}
+    assert [p for p, _, _ in differences(server, both, exact=path)] == ["identity.userAssignedIdentities"]
