@@ -42,6 +42,13 @@ CLIENTS = {
     'network': ('azure.mgmt.network', 'NetworkManagementClient', 'azure-mgmt-network'),
     'privatedns': ('azure.mgmt.privatedns', 'PrivateDnsManagementClient', 'azure-mgmt-privatedns'),
     'containerservice': ('azure.mgmt.containerservice', 'ContainerServiceClient', 'azure-mgmt-containerservice'),
+    'hybridkubernetes': ('azure.mgmt.hybridkubernetes', 'ConnectedKubernetesClient', 'azure-mgmt-hybridkubernetes'),
+    'k8s_extensions': ('azure.mgmt.kubernetesconfiguration.extensions', 'KubernetesConfigurationExtensionsMgmtClient',
+                       'azure-mgmt-kubernetesconfiguration-extensions'),
+    'k8s_flux': ('azure.mgmt.kubernetesconfiguration.fluxconfigurations',
+                 'KubernetesConfigurationFluxConfigurationsMgmtClient',
+                 'azure-mgmt-kubernetesconfiguration-fluxconfigurations'),
+    'policy': ('azure.mgmt.resource.policy', 'PolicyClient', 'azure-mgmt-resource-policy'),
 }
 
 
