@@ -1,0 +1,50 @@
+"""One podman network per managed environment (a /24 under 10.89.128.0/17); the host answers on its gateway."""
+import hashlib
+import ipaddress
+import threading
+
+from lab.azure.container_apps import OWNER
+from lab.containers.runtime import owner_label, podman, podman_json
+
+POOL = ipaddress.ip_network("10.89.128.0/17")
+_LOCK = threading.Lock()
+
+
+def network_name(env_id):
+    return "medimaging-ca-" + hashlib.sha256(env_id.lower().encode()).hexdigest()[:12]
+
+
+def _subnets_in_use():
+    used = set()
+    for network in podman_json("network", "ls", "--format", "json"):
+        for subnet in network.get("subnets") or []:
+            used.add(ipaddress.ip_network(subnet["subnet"]))
+    return used
+
+
+def ensure(env_id):
+    """(network name, gateway address) of the environment's network, created on first use."""
+    name = network_name(env_id)
+    with _LOCK:
+        found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
+        if not found:
+            used = _subnets_in_use()
+            start = int(hashlib.sha256(env_id.lower().encode()).hexdigest(), 16) % 128
+            candidates = list(POOL.subnets(new_prefix=24))
+            subnet = next(s for s in candidates[start:] + candidates[:start]
+                          if not any(s.overlaps(u) for u in used))
+            podman("network", "create", "--label", owner_label(OWNER), "--label", f"io.medimaging.environment={name}",
+                   "--subnet", str(subnet), "--gateway", str(subnet[1]), name)
+            found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
+    return name, found[0]["subnets"][0]["gateway"]
+
+
+def gateway(env_id):
+    """The gateway of the environment's network, or None when it has none."""
+    found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{network_name(env_id)}$")
+    return found[0]["subnets"][0]["gateway"] if found else None
+
+
+def remove(env_id):
+    """Remove the network and whatever is still attached to it."""
+    podman("network", "rm", "-f", network_name(env_id), check=False)

@@ -1,0 +1,95 @@
+"""The podman containers of a revision. Names and labels tie each container to its revision; the image is the one
+the template names when it exists locally (the lab pulls nothing), the project's Orthanc image for the public
+orthancteam/orthanc image, and a missing image fails the revision as a failed pull does on Azure.
+"""
+import hashlib
+import os
+import re
+import tempfile
+
+from lab.azure.container_apps import OWNER
+from lab.azure.container_apps.secrets import RevisionFailed
+from lab.containers.runtime import ContainerError, owner_label, podman, podman_json
+
+REVISION_LABEL = "io.medimaging.revision"
+PROJECT_IMAGE = "localhost/medimaging/orthanc:trixie"
+# Public images the lab stands in for with the project's image (built by `python -m lab.containers build orthanc`).
+ALIASES = (re.compile(r"^(docker\.io/)?orthancteam/orthanc(:[\w.-]+)?$"),)
+MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*Gi")
+
+
+def revision_key(revision_id):
+    return hashlib.sha256(revision_id.lower().encode()).hexdigest()[:12]
+
+
+def local_image(image):
+    if podman("image", "exists", image, check=False).returncode == 0:
+        return image
+    if any(alias.match(image) for alias in ALIASES) and \
+            podman("image", "exists", PROJECT_IMAGE, check=False).returncode == 0:
+        return PROJECT_IMAGE
+    raise RevisionFailed(f"Field 'template.containers.image' is invalid with details: 'Invalid value: \"{image}\": "
+                         "GET: MANIFEST_UNKNOWN: the image does not exist (the lab pulls no images: build it or tag a "
+                         "local image with that name)'.")
+
+
+def _memory_bytes(container):
+    found = MEMORY.fullmatch(str((container.get("resources") or {}).get("memory", "1Gi")).strip())
+    return int(float(found.group(1)) * 1024 ** 3) if found else None
+
+
+def start(revision_id, app_name, container, env, network, index):
+    """Start one replica's container; returns its name."""
+    image = local_image(container["image"])
+    suffix = revision_id.rsplit("/", 1)[-1].split("--")[-1]
+    name = f"ca-{app_name}-{suffix}-{container['name']}-{index}"[:60] + "-" + revision_key(revision_id)[:4]
+    podman("rm", "-f", name, check=False)
+    with tempfile.NamedTemporaryFile("w", prefix="ca-env-", delete=False) as handle:
+        os.chmod(handle.name, 0o600)
+        for key, value in env.items():
+            if "\n" in str(value):
+                raise RevisionFailed(f"Container '{container['name']}': env {key} holds a line break, which the lab's "
+                                     "replicas cannot take.")
+            handle.write(f"{key}={value}\n")
+    argv = ["run", "-d", "--name", name, "--label", owner_label(OWNER), "--label",
+            f"{REVISION_LABEL}={revision_key(revision_id)}", "--network", network, "--env-file", handle.name]
+    memory = _memory_bytes(container)
+    if memory:
+        argv += ["--memory", str(memory)]
+    if container.get("command"):
+        argv += ["--entrypoint", container["command"][0]]
+    argv += [image, *(container.get("command") or [])[1:], *(container.get("args") or [])]
+    try:
+        podman(*argv)
+    except ContainerError as err:
+        raise RevisionFailed(f"Container '{container['name']}' could not start: {err}") from None
+    finally:
+        os.unlink(handle.name)
+    return name
+
+
+def of_revision(revision_id):
+    """[{name, state, ip}] of the revision's containers."""
+    listed = podman_json("ps", "-a", "--format", "json", "--filter", f"label={REVISION_LABEL}="
+                         f"{revision_key(revision_id)}")
+    out = []
+    for item in listed:
+        name = item["Names"][0]
+        inspect = podman_json("inspect", "--format", "json", name)
+        networks = (inspect[0].get("NetworkSettings") or {}).get("Networks") or {} if inspect else {}
+        address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+        out.append({"name": name, "state": item.get("State"), "ip": address})
+    return sorted(out, key=lambda r: r["name"])
+
+
+def stop(revision_id):
+    names = [r["name"] for r in of_revision(revision_id)]
+    if names:
+        podman("rm", "-f", "-t", "2", *names, check=False)
+    return len(names)
+
+
+def restart(revision_id):
+    names = [r["name"] for r in of_revision(revision_id)]
+    if names:
+        podman("restart", "-t", "2", *names, check=False)

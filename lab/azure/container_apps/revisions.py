@@ -1,0 +1,185 @@
+"""What the ARM behaviours call: run a revision's replicas, decide which revision serves, and tear down.
+
+A new revision (template change) starts beside the one serving; the app's update completes when it is ready. In
+single revision mode traffic then moves to it and the old revision is deactivated (its containers removed); a new
+revision that fails (missing image, a secret it cannot read, a replica that exits or never passes its probe) is
+marked Failed, its containers go, the old revision keeps serving, and the update fails with Azure's message.
+"""
+import threading
+import time
+
+from lab.azure.container_apps import health, identity, network, replicas
+from lab.azure.container_apps.ingress import Ingress
+from lab.azure.container_apps.secrets import RevisionFailed, container_env, resolve
+from lab.azure.lro import utcnow
+from lab.azure.web import HttpError
+from lab.proc import LOOPBACK
+
+REVISION_TYPE = "Microsoft.App/containerApps/revisions"
+_INGRESS = {}  # app id -> Ingress
+_LOCK = threading.Lock()
+
+
+def revision_id(app_id, name):
+    return f"{app_id}/revisions/{name}"
+
+
+def revision_body(app_body, name):
+    props = app_body["properties"]
+    return {"id": revision_id(app_body["id"], name), "name": name, "type": REVISION_TYPE, "properties": {
+        "createdTime": utcnow(), "lastActiveTime": utcnow(), "fqdn": props.get("latestRevisionFqdn", ""),
+        "template": props.get("template") or {}, "active": True, "replicas": 0, "trafficWeight": 0,
+        "healthState": "None", "provisioningState": "Provisioning", "runningState": "Processing",
+        "provisioningError": None}}
+
+
+def replica_count(template):
+    scale = template.get("scale") or {}
+    return max(1, min(scale.get("minReplicas", 0) or 0, scale.get("maxReplicas", 10) or 10) or 1)
+
+
+def _set(ctx, resource_id, **props):
+    ctx.store.update_body(resource_id, lambda b, p: b["properties"].update(props))
+
+
+def _env_of(ctx, app):
+    props = app["body"]["properties"]
+    return props.get("managedEnvironmentId") or props.get("environmentId")
+
+
+def start(ctx, app, rev_name):
+    """Start the revision's replicas and wait until they are ready; RevisionFailed with the reason otherwise."""
+    rev_id = revision_id(app["body"]["id"], rev_name)
+    revision = ctx.store.get_resource(rev_id)
+    template = revision["body"]["properties"]["template"]
+    net, gateway = network.ensure(_env_of(ctx, app))
+    values = resolve(ctx, app)
+    base = {"CONTAINER_APP_NAME": app["body"]["name"], "CONTAINER_APP_REVISION": rev_name,
+            "CONTAINER_APP_HOSTNAME": app["body"]["properties"].get("latestRevisionFqdn", "")}
+    target_port = ((app["body"]["properties"].get("configuration") or {}).get("ingress") or {}).get("targetPort")
+    if target_port:
+        base["CONTAINER_APP_PORT"] = str(target_port)
+    if app["private"].get("identityHeader"):
+        base.update(IDENTITY_ENDPOINT=identity.ensure(ctx, gateway), IDENTITY_HEADER=app["private"]["identityHeader"])
+    replicas.stop(rev_id)
+    count = replica_count(template)
+    for index in range(count):
+        for container in template.get("containers") or []:
+            replicas.start(rev_id, app["body"]["name"], container, {**base, **container_env(container, values)},
+                           net, index)
+    probes = [health.probe_of(c, target_port) for c in template.get("containers") or []]
+    deadline = time.monotonic() + max(health.deadline_seconds(p) for p in probes)
+    reason = "not ready"
+    while time.monotonic() < deadline:
+        running = replicas.of_revision(rev_id)
+        stopped = [r for r in running if r["state"] not in ("running", "created", "configured")]
+        if stopped:
+            raise RevisionFailed(f"replica container {stopped[0]['name']} {stopped[0]['state']} (it stopped before "
+                                 "it was ready: read its log with podman logs).")
+        checks = [health.check(r["ip"], probe) for r in running for probe in probes if r["ip"]]
+        if running and checks and all(ok for ok, _ in checks):
+            _set(ctx, rev_id, replicas=count, healthState="Healthy", runningState="Running",
+                 provisioningState="Provisioned", lastActiveTime=utcnow())
+            return
+        reason = next((why for ok, why in checks if not ok), reason)
+        time.sleep(0.5)
+    raise RevisionFailed(f"the replicas did not become ready in time: probe {reason}.")
+
+
+def deploy(ctx, app_id):
+    """The app's provisioning (in the LRO worker): a pending revision is started, then traffic is routed."""
+    app = ctx.store.get_resource(app_id)
+    if app["body"].get("identity", {}).get("type", "None") != "None" and not app["private"].get("identityHeader"):
+        header = ctx.entra.register_msi_host(app_id)["IDENTITY_HEADER"]
+        ctx.store.update_body(app_id, lambda b, p: p.update(identityHeader=header))
+        app = ctx.store.get_resource(app_id)
+    pending = app["private"].get("pendingRevision")
+    failure = None
+    if pending:
+        ctx.store.put_resource(revision_id(app_id, pending), {"private": {}, "body": revision_body(app["body"],
+                                                                                                 pending)})
+        try:
+            start(ctx, app, pending)
+        except RevisionFailed as err:
+            failure = str(err)
+            replicas.stop(revision_id(app_id, pending))
+            _set(ctx, revision_id(app_id, pending), active=False, healthState="Unhealthy", runningState="Failed",
+                 provisioningState="Failed", provisioningError=failure, replicas=0)
+        ctx.store.update_body(app_id, lambda b, p: p.pop("pendingRevision", None))
+        if not failure:
+            single = (app["body"]["properties"].get("configuration") or {}).get("activeRevisionsMode",
+                                                                               "Single") == "Single"
+            for other in revisions_of(ctx, app_id):
+                if single and other["body"]["name"] != pending and other["body"]["properties"].get("active"):
+                    deactivate(ctx, other)
+            ctx.store.update_body(app_id, lambda b, p: b["properties"].update(latestReadyRevisionName=pending))
+    route(ctx, app_id)
+    if failure:
+        raise HttpError(400, "ContainerAppOperationError", f"Failed to provision revision for container app "
+                        f"'{app['body']['name']}'. Error details: {failure}")
+
+
+def revisions_of(ctx, app_id):
+    return ctx.store.resources(lambda r: r["body"]["type"] == REVISION_TYPE
+                               and r["body"]["id"].lower().startswith(app_id.lower() + "/revisions/"))
+
+
+def route(ctx, app_id):
+    """Point the ingress at the serving revisions' running replicas (and set their traffic weights)."""
+    app = ctx.store.get_resource(app_id)
+    spec = (app["body"]["properties"].get("configuration") or {}).get("ingress")
+    serving = [r for r in revisions_of(ctx, app_id) if r["body"]["properties"].get("active")
+               and r["body"]["properties"].get("provisioningState") == "Provisioned"]
+    if (app["body"]["properties"].get("configuration") or {}).get("activeRevisionsMode", "Single") == "Single":
+        ready = app["body"]["properties"].get("latestReadyRevisionName")
+        serving = [r for r in serving if r["body"]["name"] == ready]
+    for revision in revisions_of(ctx, app_id):
+        weight = 100 // len(serving) if revision in serving else 0
+        _set(ctx, revision["body"]["id"], trafficWeight=weight)
+    with _LOCK:
+        ingress = _INGRESS.get(app_id)
+        if not spec:
+            if ingress:
+                _INGRESS.pop(app_id).close()
+            return
+        address = LOOPBACK if spec.get("external") else network.ensure(_env_of(ctx, app))[1]
+        if ingress and ingress.address != address:
+            _INGRESS.pop(app_id).close()
+            ingress = None
+        if ingress is None:
+            ingress = _INGRESS[app_id] = Ingress(ctx, address, app["private"]["ingressPort"])
+    targets = [(r["ip"], spec["targetPort"]) for revision in serving
+               for r in replicas.of_revision(revision["body"]["id"]) if r["ip"] and r["state"] == "running"]
+    ingress.configure(spec, targets)
+
+
+def deactivate(ctx, revision):
+    replicas.stop(revision["body"]["id"])
+    _set(ctx, revision["body"]["id"], active=False, replicas=0, runningState="Stopped", healthState="None",
+         trafficWeight=0)
+
+
+def activate(ctx, app_id, revision):
+    app = ctx.store.get_resource(app_id)
+    _set(ctx, revision["body"]["id"], active=True, runningState="Processing")
+    try:
+        start(ctx, app, revision["body"]["name"])
+    except RevisionFailed as err:
+        replicas.stop(revision["body"]["id"])
+        _set(ctx, revision["body"]["id"], healthState="Unhealthy", runningState="Failed", replicas=0,
+             provisioningError=str(err))
+    route(ctx, app_id)
+
+
+def close_ingress(app_id):
+    with _LOCK:
+        ingress = _INGRESS.pop(app_id, None)
+    if ingress:
+        ingress.close()
+
+
+def teardown_environment(env_id):
+    gateway = network.gateway(env_id)
+    if gateway:
+        identity.stop(gateway)
+    network.remove(env_id)

@@ -1,0 +1,224 @@
+"""A container app in the lab, end to end through the SDKs against a private emulator from this tree: its revisions
+run as real containers of the project's Orthanc image, reached through the ingress.
+
+One module-scoped lab and one app whose story the tests follow in order: created with a Key Vault reference (its
+value is the Orthanc password the ingress test logs in with), a token from the identity endpoint inside a replica,
+listSecrets, a template change making a new revision, a missing image leaving the old revision serving, an identity
+without the vault role refused, and delete leaving no container or network.
+"""
+import base64
+import json
+import os
+import ssl
+import sys
+import urllib.request
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+for path in (REPO_ROOT, os.path.join(REPO_ROOT, "tests", "integration", "azure")):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from lab.containers import images  # noqa: E402
+from lab.containers.runtime import podman, podman_json, remove_labelled  # noqa: E402
+from private_lab import private_lab  # noqa: E402
+
+IMAGE = "localhost/medimaging/orthanc:trixie"
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+GROUP = "rg-calab"
+PASSWORD = "kv-" + uuid.uuid4().hex
+
+
+class Clients:
+    def __init__(self, env):
+        from azure.identity import ClientSecretCredential
+        from azure.mgmt.appcontainers import ContainerAppsAPIClient
+        from azure.mgmt.authorization import AuthorizationManagementClient
+        from azure.mgmt.keyvault import KeyVaultManagementClient
+        from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+        self.env = env
+        self.credential = ClientSecretCredential(env["tenant_id"], env["client_id"], env["client_secret"],
+                                                 authority=env["authority_host"], disable_instance_discovery=True)
+        common = dict(base_url=env["arm_endpoint"], credential_scopes=["https://management.azure.com/.default"],
+                      polling_interval=0.2)
+        sub = env["subscription_id"]
+        self.apps = ContainerAppsAPIClient(self.credential, sub, **common)
+        self.logs = LogAnalyticsManagementClient(self.credential, sub, **common)
+        self.vaults = KeyVaultManagementClient(self.credential, sub, **common)
+        self.authz = AuthorizationManagementClient(self.credential, sub, **common)
+
+    def resource_group(self, name, location):
+        from azure.core.rest import HttpRequest
+        request = HttpRequest("PUT", f"/subscriptions/{self.env['subscription_id']}/resourcegroups/{name}",
+                              params={"api-version": "2024-03-01"}, json={"location": location})
+        self.apps.send_request(request).raise_for_status()
+
+    def assign(self, scope, role, principal):
+        self.authz.role_assignments.create(scope, str(uuid.uuid4()), {"properties": {
+            "roleDefinitionId": f"/subscriptions/{self.env['subscription_id']}/providers/Microsoft.Authorization/"
+                                f"roleDefinitions/{role}", "principalId": principal,
+            "principalType": "ServicePrincipal"}})
+
+
+def containers_of(label_value="container-apps"):
+    return podman_json("ps", "-a", "--format", "json", "--filter", f"label=io.medimaging.lab={label_value}")
+
+
+@pytest.fixture(scope="module")
+def world():
+    images.ensure("orthanc")
+    remove_labelled("container-apps")  # what a crashed run left
+    with private_lab("medimaging-calab-") as env:
+        clients = Clients(env)
+        location = env["location"]
+        clients.resource_group(GROUP, location)
+        workspace = clients.logs.workspaces.begin_create_or_update(GROUP, "logs", {"location": location}).result()
+        keys = clients.logs.shared_keys.get_shared_keys(GROUP, "logs")
+        vault = clients.vaults.vaults.begin_create_or_update(GROUP, "kv-calab", {"location": location, "properties": {
+            "tenantId": env["tenant_id"], "sku": {"family": "A", "name": "standard"},
+            "enableRbacAuthorization": True}}).result()
+        clients.assign(vault.id, SECRETS_OFFICER, _admin_oid(clients))
+        from azure.keyvault.secrets import SecretClient
+        secret = SecretClient(vault.properties.vault_uri, clients.credential, verify_challenge_resource=False)
+        stored = secret.set_secret("orthanc-password", PASSWORD)
+        clients.apps.managed_environments.begin_create_or_update(GROUP, "env", {"location": location, "properties": {
+            "appLogsConfiguration": {"destination": "log-analytics", "logAnalyticsConfiguration": {
+                "customerId": workspace.customer_id, "sharedKey": keys.primary_shared_key}}}}).result()
+        state = {"clients": clients, "location": location, "vault": vault, "secret_id": stored.id}
+        try:
+            yield state
+        finally:
+            for delete in (clients.apps.container_apps.begin_delete, clients.apps.managed_environments.begin_delete):
+                try:
+                    delete(GROUP, "orthanc" if delete == clients.apps.container_apps.begin_delete else "env").result()
+                except Exception:  # noqa: BLE001 - teardown goes on; the lab's own teardown removes the rest
+                    pass
+    remove_labelled("container-apps")
+
+
+def _admin_oid(clients):
+    token = clients.credential.get_token("https://management.azure.com/.default").token
+    return claims(token)["oid"]
+
+
+def claims(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def app_body(world, image=IMAGE, marker="one", identity=None):
+    env_id = (f"/subscriptions/{world['clients'].env['subscription_id']}/resourceGroups/{GROUP}/providers/"
+              "Microsoft.App/managedEnvironments/env")
+    return {"location": world["location"], "identity": identity or {"type": "SystemAssigned"}, "properties": {
+        "managedEnvironmentId": env_id,
+        "configuration": {
+            "activeRevisionsMode": "Single",
+            "ingress": {"external": True, "targetPort": 8042, "transport": "auto"},
+            "secrets": [{"name": "orthanc-password", "keyVaultUrl": world["secret_id"], "identity": "system"},
+                        {"name": "plain", "value": "plain-value"}]},
+        "template": {"containers": [{
+            "name": "orthanc", "image": image, "resources": {"cpu": 0.5, "memory": "1Gi"},
+            "env": [{"name": "ORTHANC_PASSWORD", "secretRef": "orthanc-password"},
+                    {"name": "ORTHANC__NAME", "value": f"calab-{marker}"},
+                    {"name": "ORTHANC__REGISTERED_USERS", "secretRef": "users"}],
+            "probes": [{"type": "Readiness", "tcpSocket": {"port": 8042}, "periodSeconds": 3,
+                        "failureThreshold": 10}]}],
+            "scale": {"minReplicas": 1, "maxReplicas": 2}}}}
+
+
+def with_users(body):
+    """The Orthanc users as a Key Vault reference would not give them (a JSON object): a plain secret built here."""
+    body["properties"]["configuration"]["secrets"].append(
+        {"name": "users", "value": json.dumps({"admin": PASSWORD})})
+    return body
+
+
+def orthanc_system(fqdn, ca_bundle, password=PASSWORD):
+    request = urllib.request.Request(f"https://{fqdn}/system")
+    request.add_header("Authorization", "Basic " + base64.b64encode(f"admin:{password}".encode()).decode())
+    with urllib.request.urlopen(request, timeout=15, context=ssl.create_default_context(cafile=ca_bundle)) as answer:
+        return json.loads(answer.read())
+
+
+def test_app_runs_its_revision_behind_the_ingress(world):
+    clients = world["clients"]
+    vault = world["vault"]
+    # The system identity exists only once the app does: create, grant the vault role, then the revision can read.
+    refused = None
+    try:
+        clients.apps.container_apps.begin_create_or_update(GROUP, "orthanc", with_users(app_body(world))).result()
+    except Exception as err:  # noqa: BLE001 - the first revision cannot read the vault yet
+        refused = str(err)
+    assert refused and "Key Vault Secrets User" in refused, refused
+    app = clients.apps.container_apps.get(GROUP, "orthanc")
+    clients.assign(vault.id, SECRETS_USER, app.identity.principal_id)
+    body = with_users(app_body(world, marker="two"))
+    app = clients.apps.container_apps.begin_create_or_update(GROUP, "orthanc", body).result()
+    assert app.provisioning_state == "Succeeded" and app.latest_ready_revision_name == app.latest_revision_name
+    assert all(s.value is None for s in app.configuration.secrets), "GET never returns secret values"
+    fqdn = app.configuration.ingress.fqdn
+    assert fqdn == app.latest_revision_fqdn
+    system = orthanc_system(fqdn, clients.env["ca_bundle"])  # the password came from Key Vault
+    assert system["Name"] == "calab-two"
+    listed = {s.name: s for s in clients.apps.container_apps.list_secrets(GROUP, "orthanc").value}
+    assert listed["plain"].value == "plain-value" and listed["orthanc-password"].key_vault_url == world["secret_id"]
+    revisions = {r.name: r for r in clients.apps.container_apps_revisions.list_revisions(GROUP, "orthanc")}
+    assert revisions[app.latest_revision_name].active and revisions[app.latest_revision_name].health_state == "Healthy"
+    world.update(fqdn=fqdn, first=app.latest_revision_name, principal=app.identity.principal_id)
+
+
+def test_identity_endpoint_serves_the_replica(world):
+    replica = [c for c in containers_of() if c["State"] == "running"][0]["Names"][0]
+    script = ("import os,urllib.request,json;"
+              "r=urllib.request.Request(os.environ['IDENTITY_ENDPOINT']+'?resource=https://vault.azure.net"
+              "&api-version=2019-08-01',headers={'X-IDENTITY-HEADER':os.environ['IDENTITY_HEADER']});"
+              "print(urllib.request.urlopen(r,timeout=10).read().decode())")
+    answer = json.loads(podman("exec", replica, "python3", "-c", script).stdout)
+    token = claims(answer["access_token"])
+    assert token["oid"] == world["principal"] and token["aud"].rstrip("/") == "https://vault.azure.net"
+
+
+def test_template_change_makes_a_new_revision_and_moves_traffic(world):
+    clients = world["clients"]
+    app = clients.apps.container_apps.begin_create_or_update(
+        GROUP, "orthanc", with_users(app_body(world, marker="three"))).result()
+    assert app.latest_revision_name != world["first"] and app.latest_ready_revision_name == app.latest_revision_name
+    assert orthanc_system(world["fqdn"], clients.env["ca_bundle"])["Name"] == "calab-three"
+    old = clients.apps.container_apps_revisions.get_revision(GROUP, "orthanc", world["first"])
+    assert not old.active and old.replicas == 0
+    assert len([c for c in containers_of() if c["State"] == "running"]) == 1
+    world["serving"] = app.latest_revision_name
+
+
+def test_missing_image_fails_the_revision_and_the_old_one_keeps_serving(world):
+    clients = world["clients"]
+    with pytest.raises(Exception) as caught:
+        clients.apps.container_apps.begin_create_or_update(
+            GROUP, "orthanc", with_users(app_body(world, image="localhost/medimaging/orthanc:missing",
+                                                  marker="four"))).result()
+    assert "Failed to provision revision" in str(caught.value) and "MANIFEST_UNKNOWN" in str(caught.value)
+    app = clients.apps.container_apps.get(GROUP, "orthanc")
+    assert app.latest_ready_revision_name == world["serving"] != app.latest_revision_name
+    failed = clients.apps.container_apps_revisions.get_revision(GROUP, "orthanc", app.latest_revision_name)
+    assert failed.provisioning_state == "Failed" and failed.health_state == "Unhealthy"
+    assert orthanc_system(world["fqdn"], clients.env["ca_bundle"])["Name"] == "calab-three"
+
+
+def test_deactivate_and_activate_a_revision(world):
+    clients = world["clients"]
+    clients.apps.container_apps_revisions.deactivate_revision(GROUP, "orthanc", world["serving"])
+    assert not [c for c in containers_of() if c["State"] == "running"]
+    clients.apps.container_apps_revisions.activate_revision(GROUP, "orthanc", world["serving"])
+    assert orthanc_system(world["fqdn"], clients.env["ca_bundle"])["Name"] == "calab-three"
+
+
+def test_delete_leaves_no_container_nor_network(world):
+    clients = world["clients"]
+    clients.apps.container_apps.begin_delete(GROUP, "orthanc").result()
+    assert containers_of() == []
+    clients.apps.managed_environments.begin_delete(GROUP, "env").result()
+    assert podman_json("network", "ls", "--format", "json", "--filter", "label=io.medimaging.lab=container-apps") == []
