@@ -49,6 +49,8 @@ CLIENTS = {
                  'KubernetesConfigurationFluxConfigurationsMgmtClient',
                  'azure-mgmt-kubernetesconfiguration-fluxconfigurations'),
     'policy': ('azure.mgmt.resource.policy', 'PolicyClient', 'azure-mgmt-resource-policy'),
+    'appcontainers': ('azure.mgmt.appcontainers', 'ContainerAppsAPIClient', 'azure-mgmt-appcontainers'),
+    'loganalytics': ('azure.mgmt.loganalytics', 'LogAnalyticsManagementClient', 'azure-mgmt-loganalytics'),
 }
 
 
