@@ -442,7 +442,8 @@ class Arm:
             for child in sorted(self.ctx.store.children_of(arm_path.resource_id), key=lambda r: -len(r["body"]["id"])):
                 self.remove(child)
             self.remove(record)
-            return Response(200, record["body"] if resource_type.key.endswith("roleassignments") else None)
+            return Response(200, record["body"] if resource_type.key.endswith(("roleassignments", "policyassignments"))
+                            else None)
         self.set_state(arm_path.resource_id, "Deleting")
 
         def work():

@@ -10,7 +10,7 @@ import uuid
 
 from lab.azure import principals, providers, rbac
 from lab.azure.arm import Arm
-from lab.azure.behaviours import dicom
+from lab.azure.behaviours import arc, dicom
 from lab.azure.behaviours import load as load_behaviour
 from lab.azure.entra import MANAGEMENT_AUDIENCES, Entra
 from lab.azure.graph import GRAPH_AUDIENCE, Graph
@@ -163,6 +163,8 @@ class Emulator:
             if not self.store.get_resource(resource_id):
                 raise HttpError(404, "ResourceNotFound", f"No resource '{resource_id}' to host a managed identity.")
             return Response(200, self.entra.register_msi_host(resource_id))
+        if path == "/_lab/arc/agent" and request.method == "POST":   # Arc agents report, signed with their key
+            return arc.agent_check_in(self, request)
         if path.rstrip("/") == "/msi/token":
             return self.entra.managed_identity(request)
         if path.startswith("/dicom/"):

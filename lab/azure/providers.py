@@ -43,7 +43,10 @@ KV = "azure.mgmt.keyvault"
 NET = "azure.mgmt.network"
 DNS = "azure.mgmt.privatedns"
 AKS = "azure.mgmt.containerservice"
-LA = "azure.mgmt.loganalytics"
+HK = "azure.mgmt.hybridkubernetes"
+KCX = "azure.mgmt.kubernetesconfiguration.extensions"
+KCF = "azure.mgmt.kubernetesconfiguration.fluxconfigurations"
+POL = "azure.mgmt.resource.policy"
 
 RESOURCE_TYPES = [
     # Health Data Services: the DICOM service is a real Orthanc behind the emulator.
@@ -88,13 +91,11 @@ RESOURCE_TYPES = [
                  behaviour="identity:FederatedCredential"),
     ResourceType("Microsoft.Authorization/roleAssignments", AUTHZ, ("RoleAssignmentCreateParameters",), (),
                  create="sync", delete="sync", tracked=False, behaviour="authorization:RoleAssignment"),
-    # Container Apps: environments are podman networks, revisions run as containers (lab/azure/container_apps).
+    # Container Apps.
     ResourceType("Microsoft.App/managedEnvironments", APP, ("ManagedEnvironment",), ("ManagedEnvironment",),
-                 create="201-async", patch="202-location", behaviour="container_apps:ManagedEnvironment"),
+                 create="201-async", patch="202-location"),
     ResourceType("Microsoft.App/containerApps", APP, ("ContainerApp",), ("ContainerApp",), create="201-async",
-                 patch="202-location", behaviour="container_apps:ContainerApp", actions=("listSecrets",)),
-    ResourceType("Microsoft.App/containerApps/revisions", APP, tracked=False, behaviour="container_apps:Revision",
-                 actions=("activate", "deactivate", "restart")),
+                 patch="202-location"),
     ResourceType("Microsoft.App/managedEnvironments/storages", APP, ("ManagedEnvironmentStorage",), (),
                  create="sync", delete="sync", tracked=False),
     # Registered now, SDK validation and data planes come with their issues.
@@ -126,13 +127,22 @@ RESOURCE_TYPES = [
                  create="201-async", delete="202-location", behaviour="aks:ManagedCluster", closed=True,
                  actions=("listClusterUserCredential",)),
     ResourceType("Microsoft.ContainerService/managedClusters/agentPools", tracked=False),
-    # Arc: a connected cluster is backed by a lab cluster too (lab/azure/behaviours/arc.py).
-    ResourceType("Microsoft.Kubernetes/connectedClusters", behaviour="arc:ConnectedCluster",
-                 actions=("listClusterUserCredential",)),
-    # Log Analytics: the workspace id and shared keys a Container Apps environment sends its logs with.
-    ResourceType("Microsoft.OperationalInsights/workspaces", LA, ("Workspace",), ("WorkspacePatch",),
-                 create="201-body", delete="sync", behaviour="log_analytics:Workspace",
-                 actions=("sharedKeys", "regenerateSharedKey")),
+    # Arc: a connected cluster is backed by a lab cluster too, Connected once its agents report with the onboarding
+    # key (lab/azure/behaviours/arc.py); extensions and Flux configurations are extension resources of a cluster.
+    ResourceType("Microsoft.Kubernetes/connectedClusters", HK, ("ConnectedCluster",), ("ConnectedClusterPatch",),
+                 create="201-async", behaviour="arc:ConnectedCluster", actions=("listClusterUserCredential",),
+                 closed=True),
+    ResourceType("Microsoft.KubernetesConfiguration/extensions", KCX, ("Extension",), ("PatchExtension",),
+                 create="201-async", patch="202-async-location", delete="202-async-location", tracked=False,
+                 behaviour="kubernetes_configuration:Extension", closed=True),
+    ResourceType("Microsoft.KubernetesConfiguration/fluxConfigurations", KCF, ("FluxConfiguration",),
+                 ("FluxConfigurationPatch",), create="201-async", patch="202-async-location",
+                 delete="202-async-location", tracked=False, behaviour="kubernetes_configuration:FluxConfiguration",
+                 closed=True),
+    # Azure Policy: assignments of the built-in definitions the lab knows (lab/azure/behaviours/policy.py).
+    ResourceType("Microsoft.Authorization/policyAssignments", POL, ("PolicyAssignment",), ("PolicyAssignmentUpdate",),
+                 create="sync", delete="sync", tracked=False, behaviour="policy:PolicyAssignment", closed=True),
+    ResourceType("Microsoft.OperationalInsights/workspaces", create="201-body", delete="sync"),
 ]
 
 BY_KEY = {t.key: t for t in RESOURCE_TYPES}

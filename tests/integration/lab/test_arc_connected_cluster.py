@@ -1,10 +1,15 @@
 """The emulator's Azure Arc connected clusters over ARM (as `az connectedk8s connect` and arc_onboard call it):
-what Arc refuses is refused, a connected cluster backed by a running lab cluster is Connected, and
-listClusterUserCredential hands out that cluster's kubeconfig, which the real kubectl uses."""
+what Arc refuses is refused, a new cluster is Connecting until its agents report with a signature of the onboarding
+key (a wrong key, a replay or a stale report are refused), and listClusterUserCredential hands out the kubeconfig
+of the lab cluster behind it, which the real kubectl uses."""
 import base64
 import os
 import shutil
 import subprocess
+import time
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import pytest
 import requests
@@ -13,7 +18,9 @@ import yaml
 from lab.kube.cluster import Cluster
 from lab.throwaway import throwaway_lab
 
-API = "2024-01-01"
+API = "2026-05-01"   # azure-mgmt-hybridkubernetes 2.0.0
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+PUBLIC = base64.b64encode(KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +46,7 @@ def arc():
             cluster.stop()
 
 
-def _body(env, key=base64.b64encode(b"0\x82 lab public key").decode(), **props):
+def _body(env, key=PUBLIC, **props):
     return {"location": env["location"], "identity": {"type": "SystemAssigned"},
             "properties": dict({"agentPublicKeyCertificate": key, "distribution": "openshift",
                                 "infrastructure": "generic"}, **props)}
@@ -58,7 +65,12 @@ def _put(session, url, body):
 @pytest.mark.parametrize("change, code", [
     (lambda b: b["identity"].update(type="None"), "InvalidIdentity"),
     (lambda b: b["properties"].update(agentPublicKeyCertificate="not base64!"), "InvalidAgentPublicKeyCertificate"),
+    (lambda b: b["properties"].update(agentPublicKeyCertificate=base64.b64encode(b"0 not a key").decode()),
+     "InvalidAgentPublicKeyCertificate"),
     (lambda b: b["properties"].update(distribution="windows"), "BadRequest"),
+    (lambda b: b["properties"].update(infrastructure="mainframe"), "BadRequest"),
+    (lambda b: b["properties"].update(securityProfile={"workloadIdentity": {"enabled": True}}), "BadRequest"),
+    (lambda b: b["properties"].update(unknownField=1), "InvalidRequestContent"),
 ])
 def test_what_arc_refuses(arc, change, code):
     session, clusters, env = arc
@@ -69,11 +81,34 @@ def test_what_arc_refuses(arc, change, code):
     assert session.get(clusters + "/refused", params={"api-version": API}).status_code == 404
 
 
-def test_a_backed_cluster_is_connected_and_hands_out_its_kubeconfig(arc, tmp_path):
+def _report(env, cluster_id, key=KEY, stamp=None):
+    stamp = int(time.time()) if stamp is None else stamp
+    signature = key.sign(("%s\n%d" % (cluster_id.lower(), stamp)).encode(), padding.PKCS1v15(), hashes.SHA256())
+    return requests.post(env["arm_endpoint"].rstrip("/") + "/_lab/arc/agent", verify=env["ca_bundle"], timeout=30,
+                         json={"resourceId": cluster_id, "timestamp": stamp, "agentVersion": "1.0-test",
+                               "kubernetesVersion": "1.37.0", "nodeCount": 1,
+                               "signature": base64.b64encode(signature).decode()})
+
+
+def test_a_cluster_connects_when_its_agents_prove_the_key_and_hands_out_its_kubeconfig(arc, tmp_path):
     session, clusters, env = arc
     status, cluster = _put(session, clusters + "/site-ocp", _body(env))
     assert status in (200, 201), cluster
+    assert cluster["properties"]["connectivityStatus"] == "Connecting"
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    refused = _report(env, cluster["id"], key=stranger)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "AgentAuthenticationFailed"
+    assert _report(env, cluster["id"], stamp=int(time.time()) - 3600).status_code == 401      # stale
+    stamp = int(time.time())
+    answer = _report(env, cluster["id"], stamp=stamp)
+    assert answer.status_code == 200, answer.text
+    assert _report(env, cluster["id"], stamp=stamp).status_code == 401                        # replayed
+    cluster = session.get(clusters + "/site-ocp", params={"api-version": API}).json()
     assert cluster["properties"]["connectivityStatus"] == "Connected"
+    assert cluster["properties"]["agentVersion"] == "1.0-test" and cluster["properties"]["totalNodeCount"] == 1
+    # A later PUT (the module's second converge) keeps what the agents reported.
+    status, cluster = _put(session, clusters + "/site-ocp", _body(env))
+    assert cluster["properties"]["connectivityStatus"] == "Connected", cluster
     assert cluster["identity"]["principalId"] and cluster["identity"]["tenantId"] == env["tenant_id"]
     answer = session.post(clusters + "/site-ocp/listClusterUserCredential", params={"api-version": API},
                           json={"authenticationMethod": "Token", "clientProxy": False})
@@ -88,7 +123,9 @@ def test_a_backed_cluster_is_connected_and_hands_out_its_kubeconfig(arc, tmp_pat
                            text=True, timeout=60, check=True).stdout.split()
     assert "namespace/default" in names
     # The key the agents were given cannot change under them.
-    status, answer = _put(session, clusters + "/site-ocp", _body(env, key=base64.b64encode(b"another").decode()))
+    another = base64.b64encode(stranger.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+    status, answer = _put(session, clusters + "/site-ocp", _body(env, key=another))
     assert status == 400 and answer["error"]["code"] == "PropertyChangeNotAllowed"
 
 
