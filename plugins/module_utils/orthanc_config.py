@@ -33,8 +33,10 @@ NON_STANDARD_ENV_NAMES = {
 # Sections whose keys are data (user names, server names), not settings: the container form carries them as one JSON
 # value, because their keys cannot round-trip through UPPER_SNAKE.
 JSON_VALUED_SECTIONS = frozenset(["RegisteredUsers", "DicomModalities", "OrthancPeers", "UserMetadata", "Servers"])
-# ...except the OAuth servers, whose per-server variables are part of the plugin's documented container contract.
-PER_NAME_SECTIONS = frozenset([("DicomWebOAuth", "Servers")])
+# ...except the plugin's maps of named entries, whose per-name variables are its documented container contract. A name
+# cannot keep its case through an upper-case variable: read back, it is lower case, as the plugin names an entry only
+# the environment defines (medimaging_plugin/config/schema.py); the plugin finds references to it ignoring case.
+PER_NAME_SECTIONS = frozenset([("DicomWebOAuth", "Servers"), ("MedimagingRouter", "Destinations")])
 
 DICOM_AET_PATTERN = re.compile(r"[A-Za-z0-9 _.\-]{1,16}\Z")  # \Z: `$` would accept a trailing newline
 
@@ -44,7 +46,10 @@ class OrthancConfigError(ValueError):
 
 
 def env_name(key):
-    """'DicomAet' -> 'DICOM_AET', 'HttpPort' -> 'HTTP_PORT', 'PostgreSQL' -> 'POSTGRESQL'."""
+    """'DicomAet' -> 'DICOM_AET', 'HttpsCACertificates' -> 'HTTPS_CA_CERTIFICATES', 'PostgreSQL' -> 'POSTGRESQL'.
+
+    Words split where the case changes, an acronym run kept as one word. The plugin's names.env_name() is the same
+    rule (it cannot import this file); tests/unit/orthanc_config/test_env_names.py is the table both answer."""
     if key in NON_STANDARD_ENV_NAMES:
         return NON_STANDARD_ENV_NAMES[key]
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key)
@@ -97,6 +102,17 @@ def json_key(name):
 _JSON_KEYS = dict((env_name(key), key) for key in list(NON_STANDARD_ENV_NAMES) + ["HttpsCACertificates"])
 
 
+def _entry_name(reference, path, part):
+    """A per-name variable's entry: the reference's entry at `path` equal ignoring case and punctuation, else the name
+    in lower case (the plugin's rule for an entry only the environment defines)."""
+    node = reference or {}
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    wanted = re.sub(r"[^a-z0-9]", "", part.lower())
+    entries = node if isinstance(node, dict) else {}
+    return next((name for name in entries if re.sub(r"[^a-z0-9]", "", name.lower()) == wanted), part.lower())
+
+
 def from_env(env, reference=None, prefix=ENV_PREFIX, strict=True):
     """Rebuild the JSON configuration from container variables.
 
@@ -111,7 +127,7 @@ def from_env(env, reference=None, prefix=ENV_PREFIX, strict=True):
         parts = variable[len(prefix) + 2:].split("__")
         node, path = config, ()
         for depth, part in enumerate(parts):
-            key = part if _is_per_name(path) else names.get(part)
+            key = _entry_name(reference, path, part) if _is_per_name(path) else names.get(part)
             if key is None and not strict:
                 key = json_key(part)
             if key is None:

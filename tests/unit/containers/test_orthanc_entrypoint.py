@@ -87,7 +87,7 @@ def test_the_plugins_client_secret_variable_is_a_value_not_a_file(tmp_path):
     config, env = build({name: "s3cret-value", name + "_SECRET": "pointed"}, tmp_path, {"secrets/pointed": "from-file"})
     assert env[name] == "from-file"  # ..._CLIENT_SECRET_SECRET points at a file
     config, env = build({name: "s3cret-value"}, tmp_path)
-    assert env[name] == "s3cret-value" and config["DicomWebOAuth"]["Servers"]["AZURE"]["ClientSecret"] == "s3cret-value"
+    assert env[name] == "s3cret-value" and config["DicomWebOAuth"]["Servers"]["azure"]["ClientSecret"] == "s3cret-value"
 
 
 def test_missing_secret_file_names_the_variable(tmp_path):

@@ -19,7 +19,8 @@ from ..priors.config import SECTION as PRIORS, load_priors_settings
 from ..router.config import SECTION as ROUTER, load_router_settings
 from ..storage.config import SECTION as STORAGE, load_storage_settings
 from .errors import ConfigError
-from .oauth import PLANNED_FILES, SECTION as OAUTH, load_oauth_settings
+from .checks import PLANNED_FILES
+from .oauth import SECTION as OAUTH, load_oauth_settings
 
 LOADERS = ((OAUTH, load_oauth_settings), (ROUTER, load_router_settings), (PRIORS, load_priors_settings),
            (ARCHIVE, load_archive_settings), (STORAGE, load_storage_settings))

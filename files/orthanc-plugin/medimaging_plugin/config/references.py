@@ -3,18 +3,13 @@
 A router destination or the priors' Server naming a server nobody defines used to keep studies pending
 forever as "destination down". Only what the same configuration defines counts: DicomWeb.Servers, the
 servers the DicomWebOAuth section registers (JSON and ORTHANC__DICOMWEB_OAUTH__SERVERS__... variables,
-the latter registered in lower case unless they match a JSON name), and OrthancPeers.
+named as config/schema.py merges them), and OrthancPeers. A reference finds its name ignoring case (the
+container form upper-cases names: schema.py's docstring) and is answered with the defined spelling.
 """
 
-import re
-
-from .env import read_env_section
 from .errors import ConfigError
-from .oauth import SECTION, SECTION_SCHEMA, SERVER_SCHEMA
-
-
-def _norm(name):
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+from .oauth import FIELDS, SECTION
+from .schema import merge_named, read_env
 
 
 def _keys(value):
@@ -26,12 +21,11 @@ def dicomweb_servers(orthanc_config, environ):
     names = _keys((orthanc_config.get("DicomWeb") or {}).get("Servers"))
     oauth = orthanc_config.get(SECTION)
     oauth = oauth if isinstance(oauth, dict) else {}
-    env_section, env_servers = read_env_section(environ, SECTION_SCHEMA, SERVER_SCHEMA)[:2]
-    if oauth.get("Enabled") is False or str(env_section.get("Enabled", "true")).lower() in ("false", "0", "no"):
+    env = read_env(environ, SECTION, FIELDS)
+    if oauth.get("Enabled") is False or str(env.get("Enabled", "true")).lower() in ("false", "0", "no"):
         return names
-    json_names = _keys(oauth.get("Servers"))
-    by_norm = {_norm(name): name for name in json_names}
-    return names | json_names | {by_norm.get(_norm(name), name.lower()) for name in env_servers}
+    json_servers = oauth.get("Servers") if isinstance(oauth.get("Servers"), dict) else {}
+    return names | set(merge_named(json_servers, env.get("Servers", {}), FIELDS["Servers"].entries))
 
 
 def peers(orthanc_config):
@@ -39,8 +33,12 @@ def peers(orthanc_config):
 
 
 def require(path, name, known, what, where):
-    """Raise ConfigError at `path` unless `name` is in `known`."""
-    if name not in known:
-        listed = ", ".join(sorted(known)) or "none"
-        raise ConfigError(path, "%s %r is not defined in this configuration" % (what, name),
-                          "define it in %s (defined: %s)" % (where, listed))
+    """The defined spelling of `name` among `known` (exact, else the one equal ignoring case), or ConfigError."""
+    if name in known:
+        return name
+    same = [candidate for candidate in known if candidate.lower() == name.lower()]
+    if len(same) == 1:
+        return same[0]
+    listed = ", ".join(sorted(known)) or "none"
+    raise ConfigError(path, "%s %r is not defined in this configuration" % (what, name),
+                      "define it in %s (defined: %s)" % (where, listed))

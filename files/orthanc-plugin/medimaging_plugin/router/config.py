@@ -13,42 +13,40 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ..config.errors import ConfigError
-from ..names import valid_name
-from ..config.ranges import DAY, HOUR, within_ranges
+from ..config.postgres import postgres_dsn_params
+from ..config.ranges import DAY, HOUR
 from ..config.references import dicomweb_servers, peers, require
+from ..config.schema import Field, load_section
+from ..names import valid_name
 from .filters import TagRule
-from .sections import merge_named, postgres_dsn_params, read_env, typed
 from .transcode import parse_setting as parse_transcode
 
 SECTION = "MedimagingRouter"
 TYPES = ("dicomweb", "peer")
 
-SECTION_SCHEMA = {
-    "Enabled": (bool, True),
-    "Destinations": (dict, None),
-    "Workers": (int, 1),
-    "BatchSize": (int, 20),
-    "RetryMinSeconds": (float, 2.0),
-    "RetryMaxSeconds": (float, 300.0),
-    "LeaseSeconds": (float, 300.0),
-    "PollSeconds": (float, 1.0),
-    "OrphanAfterSeconds": (float, 0.0),  # 0: 3 x StableAge + 30
-    "MaxRejections": (int, 3),
-    "Database": (dict, None),
+DESTINATION_FIELDS = {
+    "Type": Field(str, "dicomweb"),
+    "Server": Field(str),
+    "Modalities": Field(list),
+    "CallingAets": Field(list),
+    "TagRule": Field(dict),
+    "BatchSize": Field(int, limits=(1, 1000)),
+    "Enabled": Field(bool, True),
+    "Transcode": Field(list),  # transfer syntaxes re-encoded to Explicit VR LE; unset: transcode.DEFAULT_DICOMWEB
 }
-RANGES = {
-    "Workers": (1, 16), "BatchSize": (1, 1000), "RetryMinSeconds": (0.01, HOUR), "RetryMaxSeconds": (0.01, DAY),
-    "LeaseSeconds": (10, DAY), "PollSeconds": (0.01, HOUR), "OrphanAfterSeconds": (0, 7 * DAY), "MaxRejections": (1, 100),
-}
-DESTINATION_SCHEMA = {
-    "Type": (str, "dicomweb"),
-    "Server": (str, None),
-    "Modalities": (list, None),
-    "CallingAets": (list, None),
-    "TagRule": (dict, None),
-    "BatchSize": (int, None),
-    "Enabled": (bool, True),
-    "Transcode": (list, None),  # transfer syntaxes re-encoded to Explicit VR LE; unset: transcode.DEFAULT_DICOMWEB
+# LeaseSeconds >= 10: a lease shorter than one batch would let another replica retake an item being sent.
+FIELDS = {
+    "Enabled": Field(bool, True),
+    "Destinations": Field(dict, entries=DESTINATION_FIELDS, what="destination"),
+    "Workers": Field(int, 1, limits=(1, 16)),
+    "BatchSize": Field(int, 20, limits=(1, 1000)),
+    "RetryMinSeconds": Field(float, 2.0, limits=(0.01, HOUR)),
+    "RetryMaxSeconds": Field(float, 300.0, limits=(0.01, DAY)),
+    "LeaseSeconds": Field(float, 300.0, limits=(10, DAY)),
+    "PollSeconds": Field(float, 1.0, limits=(0.01, HOUR)),
+    "OrphanAfterSeconds": Field(float, 0.0, limits=(0, 7 * DAY)),  # 0: 3 x StableAge + 30
+    "MaxRejections": Field(int, 3, limits=(1, 100)),
+    "Database": Field(dict),
 }
 
 
@@ -84,68 +82,49 @@ class RouterSettings:
     db_params: dict = field(default_factory=dict, repr=False)  # holds the password: never logged
 
 
-def _destination(name, raw, env_keys, default_batch, servers):
+def _destination(name, cfg, default_batch, servers):
+    """The Destination, or None when it is disabled (checked all the same, but its server may be gone already)."""
     path = "%s.Destinations.%s" % (SECTION, name)
-    if not valid_name(name):
-        raise ConfigError(path, "destination name must be 1-64 letters, digits, '_', '.', '-'")
-    cfg = typed(raw, DESTINATION_SCHEMA, path, env_keys)
     if cfg["Type"] not in TYPES:
         raise ConfigError(path + ".Type", "unknown type %r" % cfg["Type"], "choose dicomweb or peer")
     server = cfg["Server"] or name
     if not valid_name(server):
         raise ConfigError(path + ".Server", "not a valid Orthanc server/peer name: %r" % server)
-    if not cfg["Enabled"]:
-        pass  # a disabled destination sends nothing: its server may be gone already
-    elif cfg["Type"] == "dicomweb":
-        require(path + ".Server", server, servers["dicomweb"], "DICOMweb server",
-                "DicomWebOAuth.Servers or DicomWeb.Servers")
-    else:
-        require(path + ".Server", server, servers["peer"], "Orthanc peer", "OrthancPeers")
-    within_ranges(cfg, {"BatchSize": RANGES["BatchSize"]}, path)
-    batch = cfg["BatchSize"] if cfg["BatchSize"] is not None else default_batch
     rule = TagRule.parse(cfg["TagRule"], path + ".TagRule") if cfg["TagRule"] else None
-    modalities = tuple(m.upper() for m in cfg["Modalities"] or ())
-    return cfg["Enabled"], Destination(name=name, kind=cfg["Type"], server=server, batch_size=batch,
-                                       modalities=modalities, calling_aets=tuple(cfg["CallingAets"] or ()),
-                                       tag_rule=rule,
-                                       transcode=parse_transcode(cfg["Transcode"], cfg["Type"], path + ".Transcode"))
+    transcode = parse_transcode(cfg["Transcode"], cfg["Type"], path + ".Transcode")
+    if not cfg["Enabled"]:
+        return None
+    if cfg["Type"] == "dicomweb":
+        server = require(path + ".Server", server, servers["dicomweb"], "DICOMweb server",
+                         "DicomWebOAuth.Servers or DicomWeb.Servers")
+    else:
+        server = require(path + ".Server", server, servers["peer"], "Orthanc peer", "OrthancPeers")
+    return Destination(name=name, kind=cfg["Type"], server=server,
+                       batch_size=cfg["BatchSize"] if cfg["BatchSize"] is not None else default_batch,
+                       modalities=tuple(m.upper() for m in cfg["Modalities"] or ()),
+                       calling_aets=tuple(cfg["CallingAets"] or ()), tag_rule=rule, transcode=transcode)
 
 
 def load_router_settings(orthanc_config, environ):
     """Validate the whole section. Returns RouterSettings, None when not configured, or raises
     ConfigError naming the first wrong key."""
-    env_values, env_named = read_env(environ, SECTION, SECTION_SCHEMA, "Destinations", DESTINATION_SCHEMA)
-    raw = orthanc_config.get(SECTION)
-    if raw is None and not env_values and not env_named:
+    cfg = load_section(orthanc_config, environ, SECTION, FIELDS)
+    if cfg is None:
         return None
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        raise ConfigError(SECTION, "expected a JSON object")
-    merged_raw = {k: v for k, v in raw.items() if k != "Destinations"}
-    merged_raw.update(env_values)
-    cfg = typed(merged_raw, SECTION_SCHEMA, SECTION, set(env_values))
     if not cfg["Enabled"]:
         return RouterSettings(enabled=False)
-    json_destinations = raw.get("Destinations") or {}
-    if not isinstance(json_destinations, dict):
-        raise ConfigError(SECTION + ".Destinations", "expected a JSON object of name -> destination")
-    # LeaseSeconds >= 10: a lease shorter than one batch would let another replica retake an item being sent.
-    within_ranges(cfg, RANGES, SECTION)
     if cfg["RetryMaxSeconds"] < cfg["RetryMinSeconds"]:
         raise ConfigError(SECTION + ".RetryMaxSeconds", "need 0 < RetryMinSeconds <= RetryMaxSeconds")
     servers = {"dicomweb": dicomweb_servers(orthanc_config, environ), "peer": peers(orthanc_config)}
-    destinations = []
-    for name, (body, keys) in sorted(merge_named(json_destinations, env_named).items()):
-        enabled, destination = _destination(name, body, keys, cfg["BatchSize"], servers)
-        if enabled:
-            destinations.append(destination)
+    destinations = tuple(filter(None, (_destination(name, body, cfg["BatchSize"], servers)
+                                       for name, body in sorted(cfg["Destinations"].items()))))
     if not destinations:
         raise ConfigError(SECTION + ".Destinations", "no destination configured",
                           "add e.g. \"Destinations\": {\"cloud\": {\"Type\": \"dicomweb\"}}")
     orphan = cfg["OrphanAfterSeconds"] or 3 * float(orthanc_config.get("StableAge", 60)) + 30
     db_params = postgres_dsn_params(orthanc_config, cfg["Database"], SECTION + ".Database"
                                     if cfg["Database"] is not None else "PostgreSQL")
-    return RouterSettings(enabled=True, destinations=tuple(destinations), workers=cfg["Workers"],
+    return RouterSettings(enabled=True, destinations=destinations, workers=cfg["Workers"],
                           batch_size=cfg["BatchSize"], retry_min=cfg["RetryMinSeconds"],
                           retry_max=cfg["RetryMaxSeconds"], lease=cfg["LeaseSeconds"], poll=cfg["PollSeconds"],
                           orphan_after=orphan, max_rejections=cfg["MaxRejections"], db_params=db_params)

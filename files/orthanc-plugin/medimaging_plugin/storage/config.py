@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import urlsplit
 
+from ..config.checks import check_file, check_url
 from ..config.errors import ConfigError
-from ..config.oauth import SERVER_SCHEMA, SecretSource, _check_file, _check_url, _server, _typed
-from ..config.ranges import within_ranges
-from ..config.env import camel_to_upper_snake
-from ..router.sections import env_prefix, read_env, typed
+from ..config.oauth import server_settings, token_server_field
+from ..config.schema import Field, load_section
+from ..config.secret_source import SecretSource
 from .layout import STRUCTURES, normalise_root
 
 SECTION = "MedimagingStorage"
@@ -29,34 +29,33 @@ BACKENDS = ("azure_blob", "s3")
 HYBRID_MODES = ("Disabled", "WriteToObjectStorage")
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 DEFAULT_API_VERSION = "2025-11-05"
-SCHEMA = {
-    "Enabled": (bool, True),
-    "Backend": (str, None),
-    "RootPath": (str, None),
-    "StorageStructure": (str, "flat"),
-    "HybridMode": (str, "Disabled"),
-    "HttpTimeoutSeconds": (float, 30.0),
-    "MaxRetries": (int, 4),
-    "RetryBaseSeconds": (float, 0.2),
-    "CaBundle": (str, None),
+FIELDS = {
+    "Enabled": Field(bool, True),
+    "Backend": Field(str),
+    "RootPath": Field(str),
+    "StorageStructure": Field(str, "flat"),
+    "HybridMode": Field(str, "Disabled"),
+    "HttpTimeoutSeconds": Field(float, 30.0, limits=(0.5, 600)),
+    "MaxRetries": Field(int, 4, limits=(0, 10)),
+    "RetryBaseSeconds": Field(float, 0.2, limits=(0.01, 10)),
+    "CaBundle": Field(str),
     # azure_blob
-    "ContainerUrl": (str, None),
-    "TokenServer": (dict, None),
-    "SasTokenFile": (str, None),
-    "ConnectionStringFile": (str, None),
-    "ApiVersion": (str, DEFAULT_API_VERSION),
+    "ContainerUrl": Field(str),
+    "TokenServer": token_server_field(STORAGE_SCOPE),
+    "SasTokenFile": Field(str),
+    "ConnectionStringFile": Field(str),
+    "ApiVersion": Field(str, DEFAULT_API_VERSION),
     # s3
-    "Bucket": (str, None),
-    "Region": (str, None),
-    "Endpoint": (str, None),
-    "KmsKeyId": (str, None),
-    "ImdsEndpoint": (str, None),
-    "StsEndpoint": (str, None),
+    "Bucket": Field(str),
+    "Region": Field(str),
+    "Endpoint": Field(str),
+    "KmsKeyId": Field(str),
+    "ImdsEndpoint": Field(str),
+    "StsEndpoint": Field(str),
 }
 BLOB_KEYS = ("ContainerUrl", "TokenServer", "SasTokenFile", "ConnectionStringFile")
 S3_KEYS = ("Bucket", "Region", "Endpoint", "KmsKeyId", "ImdsEndpoint", "StsEndpoint")
 BLOB_AUTH_KEYS = ("TokenServer", "SasTokenFile", "ConnectionStringFile")
-TOKEN_SERVER_KEYS = {k: v for k, v in SERVER_SCHEMA.items() if k not in ("Url", "ServerOptions")}
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
 _CONTAINER_URL_RE = re.compile(r"https?://[^/?#]+(/[^/?#]+)*/[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}/?")
@@ -120,12 +119,12 @@ def _check_imds(url):
                           % url, "the default http://169.254.169.254 is right on EC2")
 
 
-def _blob(cfg, environ, common, token_env_keys=()):
+def _blob(cfg, environ, common):
     if not cfg["ContainerUrl"]:
         raise ConfigError(SECTION + ".ContainerUrl", "missing for Backend azure_blob",
                           "e.g. https://ACCOUNT.blob.core.windows.net/orthanc")
     url = cfg["ContainerUrl"]
-    _check_url(SECTION + ".ContainerUrl", url, "ContainerUrl")
+    check_url(SECTION + ".ContainerUrl", url, "ContainerUrl")
     if not _CONTAINER_URL_RE.fullmatch(url):
         raise ConfigError(SECTION + ".ContainerUrl", "must end with a container name (3-63 lower-case letters, "
                           "digits, '-') and carry no query string (a SAS belongs in SasTokenFile)")
@@ -138,14 +137,11 @@ def _blob(cfg, environ, common, token_env_keys=()):
                           "or client credentials); SasTokenFile or ConnectionStringFile only as a fallback")
     common.update(backend="azure_blob", container_url=url.rstrip("/"), api_version=cfg["ApiVersion"])
     if cfg["TokenServer"]:
-        path = SECTION + ".TokenServer"
-        body = _typed(cfg["TokenServer"], TOKEN_SERVER_KEYS, path, set(token_env_keys))
-        body.setdefault("Scope", STORAGE_SCOPE)
-        body["Url"] = url  # the resource the token is for; never sent to the token endpoint
-        server = _server("storage", body, environ, common["ca_bundle"], path)
+        body = dict(cfg["TokenServer"], Url=url)  # the resource the token is for; never sent to the token endpoint
+        server = server_settings("storage", body, environ, common["ca_bundle"], SECTION + ".TokenServer")
         return StorageSettings(auth="token", token_server=server, **common)
     key = given[0]
-    _check_file(SECTION + "." + key, cfg[key], "secret file")
+    check_file(SECTION + "." + key, cfg[key], "secret file")
     auth = "sas_file" if key == "SasTokenFile" else "connection_string"
     return StorageSettings(auth=auth, secret=SecretSource("file", cfg[key]), **common)
 
@@ -160,7 +156,7 @@ def _s3(cfg, environ, common):
         raise ConfigError(SECTION + ".Region", "not an AWS region name, got %r" % cfg["Region"], "e.g. eu-west-1")
     for key in ("Endpoint", "StsEndpoint"):
         if cfg[key]:
-            _check_url(SECTION + "." + key, cfg[key], key)
+            check_url(SECTION + "." + key, cfg[key], key)
     if cfg["ImdsEndpoint"]:
         _check_imds(cfg["ImdsEndpoint"])
     imds = cfg["ImdsEndpoint"] or environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT") or "http://169.254.169.254"
@@ -171,36 +167,11 @@ def _s3(cfg, environ, common):
     return StorageSettings(auth="aws_chain", **common)
 
 
-def _token_server_env(environ):
-    """ORTHANC__MEDIMAGING_STORAGE__TOKEN_SERVER__<KEY> (the image's entrypoint nests them the same way) ->
-    ({Key: value}, the environment without them)."""
-    prefix = env_prefix(SECTION) + "TOKEN_SERVER__"
-    by_env = {camel_to_upper_snake(k): k for k in TOKEN_SERVER_KEYS}
-    values, rest = {}, {}
-    for name, value in environ.items():
-        if not name.startswith(prefix):
-            rest[name] = value
-        elif name[len(prefix):] in by_env:
-            values[by_env[name[len(prefix):]]] = value
-        else:
-            raise ConfigError(name, "unknown setting", "expected %s<%s>" % (prefix, "|".join(sorted(by_env))))
-    return values, rest
-
-
 def load_storage_settings(orthanc_config, environ):
     """StorageSettings, None when the section is absent, or ConfigError naming the first bad key."""
-    token_env, environ = _token_server_env(environ)
-    env_values = read_env(environ, SECTION, SCHEMA)[0]
-    if token_env:
-        env_values["TokenServer"] = dict((orthanc_config.get(SECTION) or {}).get("TokenServer") or {}, **token_env)
-    raw = orthanc_config.get(SECTION)
-    if raw is None and not env_values:
+    cfg = load_section(orthanc_config, environ, SECTION, FIELDS)
+    if cfg is None:
         return None
-    if raw is not None and not isinstance(raw, dict):
-        raise ConfigError(SECTION, "expected a JSON object")
-    raw = dict(raw or {})
-    raw.update(env_values)
-    cfg = typed(raw, SCHEMA, SECTION, set(env_values))
     if not cfg["Enabled"]:
         return StorageSettings(enabled=False)
     backend = _one_of(SECTION + ".Backend", cfg["Backend"], BACKENDS)
@@ -209,14 +180,12 @@ def load_storage_settings(orthanc_config, environ):
         raise ConfigError(SECTION + "." + foreign[0], "does not apply to Backend %s" % backend)
     structure = _one_of(SECTION + ".StorageStructure", cfg["StorageStructure"], STRUCTURES)
     hybrid = _one_of(SECTION + ".HybridMode", cfg["HybridMode"], HYBRID_MODES)
-    within_ranges(cfg, {"HttpTimeoutSeconds": (0.5, 600), "MaxRetries": (0, 10), "RetryBaseSeconds": (0.01, 10)},
-                  SECTION)
     if cfg["CaBundle"]:
-        _check_file(SECTION + ".CaBundle", cfg["CaBundle"], "CA bundle")
+        check_file(SECTION + ".CaBundle", cfg["CaBundle"], "CA bundle")
     disk_root = None
     if hybrid == "WriteToObjectStorage":
         disk_root = orthanc_config.get("StorageDirectory") or "OrthancStorage"
     common = dict(enabled=True, root=normalise_root(cfg["RootPath"]), structure=structure, disk_root=disk_root,
                   timeout=cfg["HttpTimeoutSeconds"], max_retries=cfg["MaxRetries"],
                   retry_base=cfg["RetryBaseSeconds"], ca_bundle=cfg["CaBundle"])
-    return _blob(cfg, environ, common, token_env) if backend == "azure_blob" else _s3(cfg, environ, common)
+    return _blob(cfg, environ, common) if backend == "azure_blob" else _s3(cfg, environ, common)
