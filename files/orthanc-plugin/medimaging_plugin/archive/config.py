@@ -14,27 +14,27 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import urlsplit
 
+from ..config.checks import check_file, check_url
 from ..config.errors import ConfigError
-from ..config.ranges import within_ranges
-from ..config.oauth import SecretSource, SERVER_SCHEMA, _check_file, _check_url, _server, _typed
-from ..router.sections import read_env, typed
+from ..config.oauth import server_settings, token_server_field
+from ..config.schema import Field, load_section
+from ..config.secret_source import SecretSource, env_secret
 
 SECTION = "MedimagingArchive"
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 DEFAULT_API_VERSION = "2025-11-05"
-SCHEMA = {
-    "Enabled": (bool, True),
-    "ContainerUrl": (str, None),
-    "SasTokenFile": (str, None),
-    "SasTokenEnv": (str, None),
-    "TokenServer": (dict, None),
-    "CaBundle": (str, None),
-    "ApiVersion": (str, DEFAULT_API_VERSION),
-    "HttpTimeoutSeconds": (float, 30.0),
-    "Concurrency": (int, 4),
+FIELDS = {
+    "Enabled": Field(bool, True),
+    "ContainerUrl": Field(str),
+    "SasTokenFile": Field(str),
+    "SasTokenEnv": Field(str),
+    "TokenServer": token_server_field(STORAGE_SCOPE),
+    "CaBundle": Field(str),
+    "ApiVersion": Field(str, DEFAULT_API_VERSION),
+    "HttpTimeoutSeconds": Field(float, 30.0, limits=(0.1, 600)),
+    "Concurrency": Field(int, 4, limits=(1, 16)),
 }
 AUTH_KEYS = ("SasTokenFile", "SasTokenEnv", "TokenServer")
-TOKEN_SERVER_KEYS = {k: v for k, v in SERVER_SCHEMA.items() if k not in ("Url", "ServerOptions")}
 _API_VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
@@ -65,7 +65,7 @@ class ArchiveSettings:
 
 def _container_url(value):
     path = SECTION + ".ContainerUrl"
-    _check_url(path, value, "ContainerUrl")
+    check_url(path, value, "ContainerUrl")
     parts = urlsplit(value)
     if parts.query or parts.fragment:
         raise ConfigError(path, "must not carry a query string (a SAS belongs in SasTokenFile or SasTokenEnv)")
@@ -80,15 +80,9 @@ def _container_url(value):
 
 def load_archive_settings(orthanc_config, environ):
     """ArchiveSettings, None when the section is absent, or ConfigError naming the first bad key."""
-    env_values = read_env(environ, SECTION, SCHEMA)[0]
-    raw = orthanc_config.get(SECTION)
-    if raw is None and not env_values:
+    cfg = load_section(orthanc_config, environ, SECTION, FIELDS)
+    if cfg is None:
         return None
-    if raw is not None and not isinstance(raw, dict):
-        raise ConfigError(SECTION, "expected a JSON object")
-    raw = dict(raw or {})
-    raw.update(env_values)
-    cfg = typed(raw, SCHEMA, SECTION, set(env_values))
     if not cfg["Enabled"]:
         return ArchiveSettings(enabled=False)
     if not cfg["ContainerUrl"]:
@@ -96,10 +90,9 @@ def load_archive_settings(orthanc_config, environ):
     url = _container_url(cfg["ContainerUrl"])
     if not _API_VERSION_RE.fullmatch(cfg["ApiVersion"]):
         raise ConfigError(SECTION + ".ApiVersion", "expected an x-ms-version date such as 2025-11-05")
-    within_ranges(cfg, {"HttpTimeoutSeconds": (0.1, 600), "Concurrency": (1, 16)}, SECTION)
     ca_bundle = cfg["CaBundle"]
     if ca_bundle:
-        _check_file(SECTION + ".CaBundle", ca_bundle, "CA bundle")
+        check_file(SECTION + ".CaBundle", ca_bundle, "CA bundle")
     given = [k for k in AUTH_KEYS if cfg[k]]
     if len(given) != 1:
         raise ConfigError(SECTION, ("%s are mutually exclusive" % " and ".join(given)) if given
@@ -107,15 +100,11 @@ def load_archive_settings(orthanc_config, environ):
     common = dict(enabled=True, container_url=url, ca_bundle=ca_bundle, api_version=cfg["ApiVersion"],
                   timeout=cfg["HttpTimeoutSeconds"], concurrency=cfg["Concurrency"])
     if cfg["SasTokenFile"]:
-        _check_file(SECTION + ".SasTokenFile", cfg["SasTokenFile"], "SAS token file")
+        check_file(SECTION + ".SasTokenFile", cfg["SasTokenFile"], "SAS token file")
         return ArchiveSettings(auth="sas_file", sas=SecretSource("file", cfg["SasTokenFile"]), **common)
     if cfg["SasTokenEnv"]:
-        if not environ.get(cfg["SasTokenEnv"]):
-            raise ConfigError(SECTION + ".SasTokenEnv", "environment variable %s is empty or unset" % cfg["SasTokenEnv"])
-        return ArchiveSettings(auth="sas_env", sas=SecretSource("env", cfg["SasTokenEnv"]), **common)
-    path = SECTION + ".TokenServer"
-    body = _typed(cfg["TokenServer"], TOKEN_SERVER_KEYS, path, set())
-    body.setdefault("Scope", STORAGE_SCOPE)
-    body["Url"] = url  # the resource the token is for; never sent to the token endpoint
-    server = _server("archive", body, environ, ca_bundle, path)
+        return ArchiveSettings(auth="sas_env", sas=env_secret(SECTION + ".SasTokenEnv", cfg["SasTokenEnv"], environ),
+                               **common)
+    body = dict(cfg["TokenServer"], Url=url)  # the resource the token is for; never sent to the token endpoint
+    server = server_settings("archive", body, environ, ca_bundle, SECTION + ".TokenServer")
     return ArchiveSettings(auth="token", token_server=server, **common)
