@@ -13,6 +13,7 @@ import time
 import uuid
 
 from lab.azure import rbac
+from lab.azure.container_apps import private_access
 from lab.azure.tokens import TokenError
 from lab.azure.web import HttpError, Response
 
@@ -95,6 +96,7 @@ def _attributes(body, previous=None):
 
 
 def handle(ctx, request, vault):
+    private_access.require(ctx, request, vault["body"], [vault["body"]["id"]], private_access.key_vault_refusal())
     parts = request.path.split("/")  # '', collection, [secret], [version|action]
     if len(parts) < 2 or parts[1] not in ("secrets", "deletedsecrets"):
         raise HttpError(404, "NotFound", "The lab's vault data plane serves secrets and deletedsecrets only.")

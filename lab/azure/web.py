@@ -128,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             request = Request(self.command, self.path, headers, body)
+            request.client_address = self.client_address[0]  # private endpoints: lab/azure/container_apps
         except HttpError as err:
             self._send(err.response())
             return

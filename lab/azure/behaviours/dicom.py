@@ -13,6 +13,7 @@ import shutil
 import threading
 
 from lab.azure import rbac
+from lab.azure.container_apps import private_access
 from lab.azure.behaviours import Behaviour
 from lab.azure.dicom_backend import OrthancDicomWeb, serve
 from lab.azure.tokens import TokenError
@@ -101,6 +102,8 @@ def proxy(ctx, request):
     if not found:
         raise HttpError(404, "NotFound", f"No DICOM service answers at /dicom/{name}.")
     record = found[0]
+    private_access.require(ctx, request, record["body"], [record["body"]["id"], record["body"]["id"].rsplit(
+        "/dicomservices/", 1)[0]], private_access.dicom_refusal())
     service_url = record["body"]["properties"]["serviceUrl"]
     challenge = {"WWW-Authenticate": f'Bearer authorization_uri="{ctx.base_url}/{ctx.facts["tenantId"]}", '
                                      f'resource_id="{DICOM_AUDIENCE}", realm="{service_url}"'}

@@ -3,7 +3,7 @@ import hashlib
 import ipaddress
 import threading
 
-from lab.azure.container_apps import OWNER
+from lab.azure.container_apps import OWNER, private_access
 from lab.containers.runtime import owner_label, podman, podman_json
 
 POOL = ipaddress.ip_network("10.89.128.0/17")
@@ -36,6 +36,7 @@ def ensure(env_id):
             podman("network", "create", "--label", owner_label(OWNER), "--label", f"io.medimaging.environment={name}",
                    "--subnet", str(subnet), "--gateway", str(subnet[1]), name)
             found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
+    private_access.register_network(found[0]["subnets"][0]["subnet"], env_id)
     return name, found[0]["subnets"][0]["gateway"]
 
 
@@ -47,4 +48,5 @@ def gateway(env_id):
 
 def remove(env_id):
     """Remove the network and whatever is still attached to it."""
+    private_access.forget_network(env_id)
     podman("network", "rm", "-f", network_name(env_id), check=False)

@@ -8,7 +8,7 @@ marked Failed, its containers go, the old revision keeps serving, and the update
 import threading
 import time
 
-from lab.azure.container_apps import health, identity, network, replicas
+from lab.azure.container_apps import health, identity, network, private_access, replicas
 from lab.azure.container_apps.ingress import Ingress
 from lab.azure.container_apps.secrets import RevisionFailed, container_env, resolve
 from lab.azure.lro import utcnow
@@ -65,8 +65,9 @@ def start(ctx, app, rev_name):
     count = replica_count(template)
     for index in range(count):
         for container in template.get("containers") or []:
-            replicas.start(rev_id, app["body"]["name"], container, {**base, **container_env(container, values)},
-                           net, index)
+            name = replicas.start(rev_id, app["body"]["name"], container,
+                                  {**base, **container_env(container, values)}, net, index)
+            private_access.connect(ctx, name, gateway)
     probes = [health.probe_of(c, target_port) for c in template.get("containers") or []]
     deadline = time.monotonic() + max(health.deadline_seconds(p) for p in probes)
     reason = "not ready"

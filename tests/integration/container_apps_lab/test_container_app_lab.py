@@ -3,7 +3,8 @@ run as real containers of the project's Orthanc image, reached through the ingre
 
 One module-scoped lab and one app whose story the tests follow in order: created with a Key Vault reference (its
 value is the Orthanc password the ingress test logs in with), a token from the identity endpoint inside a replica,
-listSecrets, a template change making a new revision, a missing image leaving the old revision serving, an identity
+listSecrets, a vault closed to the public that the replica still reads through a private endpoint of its
+environment's VNet, a template change making a new revision, a missing image leaving the old revision serving, an identity
 without the vault role refused, and delete leaving no container or network.
 """
 import base64
@@ -40,6 +41,7 @@ class Clients:
         from azure.mgmt.authorization import AuthorizationManagementClient
         from azure.mgmt.keyvault import KeyVaultManagementClient
         from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+        from azure.mgmt.network import NetworkManagementClient
         self.env = env
         self.credential = ClientSecretCredential(env["tenant_id"], env["client_id"], env["client_secret"],
                                                  authority=env["authority_host"], disable_instance_discovery=True)
@@ -50,6 +52,7 @@ class Clients:
         self.logs = LogAnalyticsManagementClient(self.credential, sub, **common)
         self.vaults = KeyVaultManagementClient(self.credential, sub, **common)
         self.authz = AuthorizationManagementClient(self.credential, sub, **common)
+        self.network = NetworkManagementClient(self.credential, sub, **common)
 
     def resource_group(self, name, location):
         from azure.core.rest import HttpRequest
@@ -85,10 +88,20 @@ def world():
         from azure.keyvault.secrets import SecretClient
         secret = SecretClient(vault.properties.vault_uri, clients.credential, verify_challenge_resource=False)
         stored = secret.set_secret("orthanc-password", PASSWORD)
+        vnet = clients.network.virtual_networks.begin_create_or_update(GROUP, "vnet", {
+            "location": location, "properties": {"addressSpace": {"addressPrefixes": ["10.40.0.0/16"]}, "subnets": [
+                {"name": "apps", "properties": {"addressPrefix": "10.40.0.0/23"}},
+                {"name": "endpoints", "properties": {"addressPrefix": "10.40.2.0/24"}}]}}).result()
+        clients.network.private_endpoints.begin_create_or_update(GROUP, "pe-vault", {
+            "location": location, "properties": {"subnet": {"id": f"{vnet.id}/subnets/endpoints"},
+                                                 "privateLinkServiceConnections": [{"name": "vault", "properties": {
+                                                     "privateLinkServiceId": vault.id, "groupIds": ["vault"]}}]}}
+        ).result()
         clients.apps.managed_environments.begin_create_or_update(GROUP, "env", {"location": location, "properties": {
+            "vnetConfiguration": {"infrastructureSubnetId": f"{vnet.id}/subnets/apps"},
             "appLogsConfiguration": {"destination": "log-analytics", "logAnalyticsConfiguration": {
                 "customerId": workspace.customer_id, "sharedKey": keys.primary_shared_key}}}}).result()
-        state = {"clients": clients, "location": location, "vault": vault, "secret_id": stored.id}
+        state = {"clients": clients, "location": location, "vault": vault, "secret_id": stored.id, "secrets": secret}
         try:
             yield state
         finally:
@@ -180,6 +193,26 @@ def test_identity_endpoint_serves_the_replica(world):
     answer = json.loads(podman("exec", replica, "python3", "-c", script).stdout)
     token = claims(answer["access_token"])
     assert token["oid"] == world["principal"] and token["aud"].rstrip("/") == "https://vault.azure.net"
+
+
+def test_a_vault_closed_to_the_public_answers_the_replica_through_its_private_endpoint(world):
+    clients, vault = world["clients"], world["vault"]
+    clients.vaults.vaults.begin_create_or_update(GROUP, vault.name, {"location": world["location"], "properties": {
+        "tenantId": clients.env["tenant_id"], "sku": {"family": "A", "name": "standard"},
+        "enableRbacAuthorization": True, "publicNetworkAccess": "Disabled"}}).result()
+    with pytest.raises(Exception) as caught:  # from 127.0.0.1: the public internet
+        world["secrets"].get_secret("orthanc-password")
+    assert "ForbiddenByConnection" in str(caught.value) or "private link" in str(caught.value)
+    replica = [c for c in containers_of() if c["State"] == "running"][0]["Names"][0]
+    script = ("import os,ssl,urllib.request,json;"
+              "r=urllib.request.Request(os.environ['IDENTITY_ENDPOINT']+'?resource=https://vault.azure.net"
+              "&api-version=2019-08-01',headers={'X-IDENTITY-HEADER':os.environ['IDENTITY_HEADER']});"
+              "t=json.load(urllib.request.urlopen(r,timeout=10))['access_token'];"
+              f"s=urllib.request.Request('{vault.properties.vault_uri}secrets/orthanc-password?api-version=7.4',"
+              "headers={'Authorization':'Bearer '+t});"
+              "print(json.load(urllib.request.urlopen(s,timeout=10,context=ssl._create_unverified_context()))"
+              "['value'])")
+    assert podman("exec", replica, "python3", "-c", script).stdout.decode().strip() == PASSWORD
 
 
 def test_template_change_makes_a_new_revision_and_moves_traffic(world):
