@@ -14,7 +14,7 @@ class ModuleDocFragment(object):
 options:
   graph_endpoint:
     description:
-      - Base URL of Microsoft Graph, without C(/v1.0). Defaults to C(AZURE_GRAPH_ENDPOINT), else the cloud's Graph
+      - Base URL of Microsoft Graph (with or without C(/v1.0)). Defaults to C(AZURE_GRAPH_ENDPOINT), else the cloud's Graph
         host (C(https://graph.microsoft.com) for V(AzureCloud)).
       - Tokens are always asked for the cloud's Graph audience (C(https://graph.microsoft.com/.default)); set this
         only for a proxy or a local emulator that serves Graph elsewhere.

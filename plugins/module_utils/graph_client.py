@@ -43,7 +43,8 @@ class GraphClient(object):
     def __init__(self, settings, graph_endpoint=None, cloud='AzureCloud', credential=None, session=None):
         self.settings = settings
         audience = GRAPH_HOSTS[cloud]
-        self.base = (graph_endpoint or os.environ.get('AZURE_GRAPH_ENDPOINT') or audience).rstrip('/') + '/v1.0'
+        base = (graph_endpoint or os.environ.get('AZURE_GRAPH_ENDPOINT') or audience).rstrip('/')
+        self.base = base if base.endswith('/v1.0') else base + '/v1.0'
         self.scope = audience + '/.default'
         self._credential = credential
         self._session = session
