@@ -5,6 +5,8 @@
 #   make images  the lab's images (Debian bases, systemd hosts, the project's Orthanc image)
 #   make image   the project's Orthanc image (images/orthanc) over the lab's Debian 13 Orthanc base
 #   make clean-lab  remove every lab container and the image store under .cache/containers
+#   make ee      the collection's execution environment (lab/ee) and a job run in it as AWX runs it
+#   make docs    the documentation site (antsibull-docs + Sphinx, warnings are errors) in build/docs/html
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -21,7 +23,7 @@ export CONTAINERS_CONF := $(CURDIR)/.cache/containers/containers.conf
 export CONTAINERS_STORAGE_CONF := $(CURDIR)/.cache/containers/storage.conf
 PYTEST := $(VENV)/bin/pytest -p no:cacheprovider
 
-.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean images image clean-lab
+.PHONY: help setup lab lab-down test sanity lint unit integration molecule bench build clean images image clean-lab ee docs
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -106,6 +108,14 @@ images: setup
 
 image: setup
 	python -m lab.containers build orthanc
+
+# The EE takes minutes to build (too long for make test): its own target, then the job test that runs inside it.
+ee: setup
+	python -m lab.ee build
+	$(PYTEST) -q tests/integration/ee
+
+docs: setup
+	bash docs/build.sh
 
 clean:
 	rm -rf build .cache/stamps tests/output
