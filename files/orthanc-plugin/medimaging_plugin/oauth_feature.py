@@ -8,11 +8,10 @@ A configuration error disables this feature only; Orthanc keeps serving.
 import os
 import time
 
-from .config import ConfigError
 from .config.oauth import SECTION, load_oauth_settings
 from .cooldown import Cooldown
 from .dicomweb import PersistenceRefused, Registrar, dicomweb_root, refuse_if_persisted
-from .feature_state import feature_state
+from .feature_state import feature_state, load_settings
 from .log import get_logger, redact
 from .metrics import REGISTRY
 from .tokens.http import TokenHttpClient
@@ -22,6 +21,11 @@ from .tokens.providers import build_provider
 
 LOG = get_logger("oauth")
 TEST_COOLDOWN_SECONDS = 5.0  # between two tests of one server: each asks the identity provider for a token
+
+
+def _describe(settings):
+    servers = ", ".join("%s (%s)" % (server.name, server.provider) for server in settings.servers)
+    return "%d server(s): %s" % (len(settings.servers), servers)
 
 
 class OAuthFeature:
@@ -42,16 +46,8 @@ class OAuthFeature:
 
     @classmethod
     def from_config(cls, api, orthanc_config, environ=None, **kwargs):
-        try:
-            settings = load_oauth_settings(orthanc_config, environ)
-        except ConfigError as exc:
-            LOG.error("%s: invalid configuration, feature disabled (Orthanc keeps serving): %s",
-                      SECTION, redact(exc))
-            return cls(api, orthanc_config, error=str(redact(exc)), environ=environ, **kwargs)
-        if settings is not None and settings.enabled:
-            LOG.info("%s: configuration valid, %d server(s): %s", SECTION, len(settings.servers),
-                     ", ".join("%s (%s)" % (s.name, s.provider) for s in settings.servers))
-        return cls(api, orthanc_config, settings=settings, environ=environ, **kwargs)
+        settings, error = load_settings(SECTION, load_oauth_settings, _describe, LOG, orthanc_config, environ)
+        return cls(api, orthanc_config, settings=settings, error=error, environ=environ, **kwargs)
 
     @property
     def state(self):

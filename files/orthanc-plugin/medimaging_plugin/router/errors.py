@@ -29,3 +29,20 @@ class LeaseLost(Exception):
 
 class StudyGone(Exception):
     """The study was deleted locally before it could be sent."""
+
+
+# orthanc.ErrorCode.UNKNOWN_RESOURCE: what Orthanc's internal REST API raises (OrthancException(17, "Unknown
+# resource")) where its HTTP API answers 404.
+UNKNOWN_RESOURCE = 17
+
+
+def is_unknown_resource(exc):
+    """True when Orthanc said 404 (the resource does not exist), and only then: a database or network failure
+    inside Orthanc must not pass for a deleted study."""
+    code = exc.args[0] if getattr(exc, "args", None) else None
+    if isinstance(code, str):  # a message only (the unit tests' fake Orthanc)
+        return code.strip() == "Unknown resource"
+    try:
+        return int(code) == UNKNOWN_RESOURCE
+    except (TypeError, ValueError):
+        return False

@@ -1,7 +1,7 @@
-"""Per-destination filters: modality, calling AE title, one DICOM tag rule.
+"""Per-destination filters: modality, calling AE title, one DICOM tag rule, and the study facts they read.
 
-A filter only sees a StudyFacts (what the study holds), so it is pure and unit-testable; the
-feature gathers the facts from Orthanc only for the filters a destination uses.
+A filter only sees a StudyFacts (what the study holds), so it is pure and unit-testable; gather_facts()
+reads from Orthanc only the facts the destinations' filters use (needs()).
 """
 
 import re
@@ -108,3 +108,27 @@ def accepts(destination, facts):
     if destination.tag_rule and not destination.tag_rule.matches(facts.tags):
         return False
     return True
+
+
+def gather_facts(api, study_id, destinations):
+    """StudyFacts of a study for these destinations' filters: series modalities, the RemoteAET of each series'
+    first instance, the tags of the study's first instance (by name and by gggg,eeee), each read only if needed."""
+    wanted = set()
+    for destination in destinations:
+        wanted |= needs(destination)
+    if not wanted:
+        return StudyFacts()
+    series = api.get_json("/studies/%s/series" % study_id)
+    modalities = frozenset(s.get("MainDicomTags", {}).get("Modality", "").upper() for s in series)
+    aets, tags = set(), None
+    first_instances = [s["Instances"][0] for s in series if s.get("Instances")]
+    if "aets" in wanted:
+        for instance in first_instances:
+            remote = api.get_json("/instances/%s/metadata?expand" % instance).get("RemoteAET")
+            if remote:  # absent when not received by C-STORE
+                aets.add(remote.strip())
+    if "tags" in wanted and first_instances:
+        tags = dict(api.get_json("/instances/%s/simplified-tags" % first_instances[0]))
+        short = api.get_json("/instances/%s/tags?short" % first_instances[0])
+        tags.update({k.upper(): v for k, v in short.items()})
+    return StudyFacts(modalities=modalities, calling_aets=frozenset(aets), tags=tags)

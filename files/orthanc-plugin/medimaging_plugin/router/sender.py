@@ -23,7 +23,7 @@ from ..log import redact
 from ..priors.selection import values
 from . import stow_answer, transcode
 from .direct_stow import RequestRefused
-from .errors import DestinationDown, Rejected, StudyGone
+from .errors import DestinationDown, Rejected, StudyGone, is_unknown_resource
 
 # Orthanc error codes seen in a failed DicomWebStowClient job's Content.FunctionErrorCode
 # (Orthanc's HttpClient maps 400 -> BadRequest, 401/403 -> Unauthorized, 404 -> UnknownResource,
@@ -42,7 +42,7 @@ class StudyInstances:
         try:
             answer = api.get_json("/studies/%s/instances" % study_id)
         except Exception as exc:
-            if "Unknown resource" in str(exc) or "17" in str(getattr(exc, "args", ("",))[0]):
+            if is_unknown_resource(exc):
                 raise StudyGone(study_id) from None
             raise
         self.items = [(i["ID"], i["MainDicomTags"].get("SOPInstanceUID"), int(i.get("FileSize", 0)))
