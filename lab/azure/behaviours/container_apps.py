@@ -12,9 +12,9 @@ import string
 import threading
 
 from lab.azure.behaviours import Behaviour
-from lab.azure.container_apps import checks, replicas, revisions
+from lab.azure.container_apps import checks, network, replicas, revisions
 from lab.azure.web import HttpError
-from lab.proc import LOOPBACK, free_port
+from lab.proc import LOOPBACK, free_port, port_in_use
 
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -82,13 +82,17 @@ class ContainerApp(Behaviour):
             record["private"]["pendingRevision"] = pending
         port = record["private"].setdefault("ingressPort", free_port())
         ingress = config.get("ingress")
-        address = f"{LOOPBACK}:{port}"  # the lab's ingress (*.azurecontainerapps.io does not resolve here)
+        # The lab's ingress (*.azurecontainerapps.io does not resolve here): external on 127.0.0.1, internal on the
+        # environment network's gateway (reached from the environment's replicas).
+        host = LOOPBACK if not ingress or ingress.get("external") else network.ensure(env["body"]["id"])[1]
+        address = f"{host}:{port}"
         if ingress:
             ingress["fqdn"] = address
             ingress.setdefault("transport", "auto")
             ingress.setdefault("allowInsecure", False)
             ingress.setdefault("traffic", [{"latestRevision": True, "weight": 100}])
         props["latestRevisionFqdn"] = address if ingress else ""
+        self.map_ports(record, ingress)
         props["latestReadyRevisionName"] = kept.get("latestReadyRevisionName")
         props["outboundIpAddresses"] = [LOOPBACK]
         props["customDomainVerificationId"] = _hash(body["id"], 64)
@@ -97,6 +101,20 @@ class ContainerApp(Behaviour):
                                        f"resourceGroups/{parts[4]}/containerApps/{body['name']}/eventstream"
         props["runningStatus"] = "Running"
         config.setdefault("activeRevisionsMode", "Single")
+
+    @staticmethod
+    def map_ports(record, ingress):
+        """additionalPortMappings: each listens on 127.0.0.1 at its exposedPort (else targetPort) when free, else on a
+        free port; the lab reports where in the mapping's read-only labAddress (Azure has no such field)."""
+        taken = record["private"].get("portMappings", {})
+        mapped = {}
+        for mapping in (ingress or {}).get("additionalPortMappings") or []:
+            key = str(mapping["targetPort"])
+            wanted = mapping.get("exposedPort") or mapping["targetPort"]
+            port = taken.get(key) or (wanted if not port_in_use(wanted) else free_port())
+            mapped[key] = port
+            mapping["labAddress"] = f"{LOOPBACK}:{port}"
+        record["private"]["portMappings"] = mapped
 
     @staticmethod
     def name_revision(ctx, body, props, kept):

@@ -85,7 +85,7 @@ def of_revision(revision_id):
 def stop(revision_id):
     names = [r["name"] for r in of_revision(revision_id)]
     if names:
-        podman("rm", "-f", "-t", "2", *names, check=False)
+        podman("rm", "-f", "-t", "1", *names, check=False)
     return len(names)
 
 

@@ -16,7 +16,7 @@ from lab.azure.web import HttpError
 from lab.proc import LOOPBACK
 
 REVISION_TYPE = "Microsoft.App/containerApps/revisions"
-_INGRESS = {}  # app id -> Ingress
+_INGRESS = {}  # app id -> Ingress; (app id, target port) -> the listener of an additional port mapping
 _LOCK = threading.Lock()
 
 
@@ -137,21 +137,28 @@ def route(ctx, app_id):
     for revision in revisions_of(ctx, app_id):
         weight = 100 // len(serving) if revision in serving else 0
         _set(ctx, revision["body"]["id"], trafficWeight=weight)
+    if not spec:
+        close_ingress(app_id)
+        return
     with _LOCK:
         ingress = _INGRESS.get(app_id)
-        if not spec:
-            if ingress:
-                _INGRESS.pop(app_id).close()
-            return
         address = LOOPBACK if spec.get("external") else network.ensure(_env_of(ctx, app))[1]
         if ingress and ingress.address != address:
             _INGRESS.pop(app_id).close()
             ingress = None
         if ingress is None:
             ingress = _INGRESS[app_id] = Ingress(ctx, address, app["private"]["ingressPort"])
-    targets = [(r["ip"], spec["targetPort"]) for revision in serving
-               for r in replicas.of_revision(revision["body"]["id"]) if r["ip"] and r["state"] == "running"]
-    ingress.configure(spec, targets)
+    running = [r["ip"] for revision in serving for r in replicas.of_revision(revision["body"]["id"])
+               if r["ip"] and r["state"] == "running"]
+    ingress.configure(spec, [(ip, spec["targetPort"]) for ip in running])
+    restrictions = spec.get("ipSecurityRestrictions") or []
+    for target, port in app["private"].get("portMappings", {}).items():
+        with _LOCK:
+            if (app_id, target) not in _INGRESS:
+                _INGRESS[(app_id, target)] = Ingress(ctx, LOOPBACK, port)
+            mapped = _INGRESS[(app_id, target)]
+        mapped.configure({"transport": "tcp", "ipSecurityRestrictions": restrictions},
+                         [(ip, int(target)) for ip in running])
 
 
 def deactivate(ctx, revision):
@@ -173,10 +180,12 @@ def activate(ctx, app_id, revision):
 
 
 def close_ingress(app_id):
+    """Close the app's ingress and its additional port mappings."""
     with _LOCK:
-        ingress = _INGRESS.pop(app_id, None)
-    if ingress:
-        ingress.close()
+        keys = [k for k in _INGRESS if k == app_id or (isinstance(k, tuple) and k[0] == app_id)]
+        listeners = [_INGRESS.pop(k) for k in keys]
+    for listener in listeners:
+        listener.close()
 
 
 def teardown_environment(env_id):

@@ -2,7 +2,7 @@
 run as real containers of the project's Orthanc image, reached through the ingress.
 
 One module-scoped lab and one app whose story the tests follow in order: created with a Key Vault reference (its
-value is the Orthanc password the ingress test logs in with), a token from the identity endpoint inside a replica,
+value is the Orthanc password the ingress test logs in with), a C-ECHO through an additional port mapping, a token from the identity endpoint inside a replica,
 listSecrets, a vault closed to the public that the replica still reads through a private endpoint of its
 environment's VNet, a template change making a new revision, a missing image leaving the old revision serving, an identity
 without the vault role refused, and delete leaving no container or network.
@@ -130,7 +130,8 @@ def app_body(world, image=IMAGE, marker="one", identity=None):
         "managedEnvironmentId": env_id,
         "configuration": {
             "activeRevisionsMode": "Single",
-            "ingress": {"external": True, "targetPort": 8042, "transport": "auto"},
+            "ingress": {"external": True, "targetPort": 8042, "transport": "auto",
+                        "additionalPortMappings": [{"targetPort": 4242, "external": True, "exposedPort": 4242}]},
             "secrets": [{"name": "orthanc-password", "keyVaultUrl": world["secret_id"], "identity": "system"},
                         {"name": "plain", "value": "plain-value"}]},
         "template": {"containers": [{
@@ -182,6 +183,21 @@ def test_app_runs_its_revision_behind_the_ingress(world):
     revisions = {r.name: r for r in clients.apps.container_apps_revisions.list_revisions(GROUP, "orthanc")}
     assert revisions[app.latest_revision_name].active and revisions[app.latest_revision_name].health_state == "Healthy"
     world.update(fqdn=fqdn, first=app.latest_revision_name, principal=app.identity.principal_id)
+
+
+def test_the_dicom_port_answers_a_c_echo_through_its_additional_port_mapping(world):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification  # pylint: disable=no-name-in-module
+    app = world["clients"].apps.container_apps.get(GROUP, "orthanc")
+    host, port = app.configuration.ingress.additional_port_mappings[0]["labAddress"].split(":")
+    ae = AE(ae_title="CALAB")
+    ae.add_requested_context(Verification)
+    association = ae.associate(host, int(port), ae_title="ORTHANC")
+    assert association.is_established
+    try:
+        assert association.send_c_echo().Status == 0
+    finally:
+        association.release()
 
 
 def test_identity_endpoint_serves_the_replica(world):
