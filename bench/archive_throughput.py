@@ -28,8 +28,8 @@ from lab.dicom_factory import make_study  # noqa: E402
 from lab.orthanc import OrthancProcess  # noqa: E402
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_rest import OrthancClient  # noqa: E402
-from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import (  # noqa: E402
-    BlobArchive, StudyArchiver)
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_blob import BlobArchive  # noqa: E402
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_engine import StudyArchiver  # noqa: E402
 
 ADMIN = ("admin", "bench-archive")
 OLD_DATE = datetime.date(2010, 1, 1)  # selected by older_than_days=365
@@ -47,8 +47,9 @@ def plain_upload(container, folder, concurrency):
 
 
 def archive_all(orthanc, container, concurrency):
-    archiver = StudyArchiver(orthanc, BlobArchive(container), concurrency=concurrency)
-    results, failures = archiver.run(archiver.archive_study, archiver.select(older_than_days=365))
+    with ThreadPoolExecutor(max_workers=concurrency) as executor:
+        archiver = StudyArchiver(orthanc, BlobArchive(container), executor)
+        results, failures = archiver.run(archiver.archive_study, archiver.select(older_than_days=365))
     assert not failures and all(r["verified"] for r in results), failures
     return results
 

@@ -6,11 +6,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import yaml
+
 
 class ModuleDocFragment(object):
 
-    # Common options of every medimaging.orthanc Azure module.
-    DOCUMENTATION = r'''
+    # The credential options (medimaging.orthanc.azure_auth.credential): every Azure module has them, and a module that
+    # reaches a data plane with an Entra ID credential (Blob) has only these: it needs no subscription.
+    CREDENTIAL = r'''
 options:
   auth_source:
     description:
@@ -25,10 +28,6 @@ options:
     type: str
     default: auto
     choices: [auto, env, cli, msi, credential_file]
-  subscription_id:
-    description:
-      - The subscription that holds the resources. Falls back to C(AZURE_SUBSCRIPTION_ID).
-    type: str
   tenant:
     description:
       - Microsoft Entra tenant id. Falls back to C(AZURE_TENANT_ID).
@@ -48,11 +47,6 @@ options:
     type: str
     default: AzureCloud
     choices: [AzureChinaCloud, AzureCloud, AzureUSGovernment]
-  arm_endpoint:
-    description:
-      - An explicit Resource Manager endpoint (https only) instead of the one of O(cloud), for example a local
-        emulator. Falls back to C(AZURE_ARM_ENDPOINT).
-    type: str
   authority_host:
     description:
       - An explicit Entra ID authority (https only) instead of the one of O(cloud). Falls back to
@@ -72,6 +66,23 @@ options:
       - Section of O(credential_file) to read.
     type: str
     default: default
+requirements:
+  - python >= 3.9
+  - azure-identity >= 1.17
+'''
+
+    # What a Resource Manager module adds to them (medimaging.orthanc.azure_auth is both, see DOCUMENTATION below).
+    ARM = r'''
+options:
+  subscription_id:
+    description:
+      - The subscription that holds the resources. Falls back to C(AZURE_SUBSCRIPTION_ID).
+    type: str
+  arm_endpoint:
+    description:
+      - An explicit Resource Manager endpoint (https only) instead of the one of O(cloud), for example a local
+        emulator. Falls back to C(AZURE_ARM_ENDPOINT).
+    type: str
   wait:
     description:
       - Wait for long-running operations to finish. With V(false) the module returns once Azure accepted the request.
@@ -83,8 +94,6 @@ options:
     type: int
     default: 1800
 requirements:
-  - python >= 3.9
-  - azure-identity >= 1.17
   - azure-core >= 1.30
   - azure-mgmt-resource >= 23.0 (every module reads the resource group before it creates anything)
 notes:
@@ -94,3 +103,17 @@ notes:
   - Names, the resource group, the location and the subscription id are checked as whole strings before any call.
   - Secrets given to these modules are never returned nor logged.
 '''
+
+
+def _merged(*fragments):
+    """One fragment from several: options and notes of each, requirements in order (each stays linted as written)."""
+    merged = {}
+    for text in fragments:
+        for key, value in yaml.safe_load(text).items():
+            before = merged.get(key)
+            merged[key] = dict(before or {}, **value) if isinstance(value, dict) else (before or []) + value
+    return yaml.safe_dump(merged, sort_keys=False)
+
+
+# Common options of every medimaging.orthanc Azure Resource Manager module (medimaging.orthanc.azure_auth).
+ModuleDocFragment.DOCUMENTATION = _merged(ModuleDocFragment.CREDENTIAL, ModuleDocFragment.ARM)

@@ -39,19 +39,24 @@ CLOUDS = {
 
 AUTH_SOURCES = ['auto', 'env', 'cli', 'msi', 'credential_file']
 
-# Shared by every Azure module; documented once in doc_fragments/azure_auth.py.
-AZURE_AUTH_ARGUMENT_SPEC = dict(
+# The credential options, documented once in doc_fragments/azure_auth.py (its credential fragment): what a module
+# that reaches a data plane (Blob) needs, without a subscription.
+AZURE_CREDENTIAL_ARGUMENT_SPEC = dict(
     auth_source=dict(type='str', default='auto', choices=AUTH_SOURCES),
-    subscription_id=dict(type='str'),
     tenant=dict(type='str'),
     client_id=dict(type='str'),
     secret=dict(type='str', no_log=True),
     cloud=dict(type='str', default='AzureCloud', choices=sorted(CLOUDS)),
-    arm_endpoint=dict(type='str'),
     authority_host=dict(type='str'),
     ca_bundle=dict(type='path'),
     credential_file=dict(type='path'),
     profile=dict(type='str', default='default'),
+)
+# Shared by every Azure Resource Manager module; documented once in doc_fragments/azure_auth.py.
+AZURE_AUTH_ARGUMENT_SPEC = dict(
+    AZURE_CREDENTIAL_ARGUMENT_SPEC,
+    subscription_id=dict(type='str'),
+    arm_endpoint=dict(type='str'),
     wait=dict(type='bool', default=True),
     wait_timeout=dict(type='int', default=1800),
 )
@@ -128,8 +133,11 @@ def check_ca_bundle(path, option):
                               'of the CA that signed the endpoints' % (option, path))
 
 
-def resolve_auth(params, environ=None):
-    """Combine module params, AZURE_* environment variables and the credential file into AuthSettings."""
+def resolve_auth(params, environ=None, subscription=True):
+    """Combine module params, AZURE_* environment variables and the credential file into AuthSettings.
+
+    subscription=False: a data-plane credential (Blob), for which no subscription is needed nor asked.
+    """
     env = os.environ if environ is None else environ
     source = params.get('auth_source') or 'auto'
     cloud = CLOUDS[params.get('cloud') or 'AzureCloud']
@@ -156,7 +164,7 @@ def resolve_auth(params, environ=None):
     ca_bundle = _first(params.get('ca_bundle'), env.get('REQUESTS_CA_BUNDLE'))
     federated = env.get('AZURE_FEDERATED_TOKEN_FILE') if use_env else None
 
-    if not subscription_id:
+    if subscription and not subscription_id:
         raise AuthConfigError('no subscription: set subscription_id or the AZURE_SUBSCRIPTION_ID variable')
     for name, url in (('arm_endpoint', arm_endpoint), ('authority_host', explicit_authority)):
         if url and not url.lower().startswith('https://'):

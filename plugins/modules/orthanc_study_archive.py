@@ -24,7 +24,14 @@ description:
     interrupted continues where it stopped and a repeated run uploads nothing (C(changed=false)).
   - With I(state=restored) the studies named in I(study_instance_uids) are brought back into Orthanc from their
     manifests; every blob is checked against the manifest MD5 before it is sent, and Orthanc's recorded MD5 after.
+  - Restore reads the manifest first and refuses it, before any blob is read, when an entry names a blob outside its
+    study or is not well formed (UIDs, MD5, size), so a tampered manifest cannot make it download other blobs.
   - Check mode reads Orthanc and the container, reports what would move and how many bytes, and writes nothing.
+  - Without an account key, SAS or connection string, the Entra ID credential comes from the collection's Azure
+    credential options (O(auth_source) and the others below, as in the Azure modules); the identity needs the Storage
+    Blob Data Contributor role on the container. No subscription is needed.
+extends_documentation_fragment:
+  - medimaging.orthanc.azure_auth.credential
 author:
   - medimaging.orthanc contributors (@medimaging)
 requirements:
@@ -48,7 +55,8 @@ options:
     type: str
   ca_bundle:
     description:
-      - PEM file of CAs trusted for Orthanc (https) and the Blob endpoint (a private CA). Verification is never off.
+      - PEM file of CAs trusted for Orthanc (https), the Blob endpoint and the Entra ID authority (a private CA).
+        Verification is never off.
     type: path
   timeout:
     description: Seconds to wait for each Orthanc call.
@@ -74,25 +82,6 @@ options:
     type: str
   sas_token:
     description: Shared access signature with read, write, list (and create) permissions on the container.
-    type: str
-  auth_source:
-    description:
-      - Entra ID credential used when no key, SAS or connection string is given (see the collection's Azure auth
-        options); the identity needs the Storage Blob Data Contributor role on the container.
-    type: str
-    choices: [auto, env, cli, msi]
-    default: auto
-  client_id:
-    description: Entra ID application (client) id; defaults to C(AZURE_CLIENT_ID).
-    type: str
-  secret:
-    description: Entra ID client secret; defaults to C(AZURE_CLIENT_SECRET).
-    type: str
-  tenant:
-    description: Entra ID tenant; defaults to C(AZURE_TENANT_ID).
-    type: str
-  authority_host:
-    description: Entra ID authority for sovereign clouds or a lab; defaults to C(AZURE_AUTHORITY_HOST).
     type: str
   blob_api_version:
     description: Storage service API version to send (the Azurite emulator needs an older one than the SDK default).
@@ -218,31 +207,25 @@ failures:
   sample: [{StudyInstanceUID: 1.2.3, error: "study 1.2.3 failed verification, nothing deleted: ..."}]
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
-from ansible_collections.medimaging.orthanc.plugins.module_utils import orthanc_rest, study_archive
+from ansible_collections.medimaging.orthanc.plugins.module_utils import archive_blob, orthanc_rest
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_blob import AzureError, BlobArchive
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_engine import StudyArchiver
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_manifest import ArchiveError, check_uid
+from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth import AZURE_CREDENTIAL_ARGUMENT_SPEC
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_rest import OrthancClient, OrthancError
-from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import (
-    ArchiveError, AzureError, BlobArchive, StudyArchiver)
 
 
 def argument_spec():
-    spec = dict(orthanc_rest.ORTHANC_REST_ARGUMENT_SPEC)
+    spec = dict(AZURE_CREDENTIAL_ARGUMENT_SPEC)
+    spec.update(orthanc_rest.ORTHANC_REST_ARGUMENT_SPEC)  # ca_bundle: the same option, trusted for both
+    spec.update(archive_blob.BLOB_ARGUMENT_SPEC)
     spec.update(
         state=dict(type='str', default='archived', choices=['archived', 'restored']),
-        container=dict(type='str', required=True),
-        account_url=dict(type='str'),
-        account_name=dict(type='str'),
-        account_key=dict(type='str', no_log=True),
-        connection_string=dict(type='str', no_log=True),
-        sas_token=dict(type='str', no_log=True),
-        auth_source=dict(type='str', default='auto', choices=['auto', 'env', 'cli', 'msi']),
-        client_id=dict(type='str'),
-        secret=dict(type='str', no_log=True),
-        tenant=dict(type='str'),
-        authority_host=dict(type='str'),
-        blob_api_version=dict(type='str'),
         older_than_days=dict(type='int'),
         max_local_size=dict(type='str'),
         study_instance_uids=dict(type='list', elements='str', default=[]),
@@ -291,7 +274,7 @@ def _validate(module):
         module.fail_json(msg='nothing selects studies: set older_than_days, max_local_size or study_instance_uids')
     for uid in params['study_instance_uids']:
         try:
-            study_archive.check_uid(uid, 'study_instance_uids entry')
+            check_uid(uid, 'study_instance_uids entry')
         except ArchiveError as exc:  # before any call: a UID becomes a blob name
             module.fail_json(msg=str(exc))
     if params['older_than_days'] is not None and params['older_than_days'] < 0:
@@ -315,15 +298,25 @@ def main():
     )
     if not orthanc_rest.HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib('requests'), exception=orthanc_rest.REQUESTS_IMPORT_ERROR)
-    if not study_archive.HAS_BLOB_SDK:
-        module.fail_json(msg=missing_required_lib('azure-storage-blob'), exception=study_archive.BLOB_IMPORT_ERROR)
+    if not archive_blob.HAS_BLOB_SDK:
+        module.fail_json(msg=missing_required_lib('azure-storage-blob'), exception=archive_blob.BLOB_IMPORT_ERROR)
     max_size = _validate(module)
     params = module.params
+    with ThreadPoolExecutor(max_workers=params['concurrency']) as executor:
+        out, failed, work = _run(module, params, max_size, executor)
+    if failed:
+        module.fail_json(msg='%d of %d studies failed (see failures)%s' % (
+            len(failed), len(work), '; nothing of them was deleted' if params['state'] == 'archived' else ''), **out)
+    module.exit_json(**out)
+
+
+def _run(module, params, max_size, executor):
+    """(result, failures, studies worked on) of the run; fails the module when nothing could start."""
     try:
         orthanc = OrthancClient.from_params(params)
-        archive = BlobArchive(study_archive.make_container_client(params))
+        archive = BlobArchive(archive_blob.make_container_client(params))
         archive.ensure_exists()
-        archiver = StudyArchiver(orthanc, archive, concurrency=params['concurrency'], check_mode=module.check_mode,
+        archiver = StudyArchiver(orthanc, archive, executor, check_mode=module.check_mode,
                                  delete_local=params['delete_local'], cloud_server=params['verify_cloud_server'],
                                  verify_download=params['verify_download'])
         if params['state'] == 'archived':
@@ -346,10 +339,7 @@ def main():
     out = dict(changed=changed, studies=results, counts=counts, bytes=size, failures=failed)
     if module._diff:
         out['diff'] = _diff(results, params['state'])
-    if failed:
-        module.fail_json(msg='%d of %d studies failed (see failures)%s' % (
-            len(failed), len(work), '; nothing of them was deleted' if params['state'] == 'archived' else ''), **out)
-    module.exit_json(**out)
+    return out, failed, work
 
 
 if __name__ == '__main__':

@@ -5,6 +5,7 @@ that the same holds for blobs sent in blocks (above 64 MiB), where the whole MD5
 """
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from archive_lab import (ACCOUNT, API_VERSION, COLLECTIONS, blobs_of, load_studies, local_study_uids, orthanc_params,
                          run_module)
@@ -13,7 +14,8 @@ from azure.storage.blob import ContainerClient
 
 if COLLECTIONS not in sys.path:  # the engine in-process, as the module runs it
     sys.path.insert(0, COLLECTIONS)
-from ansible_collections.medimaging.orthanc.plugins.module_utils import study_archive  # noqa: E402
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_blob import BlobArchive  # noqa: E402
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_engine import StudyArchiver  # noqa: E402
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_rest import OrthancClient  # noqa: E402
 
 
@@ -58,16 +60,17 @@ def block_container(blob_lab, name, block):
 
 
 def test_instances_sent_in_blocks_are_verified_and_a_damaged_one_refused(pacs, blob_lab, monkeypatch):
-    monkeypatch.setattr(study_archive.BlobArchive, "SINGLE_PUT_LIMIT", 4096)
+    monkeypatch.setattr(BlobArchive, "SINGLE_PUT_LIMIT", 4096)
     orthanc = pacs()
     sent = load_studies(orthanc, [(900, "CT"), (800, "MR")], instances=3, rows=64, seed=310)  # ~9 KB: 3 blocks
     client = OrthancClient(orthanc.url, *orthanc.auth)
     container = block_container(blob_lab, "blocks", 4096)
-    archiver = study_archive.StudyArchiver(client, study_archive.BlobArchive(container), delete_local=True)
-    studies = archiver.select(older_than_days=365)
-    first, second = sorted(studies, key=lambda s: s["StudyInstanceUID"])
-    damaged = damage_one_file(orthanc, first["ID"])
-    results, failures = archiver.run(archiver.archive_study, [first, second])
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        archiver = StudyArchiver(client, BlobArchive(container), executor, delete_local=True)
+        studies = archiver.select(older_than_days=365)
+        first, second = sorted(studies, key=lambda s: s["StudyInstanceUID"])
+        damaged = damage_one_file(orthanc, first["ID"])
+        results, failures = archiver.run(archiver.archive_study, [first, second])
     assert [f["StudyInstanceUID"] for f in failures] == [first["StudyInstanceUID"]]
     assert "instance %s: Orthanc returned bytes with MD5" % damaged in failures[0]["error"]
     assert [(r["StudyInstanceUID"], r["verified"], r["deleted_local"]) for r in results] == [

@@ -4,6 +4,7 @@ import json
 
 from azure.core.exceptions import HttpResponseError
 
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_manifest import manifest_bytes, parse_manifest
 from ansible_collections.medimaging.orthanc.plugins.module_utils.orthanc_rest import OrthancError
 
 
@@ -118,8 +119,8 @@ class FakeArchive:
 
     def read_manifest(self, study_uid):
         entry = self.blobs.get(study_uid + "/manifest.json")
-        return json.loads(entry[0]) if entry else None
+        return parse_manifest(entry[0], study_uid) if entry else None
 
-    def write_manifest(self, manifest):
-        data = json.dumps(manifest).encode()
-        self.upload(manifest["StudyInstanceUID"] + "/manifest.json", data, md5(data), "application/json")
+    def write_manifest(self, document):
+        data = manifest_bytes(document)
+        self.upload(document["StudyInstanceUID"] + "/manifest.json", data, md5(data), "application/json")

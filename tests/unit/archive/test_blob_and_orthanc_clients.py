@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils import orthanc_rest
-from ansible_collections.medimaging.orthanc.plugins.module_utils import study_archive as sa
+from ansible_collections.medimaging.orthanc.plugins.module_utils import archive_blob
 
 DATA = b"DICM" * 1000
 MD5 = hashlib.md5(DATA).hexdigest()  # noqa: S324 - integrity check
@@ -33,7 +33,7 @@ class RecordingContainer:
 
 def test_upload_sends_the_given_md5_as_content_md5_without_hashing_again():
     container = RecordingContainer({"content_md5": bytearray(bytes.fromhex(MD5))})
-    sa.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
+    archive_blob.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
     (data, kwargs), = container.blob.calls
     assert container.names == ["1.2/1.3/1.4.dcm"] and data is DATA
     assert bytes(kwargs["transactional_content_md5"]) == bytes.fromhex(MD5)  # checked by the service
@@ -44,12 +44,12 @@ def test_upload_sends_the_given_md5_as_content_md5_without_hashing_again():
 
 def test_upload_refuses_an_answer_with_another_md5():
     container = RecordingContainer({"content_md5": bytearray(16)})
-    with pytest.raises(sa.ArchiveError, match="1.2/1.3/1.4.dcm was stored with MD5 %s instead of %s" % ("0" * 32, MD5)):
-        sa.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
+    with pytest.raises(archive_blob.ArchiveError, match="1.2/1.3/1.4.dcm was stored with MD5 %s instead of %s" % ("0" * 32, MD5)):
+        archive_blob.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
 
 
 def test_upload_accepts_an_answer_without_md5():
-    sa.BlobArchive(RecordingContainer({"etag": "x"})).upload("1.2/1.3/1.4.dcm", DATA, MD5)
+    archive_blob.BlobArchive(RecordingContainer({"etag": "x"})).upload("1.2/1.3/1.4.dcm", DATA, MD5)
 
 
 @pytest.mark.parametrize("etag, expected", [
@@ -94,20 +94,33 @@ def test_get_attachment_error_names_the_call():
 def test_upload_above_the_single_put_limit_uses_block_md5s_and_checks_the_whole_here(monkeypatch):
     # In blocks, a whole-blob Content-MD5 would be sent with every block (and refused); the service checks each
     # block's MD5, the whole one is checked before sending.
-    monkeypatch.setattr(sa.BlobArchive, "SINGLE_PUT_LIMIT", len(DATA) - 1)
+    monkeypatch.setattr(archive_blob.BlobArchive, "SINGLE_PUT_LIMIT", len(DATA) - 1)
     container = RecordingContainer(None)
-    sa.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
+    archive_blob.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
     (data, kwargs), = container.blob.calls
     assert kwargs["validate_content"] is True and "transactional_content_md5" not in kwargs
     assert bytes(kwargs["content_settings"].content_md5) == bytes.fromhex(MD5)
-    with pytest.raises(sa.ArchiveError, match="1.2/1.3/1.4.dcm: the bytes have MD5 %s, not %s: not uploaded"
+    with pytest.raises(archive_blob.ArchiveError, match="1.2/1.3/1.4.dcm: the bytes have MD5 %s, not %s: not uploaded"
                        % (MD5, "0" * 32)):
-        sa.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, "0" * 32)
+        archive_blob.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, "0" * 32)
     assert len(container.blob.calls) == 1  # nothing sent for the mismatch
 
 
 def test_upload_at_the_single_put_limit_is_one_put_with_content_md5(monkeypatch):
-    monkeypatch.setattr(sa.BlobArchive, "SINGLE_PUT_LIMIT", len(DATA))
+    monkeypatch.setattr(archive_blob.BlobArchive, "SINGLE_PUT_LIMIT", len(DATA))
     container = RecordingContainer({"content_md5": bytearray(bytes.fromhex(MD5))})
-    sa.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
+    archive_blob.BlobArchive(container).upload("1.2/1.3/1.4.dcm", DATA, MD5)
     assert "validate_content" not in container.blob.calls[0][1]
+
+
+def test_token_credential_comes_from_the_auth_engine_without_a_subscription():
+    from azure.identity import ClientSecretCredential
+    from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth import AuthConfigError
+    params = {"auth_source": "env", "client_id": "app", "secret": "s3cret", "tenant": "tenant-1",
+              "authority_host": "https://login.lab.example"}
+    credential = archive_blob.token_credential(params, environ={})  # no AZURE_SUBSCRIPTION_ID anywhere
+    assert isinstance(credential, ClientSecretCredential)
+    with pytest.raises(AuthConfigError, match="auth_source=env needs AZURE_CLIENT_ID"):
+        archive_blob.token_credential({"auth_source": "env"}, environ={})
+    with pytest.raises(AuthConfigError, match="authority_host must be an https:// URL"):
+        archive_blob.token_credential(dict(params, authority_host="http://login.lab.example"), environ={})

@@ -1,18 +1,18 @@
-"""Manifest parsing: the module engine's manifest is accepted as is; anything unsafe is refused."""
+"""Manifest parsing (medimaging_plugin/archive/manifest.py): a written manifest is accepted as is; anything unsafe is
+refused. The module reads through the same file (tests/unit/archive/test_manifest_shared.py)."""
 import copy
 import datetime
 import json
 
 import pytest
 
-from medimaging_plugin.archive.manifest import ManifestError, manifest_blob, parse_manifest, valid_uid
+from medimaging_plugin.archive.manifest import ManifestError, build_manifest, manifest_name, parse_manifest, valid_uid
 
 STUDY = "1.2.826.0.1.3680043.8.498.1"
 
 
 def module_manifest():
-    """A manifest produced by plugins/module_utils/study_archive.build_manifest (the real writer)."""
-    from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import build_manifest
+    """A manifest as the archive engine writes it (build_manifest, the one writer)."""
     entries = [{"SeriesInstanceUID": "1.2.3.4", "SOPInstanceUID": "1.2.3.4.%d" % n, "Modality": "CT",
                 "blob": "%s/1.2.3.4/1.2.3.4.%d.dcm" % (STUDY, n), "size": 100 + n, "md5": "%032x" % n}
                for n in range(3)]
@@ -22,11 +22,11 @@ def module_manifest():
 
 def test_engine_manifest_round_trips():
     data = json.dumps(module_manifest(), indent=1, sort_keys=True).encode()
-    entries = parse_manifest(data, STUDY)
+    entries = parse_manifest(data, STUDY).entries
     assert [e.sop_uid for e in entries] == ["1.2.3.4.0", "1.2.3.4.1", "1.2.3.4.2"]
     assert entries[1].blob == STUDY + "/1.2.3.4/1.2.3.4.1.dcm" and entries[1].size == 101
     assert entries[1].md5 == "%032x" % 1
-    assert manifest_blob(STUDY) == STUDY + "/manifest.json"
+    assert manifest_name(STUDY) == STUDY + "/manifest.json"
 
 
 @pytest.mark.parametrize("uid, ok", [("1.2.3", True), ("1", True), ("1.2.", False), (".1", False),

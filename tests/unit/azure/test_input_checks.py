@@ -3,7 +3,7 @@ import pytest
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_names import RULES, name_problem
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_resource_id import scope_problem
-from ansible_collections.medimaging.orthanc.plugins.module_utils.study_archive import ArchiveError, check_uid
+from ansible_collections.medimaging.orthanc.plugins.module_utils.archive_manifest import ArchiveError, check_uid
 from ansible_collections.medimaging.orthanc.plugins.modules.azure_role_assignment import role_problem
 
 SUB = "00000000-0000-0000-0000-000000000001"

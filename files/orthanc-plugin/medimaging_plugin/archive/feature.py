@@ -24,7 +24,7 @@ from ..tokens.http import TokenHttpClient
 from ..tokens.providers import build_provider
 from .blob import BearerCredential, BlobError, BlobNotFound, BlobReader, SasCredential
 from .config import SECTION, load_archive_settings
-from .manifest import ManifestError, manifest_blob, parse_manifest, valid_uid
+from .manifest import ManifestError, manifest_name, parse_manifest, valid_uid
 
 LOG = get_logger("archive")
 MAX_ERRORS = 20
@@ -150,10 +150,10 @@ class ArchiveFeature:
         started = time.monotonic()
         result = {"StudyInstanceUID": uid, "restored": 0, "already_present": 0, "failed": 0, "bytes": 0}
         try:
-            data, stored_md5 = self.reader.get(manifest_blob(uid))
+            data, stored_md5 = self.reader.get(manifest_name(uid))
             if stored_md5 and stored_md5 != hashlib.md5(data).hexdigest():  # nosec - integrity check
                 raise ManifestError("manifest of study %s does not match its stored Content-MD5" % uid)
-            entries = parse_manifest(data, uid)
+            entries = parse_manifest(data, uid).entries
         except BlobNotFound:
             self.metrics.restores.labels("not_found").inc()
             return 404, dict(result, result="not_found", error="no archive manifest for study %s" % uid)

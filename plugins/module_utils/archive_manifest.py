@@ -1,0 +1,1 @@
+../../files/orthanc-plugin/medimaging_plugin/archive/manifest.py
