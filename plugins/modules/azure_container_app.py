@@ -292,6 +292,11 @@ principal_id:
   description: Object id of the system-assigned identity, or empty.
   returned: always
   type: str
+outbound_ip_addresses:
+  description: Addresses the app's outbound traffic comes from (for firewall rules such as PostgreSQL's).
+  returned: always
+  type: list
+  elements: str
 '''
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_desired_state import ArmResource, raw_json
@@ -449,7 +454,8 @@ def main():
         resource=found, id=found.get('id') or '', fqdn=fqdn, url='https://%s' % fqdn if fqdn else '',
         latest_revision_name=props.get('latestRevisionName') or '',
         latest_ready_revision_name=props.get('latestReadyRevisionName') or '',
-        principal_id=(found.get('identity') or {}).get('principalId') or '')
+        principal_id=(found.get('identity') or {}).get('principalId') or '',
+        outbound_ip_addresses=props.get('outboundIpAddresses') or [])
     module.exit_json(**result)
 
 
