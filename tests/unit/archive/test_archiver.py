@@ -227,3 +227,17 @@ def test_cloud_check_is_per_instance_and_pages_the_answer(world, make_archiver):
     found, message = archiver.check_cloud("1.2.1", ["1.2.1.0", "1.2.1.1", "1.2.1.2"], page=2)
     assert (found, queries) == (False, ["0", "2"]) and "lacks 1 of 3 instances (e.g. 1.2.1.1" in message
     assert archiver.check_cloud("1.2.1", ["1.2.1.0", "1.2.1.2"], page=5) == (True, "found in the cloud DICOM service")
+
+
+def test_a_tampered_previous_manifest_fails_the_study_and_nothing_is_deleted(world, make_archiver):
+    """Re-archiving reads the study's manifest through the same checks as a restore: an entry that points outside
+    the study fails the study before its manifest is merged, verified or rewritten."""
+    orthanc, archive = world
+    make_archiver(orthanc, archive).archive_study(OLD)
+    manifest = json.loads(archive.blobs["1.2.1/manifest.json"][0])
+    manifest["instances"][0]["blob"] = "1.2.2/1.2.9/1.2.2.0.dcm"
+    data = json.dumps(manifest).encode()
+    archive.blobs["1.2.1/manifest.json"] = (data, md5(data))
+    with pytest.raises(ArchiveError, match="instance #0: blob '1.2.2/1.2.9/1.2.2.0.dcm' is not 1.2.1/"):
+        make_archiver(orthanc, archive, delete_local=True).archive_study(OLD)
+    assert orthanc.deleted == [] and archive.blobs["1.2.1/manifest.json"][0] == data
