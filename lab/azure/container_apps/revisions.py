@@ -18,6 +18,7 @@ from lab.proc import LOOPBACK
 REVISION_TYPE = "Microsoft.App/containerApps/revisions"
 _INGRESS = {}  # app id -> Ingress; (app id, target port) -> the listener of an additional port mapping
 _LOCK = threading.Lock()
+_WATCHING = []
 
 
 def revision_id(app_id, name):
@@ -87,6 +88,45 @@ def start(ctx, app, rev_name):
     raise RevisionFailed(f"the replicas did not become ready in time: probe {reason}.")
 
 
+def watch(ctx, period=3.0):
+    """Keep each active revision's health the containers' real one (started once per emulator, a daemon thread):
+    a replica that stopped makes it Degraded/Unhealthy (Failed when none runs), a failing probe Unhealthy."""
+    with _LOCK:
+        if _WATCHING:
+            return
+        _WATCHING.append(True)
+
+    def run():
+        while True:
+            time.sleep(period)
+            try:
+                observe(ctx)
+            except Exception:  # noqa: BLE001 - a podman hiccup must not end the watch
+                pass
+
+    threading.Thread(target=run, name="container-apps-health", daemon=True).start()
+
+
+def observe(ctx):
+    for revision in ctx.store.resources(lambda r: r["body"]["type"] == REVISION_TYPE):
+        props = revision["body"]["properties"]
+        if not props.get("active") or props.get("provisioningState") != "Provisioned":
+            continue
+        app = ctx.store.get_resource(revision["body"]["id"].rsplit("/revisions/", 1)[0])
+        if not app or app["private"].get("pendingRevision"):
+            continue
+        target = ((app["body"]["properties"].get("configuration") or {}).get("ingress") or {}).get("targetPort")
+        probes = [health.probe_of(c, target) for c in props["template"].get("containers") or []]
+        running = [r for r in replicas.of_revision(revision["body"]["id"]) if r["state"] == "running" and r["ip"]]
+        ready = sum(all(health.check(r["ip"], p)[0] for p in probes) for r in running)
+        wanted = replica_count(props["template"]) * len(props["template"].get("containers") or [1])
+        state = ("Healthy", "Running") if running and ready == len(running) == wanted else \
+            ("Unhealthy", "Failed") if not running else ("Unhealthy", "Degraded")
+        if (props.get("healthState"), props.get("runningState")) != state:
+            _set(ctx, revision["body"]["id"], healthState=state[0], runningState=state[1], replicas=len(running))
+            route(ctx, app["body"]["id"])
+
+
 def deploy(ctx, app_id):
     """The app's provisioning (in the LRO worker): a pending revision is started, then traffic is routed."""
     app = ctx.store.get_resource(app_id)
@@ -127,6 +167,7 @@ def revisions_of(ctx, app_id):
 
 def route(ctx, app_id):
     """Point the ingress at the serving revisions' running replicas (and set their traffic weights)."""
+    watch(ctx)
     app = ctx.store.get_resource(app_id)
     spec = (app["body"]["properties"].get("configuration") or {}).get("ingress")
     serving = [r for r in revisions_of(ctx, app_id) if r["body"]["properties"].get("active")

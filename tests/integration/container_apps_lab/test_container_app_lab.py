@@ -2,16 +2,19 @@
 run as real containers of the project's Orthanc image, reached through the ingress.
 
 One module-scoped lab and one app whose story the tests follow in order: created with a Key Vault reference (its
-value is the Orthanc password the ingress test logs in with), a C-ECHO through an additional port mapping, a token from the identity endpoint inside a replica,
-listSecrets, a vault closed to the public that the replica still reads through a private endpoint of its
-environment's VNet, a template change making a new revision, a missing image leaving the old revision serving, an identity
-without the vault role refused, and delete leaving no container or network.
+value is the Orthanc password the ingress test logs in with; refused until the app's identity holds the vault role),
+a C-ECHO through an additional port mapping, a token from the identity endpoint inside a replica, listSecrets, a
+vault closed to the public that the replica still reads through a private endpoint of its environment's VNet, a
+template change making a new revision, a missing image leaving the old revision serving, a killed replica seen as
+Failed then restarted, deactivate, and delete leaving no container or network.
 """
 import base64
 import json
 import os
 import ssl
 import sys
+import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -257,12 +260,26 @@ def test_missing_image_fails_the_revision_and_the_old_one_keeps_serving(world):
     assert orthanc_system(world["fqdn"], clients.env["ca_bundle"])["Name"] == "calab-three"
 
 
-def test_deactivate_and_activate_a_revision(world):
+def test_revision_actions_and_health_from_the_containers(world):
     clients = world["clients"]
-    clients.apps.container_apps_revisions.deactivate_revision(GROUP, "orthanc", world["serving"])
-    assert not [c for c in containers_of() if c["State"] == "running"]
-    clients.apps.container_apps_revisions.activate_revision(GROUP, "orthanc", world["serving"])
+    revisions = clients.apps.container_apps_revisions
+    replica = [c for c in containers_of() if c["State"] == "running"][0]["Names"][0]
+    podman("kill", replica)
+    deadline = time.monotonic() + 30
+    seen = revisions.get_revision(GROUP, "orthanc", world["serving"])
+    while (seen.health_state, seen.running_state) != ("Unhealthy", "Failed"):  # Degraded while it stops
+        assert time.monotonic() < deadline, f"a killed replica must fail its revision, seen {seen.running_state}"
+        time.sleep(0.5)
+        seen = revisions.get_revision(GROUP, "orthanc", world["serving"])
+    revisions.restart_revision(GROUP, "orthanc", world["serving"])
+    assert revisions.get_revision(GROUP, "orthanc", world["serving"]).health_state == "Healthy"
     assert orthanc_system(world["fqdn"], clients.env["ca_bundle"])["Name"] == "calab-three"
+    # Deactivated: no replica, the ingress has nothing to serve (activate runs the same start as restart).
+    revisions.deactivate_revision(GROUP, "orthanc", world["serving"])
+    assert not [c for c in containers_of() if c["State"] == "running"]
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        orthanc_system(world["fqdn"], clients.env["ca_bundle"])
+    assert caught.value.code == 503
 
 
 def test_delete_leaves_no_container_nor_network(world):
