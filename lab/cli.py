@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 
+from lab.azure import container_apps
 from lab.azure.config import REPO_ROOT, LabLayout, new_facts
 from lab.azurite import Azurite
 from lab.ca import LabCA
@@ -157,6 +158,7 @@ class Lab:
             if self.emulator_pid():
                 self.stop_emulator()
                 stopped.append("emulator")
+            stopped += container_apps.remove_lab(self.layout.root)  # what a killed emulator left
             stopped += self.stop_orphan_orthancs()
             parts = self.parts(facts)
             for name in ("azurite", "postgres"):

@@ -36,7 +36,8 @@ class ManagedEnvironment(Behaviour):
         log_key, subnet = checks.environment(ctx, body, kept)
         record["private"]["logAnalyticsSharedKey"] = log_key
         location = body["location"]
-        props["defaultDomain"] = kept.get("defaultDomain") or f"lab-{_hash(body['id'])}.{location}.azurecontainerapps.io"
+        props["defaultDomain"] = kept.get("defaultDomain") or \
+            f"lab-{_hash(body['id'])}.{location}.azurecontainerapps.io"
         internal = (props.get("vnetConfiguration") or {}).get("internal")
         props["staticIp"] = str(list(ipaddress.ip_network(subnet).hosts())[-2]) if internal else LOOPBACK
         props.setdefault("zoneRedundant", False)
@@ -56,7 +57,7 @@ class ManagedEnvironment(Behaviour):
                             "Delete them first.")
 
     def deprovision(self, ctx, record):
-        revisions.teardown_environment(record["body"]["id"])
+        revisions.teardown_environment(ctx, record["body"]["id"])
 
     shutdown = deprovision
 
@@ -84,7 +85,7 @@ class ContainerApp(Behaviour):
         ingress = config.get("ingress")
         # The lab's ingress (*.azurecontainerapps.io does not resolve here): external on 127.0.0.1, internal on the
         # environment network's gateway (reached from the environment's replicas).
-        host = LOOPBACK if not ingress or ingress.get("external") else network.ensure(env["body"]["id"])[1]
+        host = LOOPBACK if not ingress or ingress.get("external") else network.ensure(ctx, env["body"]["id"])[1]
         address = f"{host}:{port}"
         if ingress:
             ingress["fqdn"] = address
@@ -140,7 +141,7 @@ class ContainerApp(Behaviour):
     def shutdown(self, ctx, record):
         revisions.close_ingress(record["body"]["id"])
         for revision in revisions.revisions_of(ctx, record["body"]["id"]):
-            replicas.stop(revision["body"]["id"])
+            replicas.stop(ctx, revision["body"]["id"])
 
     def resume(self, ctx, record):
         def run():
@@ -190,4 +191,4 @@ class Revision(Behaviour):
         return 200, None
 
     def deprovision(self, ctx, record):
-        replicas.stop(record["body"]["id"])
+        replicas.stop(ctx, record["body"]["id"])

@@ -3,15 +3,15 @@ import hashlib
 import ipaddress
 import threading
 
-from lab.azure.container_apps import OWNER, private_access
-from lab.containers.runtime import owner_label, podman, podman_json
+from lab.azure.container_apps import labels, lab_key, private_access
+from lab.containers.runtime import podman, podman_json
 
 POOL = ipaddress.ip_network("10.89.128.0/17")
 _LOCK = threading.Lock()
 
 
-def network_name(env_id):
-    return "medimaging-ca-" + hashlib.sha256(env_id.lower().encode()).hexdigest()[:12]
+def network_name(ctx, env_id):
+    return f"medimaging-ca-{lab_key(ctx.layout.root)[:4]}-" + hashlib.sha256(env_id.lower().encode()).hexdigest()[:8]
 
 
 def _subnets_in_use():
@@ -22,9 +22,9 @@ def _subnets_in_use():
     return used
 
 
-def ensure(env_id):
+def ensure(ctx, env_id):
     """(network name, gateway address) of the environment's network, created on first use."""
-    name = network_name(env_id)
+    name = network_name(ctx, env_id)
     with _LOCK:
         found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
         if not found:
@@ -33,20 +33,19 @@ def ensure(env_id):
             candidates = list(POOL.subnets(new_prefix=24))
             subnet = next(s for s in candidates[start:] + candidates[:start]
                           if not any(s.overlaps(u) for u in used))
-            podman("network", "create", "--label", owner_label(OWNER), "--label", f"io.medimaging.environment={name}",
-                   "--subnet", str(subnet), "--gateway", str(subnet[1]), name)
+            podman("network", "create", *labels(ctx), "--subnet", str(subnet), "--gateway", str(subnet[1]), name)
             found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
     private_access.register_network(found[0]["subnets"][0]["subnet"], env_id)
     return name, found[0]["subnets"][0]["gateway"]
 
 
-def gateway(env_id):
+def gateway(ctx, env_id):
     """The gateway of the environment's network, or None when it has none."""
-    found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{network_name(env_id)}$")
+    found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{network_name(ctx, env_id)}$")
     return found[0]["subnets"][0]["gateway"] if found else None
 
 
-def remove(env_id):
+def remove(ctx, env_id):
     """Remove the network and whatever is still attached to it."""
     private_access.forget_network(env_id)
-    podman("network", "rm", "-f", network_name(env_id), check=False)
+    podman("network", "rm", "-f", network_name(ctx, env_id), check=False)

@@ -7,9 +7,9 @@ import os
 import re
 import tempfile
 
-from lab.azure.container_apps import OWNER
+from lab.azure.container_apps import labels
 from lab.azure.container_apps.secrets import RevisionFailed
-from lab.containers.runtime import ContainerError, owner_label, podman, podman_json
+from lab.containers.runtime import ContainerError, podman, podman_json
 
 REVISION_LABEL = "io.medimaging.revision"
 PROJECT_IMAGE = "localhost/medimaging/orthanc:trixie"
@@ -18,8 +18,9 @@ ALIASES = (re.compile(r"^(docker\.io/)?orthancteam/orthanc(:[\w.-]+)?$"),)
 MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*Gi")
 
 
-def revision_key(revision_id):
-    return hashlib.sha256(revision_id.lower().encode()).hexdigest()[:12]
+def revision_key(ctx, revision_id):
+    """The revision's label value: unique per lab directory too (two labs may hold the same resource ids)."""
+    return hashlib.sha256(f"{ctx.layout.root}|{revision_id.lower()}".encode()).hexdigest()[:12]
 
 
 def local_image(image):
@@ -38,11 +39,11 @@ def _memory_bytes(container):
     return int(float(found.group(1)) * 1024 ** 3) if found else None
 
 
-def start(revision_id, app_name, container, env, network, index):
+def start(ctx, revision_id, app_name, container, env, network, index):
     """Start one replica's container; returns its name."""
     image = local_image(container["image"])
     suffix = revision_id.rsplit("/", 1)[-1].split("--")[-1]
-    name = f"ca-{app_name}-{suffix}-{container['name']}-{index}"[:60] + "-" + revision_key(revision_id)[:4]
+    name = f"ca-{app_name}-{suffix}-{container['name']}-{index}"[:56] + "-" + revision_key(ctx, revision_id)[:8]
     podman("rm", "-f", name, check=False)
     with tempfile.NamedTemporaryFile("w", prefix="ca-env-", delete=False) as handle:
         os.chmod(handle.name, 0o600)
@@ -51,8 +52,8 @@ def start(revision_id, app_name, container, env, network, index):
                 raise RevisionFailed(f"Container '{container['name']}': env {key} holds a line break, which the lab's "
                                      "replicas cannot take.")
             handle.write(f"{key}={value}\n")
-    argv = ["run", "-d", "--name", name, "--label", owner_label(OWNER), "--label",
-            f"{REVISION_LABEL}={revision_key(revision_id)}", "--network", network, "--env-file", handle.name]
+    argv = ["run", "-d", "--name", name, *labels(ctx), "--label", f"{REVISION_LABEL}={revision_key(ctx, revision_id)}",
+            "--network", network, "--env-file", handle.name]
     memory = _memory_bytes(container)
     if memory:
         argv += ["--memory", str(memory)]
@@ -68,10 +69,10 @@ def start(revision_id, app_name, container, env, network, index):
     return name
 
 
-def of_revision(revision_id):
+def of_revision(ctx, revision_id):
     """[{name, state, ip}] of the revision's containers."""
     listed = podman_json("ps", "-a", "--format", "json", "--filter", f"label={REVISION_LABEL}="
-                         f"{revision_key(revision_id)}")
+                         f"{revision_key(ctx, revision_id)}")
     out = []
     for item in listed:
         name = item["Names"][0]
@@ -82,14 +83,14 @@ def of_revision(revision_id):
     return sorted(out, key=lambda r: r["name"])
 
 
-def stop(revision_id):
-    names = [r["name"] for r in of_revision(revision_id)]
+def stop(ctx, revision_id):
+    names = [r["name"] for r in of_revision(ctx, revision_id)]
     if names:
         podman("rm", "-f", "-t", "1", *names, check=False)
     return len(names)
 
 
-def restart(revision_id):
-    names = [r["name"] for r in of_revision(revision_id)]
+def restart(ctx, revision_id):
+    names = [r["name"] for r in of_revision(ctx, revision_id)]
     if names:
         podman("restart", "-t", "2", *names, check=False)

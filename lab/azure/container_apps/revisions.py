@@ -53,7 +53,7 @@ def start(ctx, app, rev_name):
     rev_id = revision_id(app["body"]["id"], rev_name)
     revision = ctx.store.get_resource(rev_id)
     template = revision["body"]["properties"]["template"]
-    net, gateway = network.ensure(_env_of(ctx, app))
+    net, gateway = network.ensure(ctx, _env_of(ctx, app))
     values = resolve(ctx, app)
     base = {"CONTAINER_APP_NAME": app["body"]["name"], "CONTAINER_APP_REVISION": rev_name,
             "CONTAINER_APP_HOSTNAME": app["body"]["properties"].get("latestRevisionFqdn", "")}
@@ -62,18 +62,18 @@ def start(ctx, app, rev_name):
         base["CONTAINER_APP_PORT"] = str(target_port)
     if app["private"].get("identityHeader"):
         base.update(IDENTITY_ENDPOINT=identity.ensure(ctx, gateway), IDENTITY_HEADER=app["private"]["identityHeader"])
-    replicas.stop(rev_id)
+    replicas.stop(ctx, rev_id)
     count = replica_count(template)
     for index in range(count):
         for container in template.get("containers") or []:
-            name = replicas.start(rev_id, app["body"]["name"], container,
+            name = replicas.start(ctx, rev_id, app["body"]["name"], container,
                                   {**base, **container_env(container, values)}, net, index)
             private_access.connect(ctx, name, gateway)
     probes = [health.probe_of(c, target_port) for c in template.get("containers") or []]
     deadline = time.monotonic() + max(health.deadline_seconds(p) for p in probes)
     reason = "not ready"
     while time.monotonic() < deadline:
-        running = replicas.of_revision(rev_id)
+        running = replicas.of_revision(ctx, rev_id)
         stopped = [r for r in running if r["state"] not in ("running", "created", "configured")]
         if stopped:
             raise RevisionFailed(f"replica container {stopped[0]['name']} {stopped[0]['state']} (it stopped before "
@@ -117,7 +117,7 @@ def observe(ctx):
             continue
         target = ((app["body"]["properties"].get("configuration") or {}).get("ingress") or {}).get("targetPort")
         probes = [health.probe_of(c, target) for c in props["template"].get("containers") or []]
-        running = [r for r in replicas.of_revision(revision["body"]["id"]) if r["state"] == "running" and r["ip"]]
+        running = [r for r in replicas.of_revision(ctx, revision["body"]["id"]) if r["state"] == "running" and r["ip"]]
         ready = sum(all(health.check(r["ip"], p)[0] for p in probes) for r in running)
         wanted = replica_count(props["template"]) * len(props["template"].get("containers") or [1])
         state = ("Healthy", "Running") if running and ready == len(running) == wanted else \
@@ -143,7 +143,7 @@ def deploy(ctx, app_id):
             start(ctx, app, pending)
         except RevisionFailed as err:
             failure = str(err)
-            replicas.stop(revision_id(app_id, pending))
+            replicas.stop(ctx, revision_id(app_id, pending))
             _set(ctx, revision_id(app_id, pending), active=False, healthState="Unhealthy", runningState="Failed",
                  provisioningState="Failed", provisioningError=failure, replicas=0)
         ctx.store.update_body(app_id, lambda b, p: p.pop("pendingRevision", None))
@@ -183,13 +183,13 @@ def route(ctx, app_id):
         return
     with _LOCK:
         ingress = _INGRESS.get(app_id)
-        address = LOOPBACK if spec.get("external") else network.ensure(_env_of(ctx, app))[1]
+        address = LOOPBACK if spec.get("external") else network.ensure(ctx, _env_of(ctx, app))[1]
         if ingress and ingress.address != address:
             _INGRESS.pop(app_id).close()
             ingress = None
         if ingress is None:
             ingress = _INGRESS[app_id] = Ingress(ctx, address, app["private"]["ingressPort"])
-    running = [r["ip"] for revision in serving for r in replicas.of_revision(revision["body"]["id"])
+    running = [r["ip"] for revision in serving for r in replicas.of_revision(ctx, revision["body"]["id"])
                if r["ip"] and r["state"] == "running"]
     ingress.configure(spec, [(ip, spec["targetPort"]) for ip in running])
     restrictions = spec.get("ipSecurityRestrictions") or []
@@ -203,7 +203,7 @@ def route(ctx, app_id):
 
 
 def deactivate(ctx, revision):
-    replicas.stop(revision["body"]["id"])
+    replicas.stop(ctx, revision["body"]["id"])
     _set(ctx, revision["body"]["id"], active=False, replicas=0, runningState="Stopped", healthState="None",
          trafficWeight=0)
 
@@ -214,7 +214,7 @@ def activate(ctx, app_id, revision):
     try:
         start(ctx, app, revision["body"]["name"])
     except RevisionFailed as err:
-        replicas.stop(revision["body"]["id"])
+        replicas.stop(ctx, revision["body"]["id"])
         _set(ctx, revision["body"]["id"], healthState="Unhealthy", runningState="Failed", replicas=0,
              provisioningError=str(err))
     route(ctx, app_id)
@@ -229,8 +229,8 @@ def close_ingress(app_id):
         listener.close()
 
 
-def teardown_environment(env_id):
-    gateway = network.gateway(env_id)
+def teardown_environment(ctx, env_id):
+    gateway = network.gateway(ctx, env_id)
     if gateway:
         identity.stop(gateway)
-    network.remove(env_id)
+    network.remove(ctx, env_id)

@@ -6,7 +6,7 @@ value is the Orthanc password the ingress test logs in with; refused until the a
 a C-ECHO through an additional port mapping, a token from the identity endpoint inside a replica, listSecrets, a
 vault closed to the public that the replica still reads through a private endpoint of its environment's VNet, a
 template change making a new revision, a missing image leaving the old revision serving, a killed replica seen as
-Failed then restarted, deactivate, and delete leaving no container or network.
+Failed then restarted, deactivate, delete leaving no container, and `lab down` removing the environment's network.
 """
 import base64
 import json
@@ -26,8 +26,9 @@ for path in (REPO_ROOT, os.path.join(REPO_ROOT, "tests", "integration", "azure")
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from lab.azure.container_apps import LAB_LABEL, lab_key, remove_lab  # noqa: E402
 from lab.containers import images  # noqa: E402
-from lab.containers.runtime import podman, podman_json, remove_labelled  # noqa: E402
+from lab.containers.runtime import podman, podman_json  # noqa: E402
 from private_lab import private_lab  # noqa: E402
 
 IMAGE = "localhost/medimaging/orthanc:trixie"
@@ -70,15 +71,26 @@ class Clients:
             "principalType": "ServicePrincipal"}})
 
 
-def containers_of(label_value="container-apps"):
-    return podman_json("ps", "-a", "--format", "json", "--filter", f"label=io.medimaging.lab={label_value}")
+LAB = {}  # the private lab's directory: its containers and networks carry its key
+
+
+def this_lab(kind):
+    """This lab's container-apps containers (podman ps entries) or networks (names)."""
+    filters = ["--filter", "label=io.medimaging.lab=container-apps", "--filter", f"label={LAB_LABEL}={LAB['key']}"]
+    if kind == "networks":
+        return podman("network", "ls", "-q", *filters).stdout.decode().split()
+    return podman_json("ps", "-a", "--format", "json", *filters)
+
+
+def containers_of():
+    return this_lab("containers")
 
 
 @pytest.fixture(scope="module")
 def world():
     images.ensure("orthanc")
-    remove_labelled("container-apps")  # what a crashed run left
     with private_lab("medimaging-calab-") as env:
+        LAB["key"] = lab_key(os.path.abspath(env["lab_dir"]))
         clients = Clients(env)
         location = env["location"]
         clients.resource_group(GROUP, location)
@@ -105,15 +117,10 @@ def world():
             "appLogsConfiguration": {"destination": "log-analytics", "logAnalyticsConfiguration": {
                 "customerId": workspace.customer_id, "sharedKey": keys.primary_shared_key}}}}).result()
         state = {"clients": clients, "location": location, "vault": vault, "secret_id": stored.id, "secrets": secret}
-        try:
-            yield state
-        finally:
-            for delete in (clients.apps.container_apps.begin_delete, clients.apps.managed_environments.begin_delete):
-                try:
-                    delete(GROUP, "orthanc" if delete == clients.apps.container_apps.begin_delete else "env").result()
-                except Exception:  # noqa: BLE001 - teardown goes on; the lab's own teardown removes the rest
-                    pass
-    remove_labelled("container-apps")
+        yield state  # the environment is left to the lab's teardown
+    left = this_lab("containers") + this_lab("networks")
+    remove_lab(os.path.abspath(env["lab_dir"]))  # what a failed test left
+    assert left == [], f"lab down must leave no container or network of its container apps: {left}"
 
 
 def _admin_oid(clients):
@@ -282,9 +289,11 @@ def test_revision_actions_and_health_from_the_containers(world):
     assert caught.value.code == 503
 
 
-def test_delete_leaves_no_container_nor_network(world):
+def test_delete_leaves_no_container_and_the_environment_waits_for_its_apps(world):
     clients = world["clients"]
+    with pytest.raises(Exception) as caught:
+        clients.apps.managed_environments.begin_delete(GROUP, "env").result()
+    assert "ManagedEnvironmentHasContainerApps" in str(caught.value)
     clients.apps.container_apps.begin_delete(GROUP, "orthanc").result()
-    assert containers_of() == []
-    clients.apps.managed_environments.begin_delete(GROUP, "env").result()
-    assert podman_json("network", "ls", "--format", "json", "--filter", "label=io.medimaging.lab=container-apps") == []
+    assert containers_of() == [] and this_lab("networks"), "the app's containers go, its environment's network stays"
+    # The environment and its network are left running: `lab down` (the fixture's end) must remove them.
