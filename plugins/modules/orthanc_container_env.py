@@ -32,7 +32,7 @@ options:
     type: dict
     required: true
   secret_refs:
-    description: C({VARIABLE: secret name}) for each variable holding a secret, such as
+    description: The secret name of each variable holding a secret (variable -> secret name), such as
       C(ORTHANC__POSTGRESQL__PASSWORD) -> C(postgresql-password).
     type: dict
     default: {}
