@@ -56,6 +56,10 @@ IMAGES = {
     "orthanc": Image("localhost/medimaging/orthanc:trixie", containerfile="images/orthanc/Containerfile",
                      stage=ORTHANC_IMAGE_FILES, bases=("orthanc-base-trixie",),
                      build_args=(("BASE_IMAGE", "localhost/medimaging/orthanc-base:trixie"),)),
+    # The lab's execution environment base (lab/ee builds the collection's EE over it; users build over awx-ee).
+    "ee-base-trixie": Image("localhost/medimaging/ee-base:trixie", containerfile="lab/images/ee-base/Containerfile",
+                            stage=("lab/images/ee-base",), bases=("debian-trixie",),
+                            build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
     "ohif-viewer": Image("localhost/medimaging/ohif-viewer:bookworm", containerfile="files/ohif/Containerfile",
                          stage=("files/ohif", "files/orthanc-plugin/medimaging_plugin", ".cache/ohif/app-3.13.2.tgz"),
                          bases=("debian-bookworm",),
