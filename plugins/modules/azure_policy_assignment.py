@@ -154,10 +154,18 @@ def main():
     scope, name = params['scope'].rstrip('/'), params['name']
     group = GROUP_SCOPE.match(scope)
 
+    desired = desired_body(params)
+
+    def write(body):
+        # Exactly the task's parameters: a PUT replaces them all, so one dropped from the task goes too.
+        if desired['properties']['parameters'] is not None:
+            body['properties']['parameters'] = desired['properties']['parameters']
+        return assignments.create(scope, name, body, cls=raw_json)
+
     resource = ArmResource(
         'policy assignment', name,
         read=lambda: assignments.get(scope, name, cls=raw_json),
-        create=lambda body: assignments.create(scope, name, body, cls=raw_json),
+        create=write,
         delete=lambda: assignments.delete(scope, name),
         read_only=['properties.scope', 'properties.metadata', 'properties.definitionVersion',
                    'properties.latestDefinitionVersion', 'properties.effectiveDefinitionVersion',
@@ -167,7 +175,7 @@ def main():
         exact=['properties.parameters'],
         parent=group_parent(clients, group.group(1)) if group else None,
     )
-    result = converge(module, resource, desired_body(params))
+    result = converge(module, resource, desired)
     found = result['resource'] or {}
     module.exit_json(id=found.get('id') or '', **result)
 
