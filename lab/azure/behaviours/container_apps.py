@@ -144,13 +144,8 @@ class ContainerApp(Behaviour):
             replicas.stop(ctx, revision["body"]["id"])
 
     def resume(self, ctx, record):
-        def run():
-            for revision in revisions.revisions_of(ctx, record["body"]["id"]):
-                if revision["body"]["properties"].get("active"):
-                    revisions.activate(ctx, record["body"]["id"], revision)
-            revisions.route(ctx, record["body"]["id"])
-
-        threading.Thread(target=run, name=f"resume-{record['body']['name']}", daemon=True).start()
+        threading.Thread(target=revisions.resume, args=(ctx, record["body"]["id"]),
+                         name=f"resume-{record['body']['name']}", daemon=True).start()
 
     def action_listSecrets(self, ctx, record, body):  # noqa: N802 - the ARM action's name
         stored = record["private"].get("secrets", {})

@@ -16,6 +16,9 @@ from lab.azure.web import HttpError
 from lab.proc import LOOPBACK
 
 REVISION_TYPE = "Microsoft.App/containerApps/revisions"
+# A revision's provisioningState is Provisioning/Provisioned/Failed; the emulator's restart marks resources in a
+# state it does not know as Succeeded (lab.azure.emulator.resume): read that as Provisioned.
+PROVISIONED = ("Provisioned", "Succeeded")
 _INGRESS = {}  # app id -> Ingress; (app id, target port) -> the listener of an additional port mapping
 _LOCK = threading.Lock()
 _WATCHING = []
@@ -110,7 +113,7 @@ def watch(ctx, period=3.0):
 def observe(ctx):
     for revision in ctx.store.resources(lambda r: r["body"]["type"] == REVISION_TYPE):
         props = revision["body"]["properties"]
-        if not props.get("active") or props.get("provisioningState") != "Provisioned":
+        if not props.get("active") or props.get("provisioningState") not in PROVISIONED:
             continue
         app = ctx.store.get_resource(revision["body"]["id"].rsplit("/revisions/", 1)[0])
         if not app or app["private"].get("pendingRevision"):
@@ -171,7 +174,7 @@ def route(ctx, app_id):
     app = ctx.store.get_resource(app_id)
     spec = (app["body"]["properties"].get("configuration") or {}).get("ingress")
     serving = [r for r in revisions_of(ctx, app_id) if r["body"]["properties"].get("active")
-               and r["body"]["properties"].get("provisioningState") == "Provisioned"]
+               and r["body"]["properties"].get("provisioningState") in PROVISIONED]
     if (app["body"]["properties"].get("configuration") or {}).get("activeRevisionsMode", "Single") == "Single":
         ready = app["body"]["properties"].get("latestReadyRevisionName")
         serving = [r for r in serving if r["body"]["name"] == ready]
@@ -217,6 +220,17 @@ def activate(ctx, app_id, revision):
         replicas.stop(ctx, revision["body"]["id"])
         _set(ctx, revision["body"]["id"], healthState="Unhealthy", runningState="Failed", replicas=0,
              provisioningError=str(err))
+    route(ctx, app_id)
+
+
+def resume(ctx, app_id):
+    """After an emulator restart: the app's active revisions run again and its ingress listens again."""
+    time.sleep(1)  # let the emulator finish its own resume (it rewrites revision states it does not know)
+    for revision in revisions_of(ctx, app_id):
+        if revision["body"]["properties"].get("provisioningState") == "Succeeded":
+            _set(ctx, revision["body"]["id"], provisioningState="Provisioned")
+        if revision["body"]["properties"].get("active"):
+            activate(ctx, app_id, ctx.store.get_resource(revision["body"]["id"]))
     route(ctx, app_id)
 
 
