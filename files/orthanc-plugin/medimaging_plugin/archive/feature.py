@@ -150,10 +150,7 @@ class ArchiveFeature:
         started = time.monotonic()
         result = {"StudyInstanceUID": uid, "restored": 0, "already_present": 0, "failed": 0, "bytes": 0}
         try:
-            data, stored_md5 = self.reader.get(manifest_name(uid))
-            if stored_md5 and stored_md5 != hashlib.md5(data).hexdigest():  # nosec - integrity check
-                raise ManifestError("manifest of study %s does not match its stored Content-MD5" % uid)
-            entries = parse_manifest(data, uid).entries
+            entries = self._manifest_entries(uid)
         except BlobNotFound:
             self.metrics.restores.labels("not_found").inc()
             return 404, dict(result, result="not_found", error="no archive manifest for study %s" % uid)
@@ -162,15 +159,7 @@ class ArchiveFeature:
             LOG.error("archive: restore of study %s failed: %s", uid, redact(exc))
             return 502, dict(result, result="error", error=redact(exc))
         result["instances"] = len(entries)
-        local = self._local_md5s(uid)
-        errors, todo = [], []
-        for entry in entries:
-            if entry.sop_uid not in local:
-                todo.append(entry)
-            elif local[entry.sop_uid] in (None, entry.md5):
-                result["already_present"] += 1
-            else:
-                errors.append(self._failure(entry, "present in Orthanc with another MD5: not overwritten"))
+        todo, errors = self._plan(uid, entries, result)
         workers = max(1, min(self.settings.concurrency if self.settings else 4, len(todo) or 1))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="medimaging-restore") as pool:
             outcomes = list(pool.map(self._restore_one, todo))
@@ -187,15 +176,40 @@ class ArchiveFeature:
             result["errors"] = errors[:MAX_ERRORS]
         result["result"] = "ok" if not errors else "partial"
         result["seconds"] = round(time.monotonic() - started, 3)
+        self._count(uid, result)
+        return (200 if not errors else 502), result
+
+    def _manifest_entries(self, uid):
+        """The study's manifest entries, checked (archive/manifest.py) before any of its blobs is read."""
+        data, stored_md5 = self.reader.get(manifest_name(uid))
+        if stored_md5 and stored_md5 != hashlib.md5(data).hexdigest():  # nosec - integrity check
+            raise ManifestError("manifest of study %s does not match its stored Content-MD5" % uid)
+        return parse_manifest(data, uid).entries
+
+    def _plan(self, uid, entries, result):
+        """(entries to restore, failures): an instance present with the same MD5 is counted in result, one present
+        with another MD5 is never overwritten."""
+        local = self._local_md5s(uid)
+        todo, errors = [], []
+        for entry in entries:
+            if entry.sop_uid not in local:
+                todo.append(entry)
+            elif local[entry.sop_uid] in (None, entry.md5):
+                result["already_present"] += 1
+            else:
+                errors.append(self._failure(entry, "present in Orthanc with another MD5: not overwritten"))
+        return todo, errors
+
+    def _count(self, uid, result):
+        """Metrics and the log line of one restore."""
         self.metrics.restores.labels(result["result"]).inc()
         for key in ("restored", "already_present", "failed"):
             if result[key]:
                 self.metrics.instances.labels(key).inc(result[key])
         self.metrics.bytes.inc(result["bytes"])
-        log = LOG.info if not errors else LOG.warning
+        log = LOG.info if not result["failed"] else LOG.warning
         log("archive: study %s restore %s: %d restored, %d already present, %d failed, %d bytes", uid,
             result["result"], result["restored"], result["already_present"], result["failed"], result["bytes"])
-        return (200 if not errors else 502), result
 
     @staticmethod
     def _failure(entry, reason):
