@@ -10,6 +10,7 @@ What AWX writes, and so what this writes (awx/main/tasks/jobs.py, awx/main/utils
 - credential files (here: the CA bundle) inside the private data dir, named by their path in the container;
 - env/settings: process isolation through podman with the EE image (AWX's container options).
 """
+import configparser
 import json
 import os
 import shutil
@@ -70,7 +71,6 @@ def write_inventory_script(path, inventory):
 
 def awx_paths(project_dir):
     """ANSIBLE_COLLECTIONS_PATHS / ANSIBLE_ROLES_PATH as AWX computes them for a job in a container."""
-    import configparser
     config = configparser.ConfigParser()
     config.read(os.path.join(project_dir, "ansible.cfg"))
     env = {}
@@ -102,7 +102,7 @@ def prepare(private_data_dir, job, image, owner):
     write_inventory_script(os.path.join(private_data_dir, "inventory", "hosts"), job["inventory"])
 
     extravars = dict(mark_unsafe(job.get("survey", {})), **meta_vars(job))
-    _write_private(os.path.join(private_data_dir, "env", "extravars"),
+    _write_job_file(os.path.join(private_data_dir, "env", "extravars"),
                    yaml.dump(extravars, Dumper=ExtravarsDumper, default_flow_style=False))
 
     envvars = {"JOB_ID": str(job["id"]), "INVENTORY_ID": str(job["inventory_id"]),
@@ -114,14 +114,14 @@ def prepare(private_data_dir, job, image, owner):
     for name, source in (job.get("credential_files") or {}).items():
         shutil.copyfile(source, os.path.join(private_data_dir, "env", name))
     envvars.update(job.get("credential_env") or {})
-    _write_private(os.path.join(private_data_dir, "env", "envvars"), yaml.safe_dump(envvars))
+    _write_job_file(os.path.join(private_data_dir, "env", "envvars"), yaml.safe_dump(envvars))
 
     settings = {"process_isolation": True, "process_isolation_executable": "podman", "container_image": image,
-                # AWX's own options for a job container, plus the lab's: the host network (the lab listens on
-                # 127.0.0.1) and the owner label every lab container carries.
+                # The lab's options: the host network (the lab listens on 127.0.0.1) and the owner label every lab
+                # container carries; ansible-runner adds the rest (--rm, the /runner mount, the env file).
                 "container_options": ["--network=host", f"--label={owner_label(owner)}", "--quiet"],
                 "job_timeout": job.get("timeout", 900), "suppress_ansible_output": True}
-    _write_private(os.path.join(private_data_dir, "env", "settings"), yaml.safe_dump(settings))
+    _write_job_file(os.path.join(private_data_dir, "env", "settings"), yaml.safe_dump(settings))
     # The EE runs as its own user (1000): it must read the project and write artifacts, like AWX's work dirs.
     for root, dirs, files in os.walk(private_data_dir):
         for name in dirs + files:
@@ -135,7 +135,8 @@ def prepare(private_data_dir, job, image, owner):
         os.chmod(path, 0o777)
 
 
-def _write_private(path, text):
+def _write_job_file(path, text):
+    """Readable by the EE's user (uid 1000 in the container); the folder that holds the private data dir is 0700."""
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), "w", encoding="utf-8") as handle:
         handle.write(text)
 
