@@ -45,6 +45,7 @@ class Clients:
         from azure.mgmt.authorization import AuthorizationManagementClient
         from azure.mgmt.keyvault import KeyVaultManagementClient
         from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+        from azure.mgmt.msi import ManagedServiceIdentityClient
         from azure.mgmt.network import NetworkManagementClient
         self.env = env
         self.credential = ClientSecretCredential(env["tenant_id"], env["client_id"], env["client_secret"],
@@ -57,6 +58,7 @@ class Clients:
         self.vaults = KeyVaultManagementClient(self.credential, sub, **common)
         self.authz = AuthorizationManagementClient(self.credential, sub, **common)
         self.network = NetworkManagementClient(self.credential, sub, **common)
+        self.msi = ManagedServiceIdentityClient(self.credential, sub, **common)
 
     def resource_group(self, name, location):
         from azure.core.rest import HttpRequest
@@ -116,7 +118,9 @@ def world():
             "vnetConfiguration": {"infrastructureSubnetId": f"{vnet.id}/subnets/apps"},
             "appLogsConfiguration": {"destination": "log-analytics", "logAnalyticsConfiguration": {
                 "customerId": workspace.customer_id, "sharedKey": keys.primary_shared_key}}}}).result()
-        state = {"clients": clients, "location": location, "vault": vault, "secret_id": stored.id, "secrets": secret}
+        uai = clients.msi.user_assigned_identities.create_or_update(GROUP, "orthanc-id", {"location": location})
+        state = {"clients": clients, "location": location, "vault": vault, "secret_id": stored.id, "secrets": secret,
+                 "uai": uai}
         yield state  # the environment is left to the lab's teardown
     left = this_lab("containers") + this_lab("networks")
     remove_lab(os.path.abspath(env["lab_dir"]))  # what a failed test left
@@ -136,7 +140,8 @@ def claims(token):
 def app_body(world, image=IMAGE, marker="one", identity=None):
     env_id = (f"/subscriptions/{world['clients'].env['subscription_id']}/resourceGroups/{GROUP}/providers/"
               "Microsoft.App/managedEnvironments/env")
-    return {"location": world["location"], "identity": identity or {"type": "SystemAssigned"}, "properties": {
+    identity = identity or {"type": "SystemAssigned,UserAssigned", "userAssignedIdentities": {world["uai"].id: {}}}
+    return {"location": world["location"], "identity": identity, "properties": {
         "managedEnvironmentId": env_id,
         "configuration": {
             "activeRevisionsMode": "Single",
@@ -210,15 +215,22 @@ def test_the_dicom_port_answers_a_c_echo_through_its_additional_port_mapping(wor
         association.release()
 
 
-def test_identity_endpoint_serves_the_replica(world):
-    replica = [c for c in containers_of() if c["State"] == "running"][0]["Names"][0]
+def identity_token(replica, extra=""):
+    """The replica asks its identity endpoint, as azure-identity does in Container Apps."""
     script = ("import os,urllib.request,json;"
               "r=urllib.request.Request(os.environ['IDENTITY_ENDPOINT']+'?resource=https://vault.azure.net"
-              "&api-version=2019-08-01',headers={'X-IDENTITY-HEADER':os.environ['IDENTITY_HEADER']});"
+              f"&api-version=2019-08-01{extra}',headers={{'X-IDENTITY-HEADER':os.environ['IDENTITY_HEADER']}});"
               "print(urllib.request.urlopen(r,timeout=10).read().decode())")
-    answer = json.loads(podman("exec", replica, "python3", "-c", script).stdout)
-    token = claims(answer["access_token"])
+    return json.loads(podman("exec", replica, "python3", "-c", script).stdout)["access_token"]
+
+
+def test_identity_endpoint_serves_the_replica(world):
+    replica = [c for c in containers_of() if c["State"] == "running"][0]["Names"][0]
+    token = claims(identity_token(replica))
     assert token["oid"] == world["principal"] and token["aud"].rstrip("/") == "https://vault.azure.net"
+    uai = world["uai"]
+    assert claims(identity_token(replica, f"&client_id={uai.client_id}"))["oid"] == uai.principal_id
+    assert claims(identity_token(replica, f"&mi_res_id={uai.id}"))["oid"] == uai.principal_id
 
 
 def test_a_vault_closed_to_the_public_answers_the_replica_through_its_private_endpoint(world):
@@ -230,12 +242,10 @@ def test_a_vault_closed_to_the_public_answers_the_replica_through_its_private_en
         world["secrets"].get_secret("orthanc-password")
     assert "ForbiddenByConnection" in str(caught.value) or "private link" in str(caught.value)
     replica = [c for c in containers_of() if c["State"] == "running"][0]["Names"][0]
-    script = ("import os,ssl,urllib.request,json;"
-              "r=urllib.request.Request(os.environ['IDENTITY_ENDPOINT']+'?resource=https://vault.azure.net"
-              "&api-version=2019-08-01',headers={'X-IDENTITY-HEADER':os.environ['IDENTITY_HEADER']});"
-              "t=json.load(urllib.request.urlopen(r,timeout=10))['access_token'];"
+    token = identity_token(replica)
+    script = ("import ssl,urllib.request,json;"
               f"s=urllib.request.Request('{vault.properties.vault_uri}secrets/orthanc-password?api-version=7.4',"
-              "headers={'Authorization':'Bearer '+t});"
+              f"headers={{'Authorization':'Bearer {token}'}});"
               "print(json.load(urllib.request.urlopen(s,timeout=10,context=ssl._create_unverified_context()))"
               "['value'])")
     assert podman("exec", replica, "python3", "-c", script).stdout.decode().strip() == PASSWORD
