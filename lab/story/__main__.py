@@ -2,11 +2,13 @@
 
 Steps: start (what the site holds before the story), send (the modality sends studies), check (where every sent instance is now; --wait-cloud waits for routing),
 outage start --mode drop|reject | end (cut the PACS host's network to the cloud for real: packets dropped silently,
-or refused with TCP resets; lab.site.cut), summary (the closing table).
+or refused with TCP resets; lab.site.cut), drill (the ransomware drill: the PACS host stopped, every routed study opened
+in a cloud viewer, the host restored; lab/story/drill.py), summary (the closing table).
 CONTEXT.json (written by lab/playbooks/hybrid_story.yml) names the endpoints; secrets are read from the lab's own files.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -127,6 +129,17 @@ def step_outage(context, ledger, args):
     return result
 
 
+def step_drill(context, ledger, args):
+    """The PACS host is lost; every study routed before is opened in the cloud viewer; the host comes back."""
+    from lab.story import drill
+
+    with open(context["viewer_identity_file"], encoding="utf-8") as handle:
+        identity = json.load(handle)
+    result = drill.run(context, ledger, identity, os.path.join(os.path.dirname(context["ledger"]), "drill"))
+    ledger.record("ransomware_drill", result)
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lab.story")
     parser.add_argument("context")
@@ -152,6 +165,7 @@ def main(argv=None):
     priors.add_argument("--count", type=int, default=2, help="the plugin's MedimagingPriors.Count")
     priors.add_argument("--wait", type=float, default=120)
     sub.add_parser("start", help="what the site holds before the story (studies, router queue entries)")
+    sub.add_parser("drill", help="the ransomware drill (needs the cloud viewer's identity: viewer_identity_file)")
     sub.add_parser("summary")
     args = parser.parse_args(argv)
     context = _context(args.context)
@@ -159,7 +173,8 @@ def main(argv=None):
     if args.step == "summary":
         print(table(ledger))
         return 0
-    steps = {"start": step_start, "send": step_send, "check": step_check, "outage": step_outage, "priors": step_priors}
+    steps = {"start": step_start, "send": step_send, "check": step_check, "outage": step_outage, "priors": step_priors,
+             "drill": step_drill}
     result = steps[args.step](context, ledger, args)
     ledger.save()
     print(json.dumps(result))

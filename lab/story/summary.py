@@ -20,6 +20,12 @@ def table(ledger):
         if "priors_retrieved" in values:
             rows.append((f"{label}: archived priors brought back / expected",
                          f"{values['priors_retrieved']} / {values['expected']}"))
+        if values.get("drill") == "ransomware":
+            rows.append(("ransomware drill: PACS host down / restored in (s)",
+                         f"{'yes' if values['pacs_down_during_drill'] else 'NO'} / {values['pacs_restored_seconds']}"))
+            rows.append(("ransomware drill: studies routed before / opened in the cloud viewer",
+                         f"{values['routed_before_the_stop']} / {values['opened_in_cloud_viewer']}"))
+            rows.append(("ransomware drill: median seconds to first image", values["median_seconds_to_image"]))
     width = max(len(name) for name, _ in rows)
     lines = ["", "Hybrid lab summary", "-" * (width + 14)]
     lines += [f"{name.ljust(width)}  {value}" for name, value in rows]

@@ -40,6 +40,15 @@ def ensure_browser_and_ohif():
     return os.path.join(OHIF_CACHE, f"app-{version}.tgz")
 
 
+def write_htpasswd(path, user, password):
+    """An nginx basic-auth file with one user (apr1 hash by openssl)."""
+    hashed = subprocess.run(["openssl", "passwd", "-apr1", password], check=True, capture_output=True,
+                            text=True).stdout.strip()
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(f"{user}:{hashed}\n")
+    return path
+
+
 class Viewers:
     """Viewers described as role variables (one dict each, `name` plus ohif_viewer_* values), deployed together."""
 

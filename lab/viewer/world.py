@@ -3,12 +3,11 @@ deployed by the ohif_viewer role in one run, served by one nginx. Shared by test
 Everything it starts is stopped by PID when the block ends."""
 import contextlib
 import os
-import subprocess
 
 from lab.ca import LabCA
 from lab.throwaway import throwaway_lab
 from lab.viewer.archives import CloudDicom, cohort, start_onprem_orthanc
-from lab.viewer.deploy import Viewers, ensure_browser_and_ohif
+from lab.viewer.deploy import Viewers, ensure_browser_and_ohif, write_htpasswd
 
 ORTHANC_LOGIN = ("radiologist", "viewer-pass-1")
 VIEWER_LOGIN = ("cloud-reader", "viewer-pass-2")
@@ -26,14 +25,6 @@ def _ca_bundle_for_sdks(bundle):
             os.environ.pop("REQUESTS_CA_BUNDLE", None)
         else:
             os.environ["REQUESTS_CA_BUNDLE"] = previous
-
-
-def _htpasswd(path, user, password):
-    hashed = subprocess.run(["openssl", "passwd", "-apr1", password], check=True, capture_output=True,
-                            text=True).stdout.strip()
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(f"{user}:{hashed}\n")
-    return path
 
 
 @contextlib.contextmanager
@@ -63,7 +54,7 @@ def viewer_world(work, bad_viewers=True, idempotence_run=True):
                 handle.write(cloud.reader[1])
             cloud_url = cloud.url.replace("127.0.0.1", "localhost") + "/v2"  # the lab certificate names localhost
             cloud_vars = {"ohif_viewer_mode": "cloud", "ohif_viewer_dicomweb_ca_path": env["ca_bundle"],
-                          "ohif_viewer_htpasswd_path": _htpasswd(os.path.join(work, "htpasswd"), *VIEWER_LOGIN),
+                          "ohif_viewer_htpasswd_path": write_htpasswd(os.path.join(work, "htpasswd"), *VIEWER_LOGIN),
                           "ohif_viewer_oauth": {"Provider": "client_credentials", "ClientId": cloud.reader[0],
                                                 "TokenEndpoint": cloud.token_endpoint, "ClientSecretFile": secret,
                                                 "CaBundle": env["ca_bundle"]}}
