@@ -14,6 +14,16 @@ from lab.site.relay import _pipe
 TLS_HANDSHAKE = 0x16
 
 
+def allowed(rules, client):
+    """ipSecurityRestrictions as Container Apps applies them: Allow rules admit only matches, Deny rules refuse them
+    (an app's rules all have the same action)."""
+    if not rules:
+        return True
+    address = ipaddress.ip_address(client)
+    matched = any(address in ipaddress.ip_network(r["ipAddressRange"], strict=False) for r in rules)
+    return matched if rules[0]["action"] == "Allow" else not matched
+
+
 class Ingress:
     def __init__(self, ctx, address, port):
         self.ctx, self.address, self.port = ctx, address, port
@@ -42,14 +52,6 @@ class Ingress:
             pass
         self._sock.close()
 
-    def allowed(self, client):
-        rules = self.spec.get("ipSecurityRestrictions") or []
-        if not rules:
-            return True
-        address = ipaddress.ip_address(client)
-        matched = any(address in ipaddress.ip_network(r["ipAddressRange"], strict=False) for r in rules)
-        return matched if rules[0]["action"] == "Allow" else not matched
-
     def _accept(self):
         while not self._closed:
             try:
@@ -68,7 +70,7 @@ class Ingress:
                     client = self._tls.wrap_socket(client, server_side=True)
                 elif not self.spec.get("allowInsecure"):
                     return self._answer(client, 301, "Moved Permanently", redirect=True)
-            if not self.allowed(peer):
+            if not allowed(self.spec.get("ipSecurityRestrictions"), peer):
                 return None if tcp else self._answer(client, 403, "Forbidden")
             if not self.targets:
                 return None if tcp else self._answer(client, 503, "Service Unavailable")

@@ -9,6 +9,7 @@ template change making a new revision, a missing image leaving the old revision 
 Failed then restarted, deactivate, delete leaving no container, and `lab down` removing the environment's network.
 """
 import base64
+import http.client
 import json
 import os
 import ssl
@@ -193,6 +194,11 @@ def test_app_runs_its_revision_behind_the_ingress(world):
     assert fqdn == app.latest_revision_fqdn
     system = orthanc_system(fqdn, clients.env["ca_bundle"])  # the password came from Key Vault
     assert system["Name"] == "calab-two"
+    plain = http.client.HTTPConnection(*fqdn.split(":"), timeout=10)  # allowInsecure is false: redirected
+    plain.request("GET", "/system")
+    answer = plain.getresponse()
+    assert answer.status == 301 and answer.getheader("Location") == f"https://{fqdn}/system"
+    plain.close()
     listed = {s.name: s for s in clients.apps.container_apps.list_secrets(GROUP, "orthanc").value}
     assert listed["plain"].value == "plain-value" and listed["orthanc-password"].key_vault_url == world["secret_id"]
     revisions = {r.name: r for r in clients.apps.container_apps_revisions.list_revisions(GROUP, "orthanc")}

@@ -58,3 +58,15 @@ def test_an_endpoint_to_another_service_does_not_open_this_one(closed):
     other = f"{RG}/providers/Microsoft.KeyVault/vaults/other"
     assert not private_access.through_private_endpoint(closed, "10.89.200.7", [other])
     assert private_access.through_private_endpoint(closed, "10.89.200.7", [VAULT])
+
+
+@pytest.mark.parametrize("rules,client,expected", [
+    ([], "127.0.0.1", True),
+    ([{"name": "lab", "ipAddressRange": "127.0.0.0/8", "action": "Allow"}], "127.0.0.1", True),
+    ([{"name": "site", "ipAddressRange": "203.0.113.0/24", "action": "Allow"}], "127.0.0.1", False),
+    ([{"name": "lab", "ipAddressRange": "127.0.0.1", "action": "Deny"}], "127.0.0.1", False),
+    ([{"name": "site", "ipAddressRange": "203.0.113.0/24", "action": "Deny"}], "127.0.0.1", True),
+])
+def test_ingress_ip_restrictions(rules, client, expected):
+    from lab.azure.container_apps.ingress import allowed
+    assert allowed(rules, client) is expected
