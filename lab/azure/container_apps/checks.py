@@ -97,7 +97,10 @@ def network(ctx, props, kept):
         bad("InvalidResourceReference", f"The infrastructure subnet {subnet_id} was not found.")
     sprops = subnet["body"].get("properties") or {}
     prefix = sprops.get("addressPrefix") or (sprops.get("addressPrefixes") or [None])[0]
-    size = ipaddress.ip_network(prefix).prefixlen
+    try:
+        size = ipaddress.ip_network(prefix).prefixlen
+    except (TypeError, ValueError):
+        bad("InvalidResourceReference", f"The infrastructure subnet {subnet_id} has no address prefix.")
     workload = bool(props.get("workloadProfiles"))
     limit = 27 if workload else 23
     if size > limit:
@@ -218,7 +221,10 @@ def containers(template, consumption):
         if not name or not container.get("image"):
             bad("ContainerAppInvalidTemplate", f"Container {name!r}: name and image are required.")
         resources = container.get("resources") or {}
-        cpu += float(resources.get("cpu", 0.5))
+        try:
+            cpu += float(resources.get("cpu", 0.5))
+        except (TypeError, ValueError):
+            bad("ContainerAppInvalidCpu", f"Container {name}: cpu {resources.get('cpu')!r} is not a number of cores.")
         memory += _memory_gib(resources.get("memory", "1Gi"), f"container {name}")
         probes(container)
     for container in template.get("initContainers") or []:
@@ -245,7 +251,8 @@ def probes(container):
                 "httpGet or tcpSocket.")
         for field, (low, high) in PROBE_RANGES.items():
             value = probe.get(field)
-            if value is not None and not low <= value <= high:
+            number = isinstance(value, int) and not isinstance(value, bool)
+            if value is not None and (not number or not low <= value <= high):
                 bad("ContainerAppInvalidProbe", f"Container {container.get('name')}: {kind} probe {field} {value} is "
                     f"outside {low}-{high}.")
 
@@ -253,7 +260,8 @@ def probes(container):
 def scale(template):
     rules = template.get("scale") or {}
     low, high = rules.get("minReplicas", 0), rules.get("maxReplicas", 10)
-    if not 0 <= low <= 1000 or not 1 <= high <= 1000 or low > high:
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)) or \
+            not 0 <= low <= 1000 or not 1 <= high <= 1000 or low > high:
         bad("ContainerAppInvalidScaleSpec", f"minReplicas ({low}) and maxReplicas ({high}) are invalid: 0 <= min <= "
             "max, 1 <= max <= 1000.")
 

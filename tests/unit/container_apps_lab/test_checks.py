@@ -147,6 +147,11 @@ SYSTEM = {"type": "SystemAssigned", "principalId": "p"}
      "ContainerAppInvalidIpSecurityRestriction", "10.0.0.300"),
     ({"template_scale": {"minReplicas": 3, "maxReplicas": 2}}, "ContainerAppInvalidScaleSpec", "minReplicas (3)"),
     ({"workloadProfileName": "gpu", "env": VNET_ENV}, "ContainerAppInvalidWorkloadProfileName", "'gpu'"),
+    ({"containers": [{"name": "o", "image": "i", "resources": {"cpu": "lots", "memory": "1Gi"}}]},
+     "ContainerAppInvalidCpu", "'lots'"),
+    ({"containers": [probe(type="Readiness", tcpSocket={"port": 1}, periodSeconds="often")]},
+     "ContainerAppInvalidProbe", "often"),
+    ({"template_scale": {"minReplicas": "1"}}, "ContainerAppInvalidScaleSpec", "minReplicas (1)"),
 ])
 def test_app_refusals(ctx, kwargs, code, needle):
     kwargs = dict(kwargs)
