@@ -22,6 +22,7 @@ PROVISIONED = ("Provisioned", "Succeeded")
 _INGRESS = {}  # app id -> Ingress; (app id, target port) -> the listener of an additional port mapping
 _LOCK = threading.Lock()
 _WATCHING = []
+_REVISIONS = threading.RLock()  # starts, stops and the health watcher, one at a time
 
 
 def revision_id(app_id, name):
@@ -52,7 +53,13 @@ def _env_of(ctx, app):
 
 
 def start(ctx, app, rev_name):
-    """Start the revision's replicas and wait until they are ready; RevisionFailed with the reason otherwise."""
+    """Start the revision's replicas and wait until they are ready; RevisionFailed with the reason otherwise.
+    Holds the revisions lock: the health watcher never writes a state read before a (re)start finished."""
+    with _REVISIONS:
+        _start(ctx, app, rev_name)
+
+
+def _start(ctx, app, rev_name):
     rev_id = revision_id(app["body"]["id"], rev_name)
     revision = ctx.store.get_resource(rev_id)
     template = revision["body"]["properties"]["template"]
@@ -111,23 +118,29 @@ def watch(ctx, period=3.0):
 
 
 def observe(ctx):
-    for revision in ctx.store.resources(lambda r: r["body"]["type"] == REVISION_TYPE):
-        props = revision["body"]["properties"]
-        if not props.get("active") or props.get("provisioningState") not in PROVISIONED:
-            continue
-        app = ctx.store.get_resource(revision["body"]["id"].rsplit("/revisions/", 1)[0])
-        if not app or app["private"].get("pendingRevision"):
-            continue
-        target = ((app["body"]["properties"].get("configuration") or {}).get("ingress") or {}).get("targetPort")
-        probes = [health.probe_of(c, target) for c in props["template"].get("containers") or []]
-        running = [r for r in replicas.of_revision(ctx, revision["body"]["id"]) if r["state"] == "running" and r["ip"]]
-        ready = sum(all(health.check(r["ip"], p)[0] for p in probes) for r in running)
-        wanted = replica_count(props["template"]) * len(props["template"].get("containers") or [1])
-        state = ("Healthy", "Running") if running and ready == len(running) == wanted else \
-            ("Unhealthy", "Failed") if not running else ("Unhealthy", "Degraded")
-        if (props.get("healthState"), props.get("runningState")) != state:
-            _set(ctx, revision["body"]["id"], healthState=state[0], runningState=state[1], replicas=len(running))
-            route(ctx, app["body"]["id"])
+    for listed in ctx.store.resources(lambda r: r["body"]["type"] == REVISION_TYPE):
+        with _REVISIONS:
+            _observe(ctx, listed["body"]["id"])
+
+
+def _observe(ctx, rev_id):
+    revision = ctx.store.get_resource(rev_id)
+    props = (revision or {}).get("body", {}).get("properties", {})
+    if not props.get("active") or props.get("provisioningState") not in PROVISIONED:
+        return
+    app = ctx.store.get_resource(rev_id.rsplit("/revisions/", 1)[0])
+    if not app or app["private"].get("pendingRevision"):
+        return
+    target = ((app["body"]["properties"].get("configuration") or {}).get("ingress") or {}).get("targetPort")
+    probes = [health.probe_of(c, target) for c in props["template"].get("containers") or []]
+    running = [r for r in replicas.of_revision(ctx, rev_id) if r["state"] == "running" and r["ip"]]
+    ready = sum(all(health.check(r["ip"], p)[0] for p in probes) for r in running)
+    wanted = replica_count(props["template"]) * len(props["template"].get("containers") or [1])
+    state = ("Healthy", "Running") if running and ready == len(running) == wanted else \
+        ("Unhealthy", "Failed") if not running else ("Unhealthy", "Degraded")
+    if (props.get("healthState"), props.get("runningState")) != state:
+        _set(ctx, rev_id, healthState=state[0], runningState=state[1], replicas=len(running))
+        route(ctx, app["body"]["id"])
 
 
 def deploy(ctx, app_id):
@@ -206,6 +219,11 @@ def route(ctx, app_id):
 
 
 def deactivate(ctx, revision):
+    with _REVISIONS:
+        _deactivate(ctx, revision)
+
+
+def _deactivate(ctx, revision):
     replicas.stop(ctx, revision["body"]["id"])
     _set(ctx, revision["body"]["id"], active=False, replicas=0, runningState="Stopped", healthState="None",
          trafficWeight=0)
