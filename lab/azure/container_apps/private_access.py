@@ -1,8 +1,9 @@
 """Private endpoints in the lab: how a service with public network access disabled tells callers apart.
 
 A replica of a container app reaches the cloud side at the same URLs as everyone (https://127.0.0.1:<port>/...):
-inside its network namespace, traffic to the emulator's and the vaults' ports on 127.0.0.1 is sent on to its
-environment network's gateway (iptables DNAT + MASQUERADE, entered with nsenter), where the same services listen too.
+inside its network namespace, traffic to the lab's ports on 127.0.0.1 is sent on to its environment network's gateway
+(iptables DNAT + MASQUERADE, entered with nsenter), where the emulator and the vaults listen too, and a relay
+carries PostgreSQL and Azurite traffic on to 127.0.0.1 (those two do not tell callers apart).
 So a caller's source address says where it comes from: 127.0.0.1 is the public internet; an address of an
 environment network is that environment's VNet. A service whose publicNetworkAccess is Disabled answers only callers
 from an environment whose VNet holds a private endpoint to it (to the DICOM service or its workspace, to the vault);
@@ -12,6 +13,7 @@ import ipaddress
 import subprocess
 import threading
 
+from lab.azure.container_apps.ingress import Ingress
 from lab.azure.web import HttpError, LabHttpsServer
 from lab.containers.runtime import ContainerError, podman
 
@@ -39,8 +41,11 @@ def forget_network(env_id):
         for key in list(_SERVERS):
             if not any(ipaddress.ip_address(key[0]) in s for s in _NETWORKS):
                 server = _SERVERS.pop(key)
-                server.shutdown()
-                server.server_close()
+                if isinstance(server, Ingress):
+                    server.close()
+                else:
+                    server.shutdown()
+                    server.server_close()
 
 
 def _listen(ctx, gateway, port, app):
@@ -49,6 +54,15 @@ def _listen(ctx, gateway, port, app):
             server = _GatewayServer((gateway, port), app, ctx.server_cert, ctx.server_key)
             _SERVERS[(gateway, port)] = server
             threading.Thread(target=server.serve_forever, name=f"private-{gateway}:{port}", daemon=True).start()
+
+
+def _relay(ctx, gateway, port):
+    """A TCP relay gateway:port -> 127.0.0.1:port for the lab services that run as their own processes."""
+    with _LOCK:
+        if (gateway, port) not in _SERVERS:
+            relay = Ingress(ctx, gateway, port)
+            relay.configure({"transport": "tcp"}, [("127.0.0.1", port)])
+            _SERVERS[(gateway, port)] = relay
 
 
 def cloud_ports(ctx):
@@ -66,6 +80,10 @@ def connect(ctx, container, gateway):
     ports = cloud_ports(ctx)
     for port, app in ports.items():
         _listen(ctx, gateway, port, app)
+    relayed = [ctx.facts["ports"][name] for name in ("postgres", "azurite") if ctx.facts["ports"].get(name)]
+    for port in relayed:
+        _relay(ctx, gateway, port)
+    ports = {**ports, **{port: None for port in relayed}}
     pid = podman("container", "inspect", "--format", "{{.State.Pid}}", container).stdout.decode().strip()
     enter = ["nsenter", "-t", pid, "-n"]
     listed = ",".join(str(p) for p in sorted(ports))

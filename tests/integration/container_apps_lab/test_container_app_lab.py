@@ -255,6 +255,10 @@ def test_a_vault_closed_to_the_public_answers_the_replica_through_its_private_en
               "print(json.load(urllib.request.urlopen(s,timeout=10,context=ssl._create_unverified_context()))"
               "['value'])")
     assert podman("exec", replica, "python3", "-c", script).stdout.decode().strip() == PASSWORD
+    # PostgreSQL at its lab address too (relayed, public: it has no private endpoint of its own here): SSLRequest.
+    probe = ("import socket;s=socket.create_connection(('127.0.0.1',%d),timeout=10);"
+             "s.sendall(bytes([0,0,0,8,4,210,22,47]));print(s.recv(1).decode())" % clients.env["postgres_port"])
+    assert podman("exec", replica, "python3", "-c", probe).stdout.decode().strip() == "S"
 
 
 def test_template_change_makes_a_new_revision_and_moves_traffic(world):
