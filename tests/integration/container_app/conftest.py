@@ -1,0 +1,74 @@
+"""playbooks/azure_quickstart.yml over inventories/azure_quickstart_lab, converged ONCE for the module against a
+throwaway lab (the Azure emulator with Graph and Key Vault, PostgreSQL, Azurite), whose container app runs as a
+container of the project's image behind the lab's TLS ingress. The emulator's request log tells what each run sent."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lab.containers import images
+from lab.throwaway import throwaway_lab
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PLAYBOOK = os.path.join(REPO, "playbooks", "azure_quickstart.yml")
+INVENTORY = os.path.join(REPO, "inventories", "azure_quickstart_lab")
+
+
+class QuickstartLab:
+    def __init__(self, env, workdir):
+        self.env, self.workdir = env, workdir
+
+    def requests(self):
+        """Every request the emulator logged so far: [(method, path)]."""
+        found = []
+        with open(self.env["request_log"], encoding="utf-8") as handle:
+            for line in handle:
+                entry = json.loads(line)
+                found.append((entry.get("method"), entry.get("path")))
+        return found
+
+    def playbook(self, *args, label="run", timeout=600):
+        """ansible-playbook -i inventories/azure_quickstart_lab playbooks/azure_quickstart.yml ARGS:
+        (process, recap, the requests the emulator received meanwhile)."""
+        bindir = os.path.dirname(sys.executable)
+        env = dict(os.environ, LAB_DIR=self.env["lab_dir"], ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
+                   ANSIBLE_NOCOLOR="1", PYTHONDONTWRITEBYTECODE="1", HOME=self.workdir,
+                   ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+                   PATH=os.pathsep.join((bindir, os.environ["PATH"])))
+        facts = os.path.join(self.workdir, "lab-facts.json")  # the lab's facts once, not a lookup per use
+        with open(os.open(facts, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+            json.dump({"lab_azure": self.env}, handle)
+        before = len(self.requests())
+        started = time.monotonic()
+        done = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", INVENTORY, "-e", "@" + facts]
+                              + list(args) + [PLAYBOOK], cwd=REPO, env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        print("%s: %.1f s" % (label, time.monotonic() - started))
+        with open(os.path.join(self.workdir, label + ".log"), "w", encoding="utf-8") as handle:
+            handle.write(done.stdout + done.stderr)
+        assert done.returncode == 0, "%s failed:\n%s\n%s" % (label, done.stdout[-6000:], done.stderr[-2000:])
+        return done, recap(done.stdout), self.requests()[before:]
+
+
+def recap(stdout):
+    """{'ok': n, 'changed': n, ...} of the one host in PLAY RECAP."""
+    line = [text for text in stdout.rsplit("PLAY RECAP", 1)[1].splitlines() if " ok=" in text][0]
+    return {key: int(value) for key, value in (item.split("=") for item in line.split(":", 1)[1].split())}
+
+
+@pytest.fixture(scope="module")
+def quickstart_lab(tmp_path_factory):
+    images.ensure("orthanc")
+    workdir = str(tmp_path_factory.mktemp("quickstart"))
+    # `lab down` (the throwaway lab's end) removes this lab's replicas and environment networks, no one else's.
+    with throwaway_lab("medimaging-quickstart-") as lab:
+        yield QuickstartLab(lab.env(), workdir)
+
+
+@pytest.fixture(scope="module")
+def converged(quickstart_lab):
+    """The first converge (everything created, the app's revision running)."""
+    return quickstart_lab.playbook("--diff", label="converge")
