@@ -4,7 +4,7 @@ import ipaddress
 import threading
 
 from lab.azure.container_apps import labels, lab_key, private_access
-from lab.containers.runtime import podman, podman_json
+from lab.containers.runtime import ContainerError, podman, podman_json
 
 POOL = ipaddress.ip_network("10.89.128.0/17")
 _LOCK = threading.Lock()
@@ -27,13 +27,19 @@ def ensure(ctx, env_id):
     name = network_name(ctx, env_id)
     with _LOCK:
         found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
-        if not found:
+        for attempt in range(3):  # another lab on this machine may take the same free subnet at the same moment
+            if found:
+                break
             used = _subnets_in_use()
-            start = int(hashlib.sha256(env_id.lower().encode()).hexdigest(), 16) % 128
+            start = int(hashlib.sha256(env_id.lower().encode()).hexdigest(), 16) % 128 + attempt
             candidates = list(POOL.subnets(new_prefix=24))
-            subnet = next(s for s in candidates[start:] + candidates[:start]
-                          if not any(s.overlaps(u) for u in used))
-            podman("network", "create", *labels(ctx), "--subnet", str(subnet), "--gateway", str(subnet[1]), name)
+            subnet = next((s for s in candidates[start:] + candidates[:start] if not any(s.overlaps(u) for u in used)),
+                          None)
+            if subnet is None:
+                raise ContainerError(f"no free /24 left in {POOL} for a Container Apps environment network: remove "
+                                     "unused lab networks (python -m lab.containers clean container-apps)")
+            podman("network", "create", *labels(ctx), "--subnet", str(subnet), "--gateway", str(subnet[1]), name,
+                   check=attempt == 2)
             found = podman_json("network", "ls", "--format", "json", "--filter", f"name=^{name}$")
     private_access.register_network(found[0]["subnets"][0]["subnet"], env_id)
     return name, found[0]["subnets"][0]["gateway"]
