@@ -13,6 +13,7 @@ from lab.azure.container_apps.ingress import Ingress
 from lab.azure.container_apps.secrets import RevisionFailed, container_env, resolve
 from lab.azure.lro import utcnow
 from lab.azure.web import HttpError
+from lab.containers.runtime import ContainerError
 from lab.proc import LOOPBACK
 
 REVISION_TYPE = "Microsoft.App/containerApps/revisions"
@@ -157,7 +158,7 @@ def deploy(ctx, app_id):
                                                                                                  pending)})
         try:
             start(ctx, app, pending)
-        except RevisionFailed as err:
+        except (RevisionFailed, ContainerError) as err:  # podman refusing something fails the revision too
             failure = str(err)
             replicas.stop(ctx, revision_id(app_id, pending))
             _set(ctx, revision_id(app_id, pending), active=False, healthState="Unhealthy", runningState="Failed",
@@ -191,8 +192,9 @@ def route(ctx, app_id):
     if (app["body"]["properties"].get("configuration") or {}).get("activeRevisionsMode", "Single") == "Single":
         ready = app["body"]["properties"].get("latestReadyRevisionName")
         serving = [r for r in serving if r["body"]["name"] == ready]
+    serving_ids = {r["body"]["id"] for r in serving}
     for revision in revisions_of(ctx, app_id):
-        weight = 100 // len(serving) if revision in serving else 0
+        weight = 100 // len(serving) if revision["body"]["id"] in serving_ids else 0
         _set(ctx, revision["body"]["id"], trafficWeight=weight)
     if not spec:
         close_ingress(app_id)
@@ -209,7 +211,13 @@ def route(ctx, app_id):
                if r["ip"] and r["state"] == "running"]
     ingress.configure(spec, [(ip, spec["targetPort"]) for ip in running])
     restrictions = spec.get("ipSecurityRestrictions") or []
-    for target, port in app["private"].get("portMappings", {}).items():
+    mappings = app["private"].get("portMappings", {})
+    with _LOCK:
+        gone = [_INGRESS.pop(k) for k in list(_INGRESS) if isinstance(k, tuple) and k[0] == app_id
+                and k[1] not in mappings]
+    for listener in gone:
+        listener.close()
+    for target, port in mappings.items():
         with _LOCK:
             if (app_id, target) not in _INGRESS:
                 _INGRESS[(app_id, target)] = Ingress(ctx, LOOPBACK, port)
@@ -234,7 +242,7 @@ def activate(ctx, app_id, revision):
     _set(ctx, revision["body"]["id"], active=True, runningState="Processing")
     try:
         start(ctx, app, revision["body"]["name"])
-    except RevisionFailed as err:
+    except (RevisionFailed, ContainerError) as err:
         replicas.stop(ctx, revision["body"]["id"])
         _set(ctx, revision["body"]["id"], healthState="Unhealthy", runningState="Failed", replicas=0,
              provisioningError=str(err))
