@@ -15,6 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER = "openshift-pacs-it"
 PROJECT, RELEASE = "hospital-pacs", "pacs"
 USERS = {"radiology": "lab-openshift-pacs-1"}
+CLOUD_TOKEN = "lab-static-token-for-the-cloud-1"
 
 
 class RoleLab:
@@ -53,6 +54,12 @@ class RoleLab:
                                          "limits": {"cpu": "1", "memory": "512Mi"}},
             "openshift_pacs_wait_timeout": 240,
             "openshift_pacs_chart_values": {"terminationGracePeriodSeconds": 5},
+            # The plugin's sections as orthanc_host takes them, with the secret as a file: a static-token server
+            # (the lab has no PostgreSQL image for the router's queue, and reaches no cloud from this test).
+            "openshift_pacs_secret_files": {"cloud-token": CLOUD_TOKEN},
+            "openshift_pacs_plugin_sections": {"DicomWebOAuth": {"Servers": {"cloud": {
+                "Url": "https://dicom.cloud.invalid/v2/",
+                "StaticTokenFile": "/run/medimaging/secrets/cloud-token"}}}},
         }
         inputs.update(overrides)
         return inputs

@@ -15,7 +15,7 @@ from pydicom import dcmread
 from pynetdicom import AE
 from pynetdicom.sop_class import CTImageStorage  # pylint: disable=no-name-in-module
 
-from openshift_pacs_harness import PROJECT, RELEASE, USERS, eventually, succeeded
+from openshift_pacs_harness import CLOUD_TOKEN, PROJECT, RELEASE, USERS, eventually, succeeded
 
 from lab.dicom_factory import make_study
 from lab.kube.flavours import namespaces
@@ -98,6 +98,18 @@ def test_a_modality_stores_through_the_node_port(role_lab, converged):
     assert study[0].StudyInstanceUID in [s["MainDicomTags"]["StudyInstanceUID"] for s in json.loads(body)]
 
 
+def test_the_plugin_reads_its_sections_and_secret_files(role_lab, converged):
+    status, body = through_route(role_lab, "/medimaging/status")
+    assert status == 200
+    assert json.loads(body)["DicomWebOAuth"]["state"] == "running", body
+    status, body = through_route(role_lab, "/dicom-web/servers")
+    assert status == 200 and "cloud" in json.loads(body)        # registered by the plugin with the file's token
+    config = role_lab.get("v1", "configmaps", RELEASE)["data"]
+    assert CLOUD_TOKEN not in json.dumps(config)                 # the token is a mounted file, never configuration
+    assert json.loads(config["orthanc.json"])["DicomWebOAuth"]["Servers"]["cloud"]["StaticTokenFile"] == \
+        "/run/medimaging/secrets/cloud-token"
+
+
 def test_second_converge_and_check_mode_change_nothing(role_lab, converged):
     before = snapshot(role_lab)
     assert succeeded(role_lab.play(role_lab.inputs()))["changed"] == 0
@@ -142,7 +154,7 @@ def test_bad_inputs_are_refused_before_any_change(role_lab, converged):
     for case, words in expected.items():
         assert all(w in answers[case] for w in words) and "Nothing was changed" in answers[case], (case, answers[case])
     assert snapshot(role_lab) == before and snapshot(role_lab, bare) == bare_before
-    assert USERS["radiology"] not in done.stdout
+    assert USERS["radiology"] not in done.stdout and CLOUD_TOKEN not in done.stdout
 
 
 def test_absent_removes_what_it_made_and_keeps_the_claim(role_lab, converged):
