@@ -159,7 +159,7 @@ def credential_type_problems(where, ctype):
         problems.append(f"{where}: injectors may only be env, extra_vars, file")
     for kind, values in injectors.items():
         for name, template in (values or {}).items():
-            used = set(re.findall(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}", str(template)))
+            used = set(re.findall(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)", str(template)))
             if used - set(ids) - {"tower", "awx"}:
                 problems.append(f"{where}: injector {kind}.{name} uses unknown inputs {sorted(used - set(ids))}")
     return problems

@@ -65,8 +65,8 @@ def scm_inventory(source_path):
         groups.add(top)
         visit(body)
     folder = os.path.dirname(os.path.join(REPO_ROOT, source_path))
-    for path in glob.glob(os.path.join(folder, "group_vars", "*.yml")) + \
-            glob.glob(os.path.join(folder, "host_vars", "*.yml")):
+    for path in [p for kind in ("group_vars", "host_vars") for pattern in ("*.yml", os.path.join("*", "*.yml"))
+                 for p in glob.glob(os.path.join(folder, kind, pattern))]:
         names.update(_load(path) or {})
     return groups, names
 
