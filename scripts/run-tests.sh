@@ -22,8 +22,8 @@ run unit        $pytest -q tests/unit
 run integration $pytest -q --durations=25 tests/integration  # the slowest tests listed: CI time is budgeted
 run sanity      bash scripts/run-sanity.sh
 run lint        bash -c 'ansible-lint --profile production && yamllint -s .'
-run docs        bash docs/build.sh  # every module and role page from the collection, Sphinx warnings are errors (~50 s)
 run molecule    bash scripts/run-molecule.sh
 run build       bash scripts/check-build.sh
+run docs        bash docs/build.sh  # every module and role page from the collection, Sphinx warnings are errors (~50 s; last)
 printf '%s\n' "${summary[@]}"
 echo "make test: all parts passed"
