@@ -273,3 +273,19 @@ def test_environment_vnet_and_zone_redundancy_cannot_change():
         {"name": "Consumption", "workloadProfileType": "Consumption"}]
     result = run_module("azure_container_app_environment", dict(args, zone_redundant=False), arm)
     assert result["failed"] and "cannot be changed" in result["msg"]
+
+
+def test_environment_update_without_the_workspace_says_how_to_send_its_key_again():
+    arm = SecretKeepingArm()
+    run_module("azure_log_analytics_workspace", dict(resource_group="rg", name="log-pacs", location="westeurope"), arm)
+    assert run_module("azure_container_app_environment", env_args(), arm)["changed"]
+    arm.log.clear()
+    # a tag change: the environment must be written, and Log Analytics needs its shared key with it
+    result = run_module("azure_container_app_environment", dict(env_args(log_analytics_workspace_id=None),
+                                                                tags={"owner": "pacs"}), arm)
+    assert result["failed"] and "SharedKeyNeeded" in json.dumps(result), result
+    assert not sent_to(arm, "/managedEnvironments/cae-pacs")
+    tagged = run_module("azure_container_app_environment", env_args(tags={"owner": "pacs"}), arm)
+    assert tagged["changed"] and sent_to(arm, "/managedEnvironments/cae-pacs")[0]["properties"][
+        "appLogsConfiguration"]["logAnalyticsConfiguration"]["sharedKey"] == SHARED_KEY
+    assert SHARED_KEY not in json.dumps(tagged)
