@@ -14,8 +14,6 @@ import re
 # DICOMweb server, route and identity names: they become URL path segments and metric labels.
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 NAME_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
-# DICOM UIDs (PS3.5 9.1): digits and dots, at most 64 characters.
-UID = r"[0-9]+(\.[0-9]+)*"
 
 # Keys the orthancteam images name differently from the rule (the same table as orthanc_config's).
 NON_STANDARD_ENV_NAMES = {
@@ -30,10 +28,6 @@ NON_STANDARD_ENV_NAMES = {
 
 def valid_name(value):
     return isinstance(value, str) and re.fullmatch(NAME, value) is not None
-
-
-def valid_uid(value):
-    return isinstance(value, str) and len(value) <= 64 and re.fullmatch(UID, value) is not None
 
 
 def env_name(key):

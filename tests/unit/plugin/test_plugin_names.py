@@ -1,11 +1,12 @@
-"""The plugin's name and UID rules (medimaging_plugin/names.py) match whole strings: a trailing newline, which
+"""The plugin's name rule (medimaging_plugin/names.py) and UID rule (archive/manifest.py, shared with the collection)
+match whole strings: a trailing newline, which
 re.match(...$) let through, is refused wherever a name or UID enters (server names, manifests, restore bodies)."""
 import pytest
 
-from medimaging_plugin.archive.manifest import ManifestError, check_uid
+from medimaging_plugin.archive.manifest import ArchiveError, check_uid, valid_uid
 from medimaging_plugin.config import ConfigError
 from medimaging_plugin.config.oauth import load_oauth_settings
-from medimaging_plugin.names import valid_name, valid_uid
+from medimaging_plugin.names import valid_name
 
 SERVER = {"Url": "https://ws-dicom.dicom.azurehealthcareapis.com/v2",
           "TokenEndpoint": "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token",
@@ -25,7 +26,7 @@ def test_good_names(value):
 @pytest.mark.parametrize("value", ["1.2.3\n", "1.2.3\r\n", "1.2.3 ", "\n1.2.3", "1.2.\n3", "", "1." * 32 + "1"])
 def test_bad_uids(value):
     assert not valid_uid(value)
-    with pytest.raises(ManifestError):
+    with pytest.raises(ArchiveError):
         check_uid(value)
 
 

@@ -14,8 +14,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ..config import ConfigError
-from ..feature_state import feature_state
+from ..feature_state import feature_state, load_settings
 from ..log import get_logger, redact
 from ..metrics import REGISTRY, unregister
 from ..metrics_core import Counter
@@ -28,6 +27,10 @@ from .manifest import ManifestError, manifest_name, parse_manifest, valid_uid
 
 LOG = get_logger("archive")
 MAX_ERRORS = 20
+
+
+def _describe(settings):
+    return "container %s, auth %s" % (settings.container_url, settings.auth)
 
 
 class OrthancArchiveApi:
@@ -85,14 +88,8 @@ class ArchiveFeature:
 
     @classmethod
     def from_config(cls, api, orthanc_config, environ, **kwargs):
-        try:
-            settings = load_archive_settings(orthanc_config, environ)
-        except ConfigError as exc:
-            LOG.error("%s: invalid configuration, feature disabled (Orthanc keeps serving): %s", SECTION, redact(exc))
-            return cls(api, error=redact(exc), environ=environ, **kwargs)
-        if settings is not None and settings.enabled:
-            LOG.info("%s: configuration valid: container %s, auth %s", SECTION, settings.container_url, settings.auth)
-        return cls(api, settings=settings, environ=environ, **kwargs)
+        settings, error = load_settings(SECTION, load_archive_settings, _describe, LOG, orthanc_config, environ)
+        return cls(api, settings=settings, error=error, environ=environ, **kwargs)
 
     @property
     def state(self):

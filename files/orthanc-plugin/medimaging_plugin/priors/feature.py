@@ -10,9 +10,8 @@ import queue as queue_module
 import threading
 import time
 
-from ..config import ConfigError
 from ..dicomweb import dicomweb_root
-from ..feature_state import feature_state
+from ..feature_state import feature_state, load_settings
 from ..log import get_logger, redact
 from ..metrics import REGISTRY, unregister
 from ..metrics_core import Counter, Histogram
@@ -21,6 +20,10 @@ from .config import SECTION, load_priors_settings
 from .gate import MemoryGate, PostgresGate
 
 LOG = get_logger("priors")
+
+
+def _describe(settings):
+    return "server %s, %d most recent prior(s)" % (settings.server, settings.count)
 
 
 class PriorsMetrics:
@@ -52,15 +55,8 @@ class PriorsFeature:
 
     @classmethod
     def from_config(cls, api, orthanc_config, environ, **kwargs):
-        try:
-            settings = load_priors_settings(orthanc_config, environ)
-        except ConfigError as exc:
-            LOG.error("%s: invalid configuration, feature disabled (Orthanc keeps serving): %s", SECTION, redact(exc))
-            return cls(api, orthanc_config, error=redact(exc), **kwargs)
-        if settings is not None and settings.enabled:
-            LOG.info("%s: configuration valid: server %s, %d most recent prior(s)", SECTION, settings.server,
-                     settings.count)
-        return cls(api, orthanc_config, settings=settings, **kwargs)
+        settings, error = load_settings(SECTION, load_priors_settings, _describe, LOG, orthanc_config, environ)
+        return cls(api, orthanc_config, settings=settings, error=error, **kwargs)
 
     @property
     def state(self):
