@@ -112,7 +112,7 @@ image: setup
 # The EE takes minutes to build (too long for make test): its own target, then the job test that runs inside it.
 ee: setup
 	python -m lab.ee build
-	$(PYTEST) -q tests/integration/ee
+	LAB_EE=1 $(PYTEST) -q tests/integration/ee
 
 docs: setup
 	bash docs/build.sh
