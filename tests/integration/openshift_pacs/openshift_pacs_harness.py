@@ -66,14 +66,25 @@ class RoleLab:
 
     def play(self, inputs, *args, playbook="pacs.yml", timeout=600):
         """ansible-playbook of the role with these inputs (a 0600 file: they hold passwords)."""
-        self.runs += 1
-        path = os.path.join(self.workdir, "inputs-%d.json" % self.runs)
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
-            json.dump(inputs, out)
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                   "-e", "@" + path, *args, os.path.join(HERE, "playbooks", playbook)]
-        return subprocess.run(command, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+        return self.play_together([(inputs, args)], playbook=playbook, timeout=timeout)[0]
+
+    def play_together(self, runs, playbook="pacs.yml", timeout=600):
+        """Several ansible-playbook runs [(inputs, args)] at once (they mostly wait on the API): their results."""
+        started = []
+        for inputs, args in runs:
+            self.runs += 1
+            path = os.path.join(self.workdir, "inputs-%d.json" % self.runs)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+                json.dump(inputs, out)
+            command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                       "-e", "@" + path, *args, os.path.join(HERE, "playbooks", playbook)]
+            started.append((command, subprocess.Popen(command, cwd=REPO, env=self.env, stdout=subprocess.PIPE,
+                                                      stderr=subprocess.PIPE, text=True)))
+        results = []
+        for command, process in started:
+            stdout, stderr = process.communicate(timeout=timeout)
+            results.append(subprocess.CompletedProcess(command, process.returncode, stdout, stderr))
+        return results
 
     def get(self, api_version, plural, name, namespace=PROJECT):
         return self.cluster.store.get(api_version, plural, namespace, name)

@@ -112,8 +112,14 @@ def test_the_plugin_reads_its_sections_and_secret_files(role_lab, converged):
 
 def test_second_converge_and_check_mode_change_nothing(role_lab, converged):
     before = snapshot(role_lab)
-    assert succeeded(role_lab.play(role_lab.inputs()))["changed"] == 0
-    assert succeeded(role_lab.play(role_lab.inputs(), "--check"))["changed"] == 0
+    fresh = "pacs-not-yet"
+    again, check, check_fresh = role_lab.play_together([
+        (role_lab.inputs(), ()), (role_lab.inputs(), ("--check",)),
+        (role_lab.inputs(openshift_pacs_project=fresh), ("--check",))])
+    assert succeeded(again)["changed"] == 0
+    assert succeeded(check)["changed"] == 0
+    assert succeeded(check_fresh)["changed"] > 0                         # it would request the project ...
+    assert role_lab.cluster.store.get("v1", "namespaces", "", fresh) is None   # ... and wrote nothing
     assert snapshot(role_lab) == before
 
 
