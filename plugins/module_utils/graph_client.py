@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import time
 
 from ansible_collections.medimaging.orthanc.plugins.module_utils.azure_auth import (
     AZURE_CREDENTIAL_ARGUMENT_SPEC, AuthConfigError, build_credential, resolve_auth)
@@ -34,6 +35,11 @@ HINTS = {
          '(or the Application Administrator role)',
 }
 
+# Entra ID replicates a new object for a few seconds: a write that names it may meanwhile be answered as if it did
+# not exist (service principal of a new app, addPassword on a new app). Such writes are retried (as az ad does).
+REPLICATION_RETRIES = 6
+REPLICATION_DELAY = 5.0
+SLEEP = time.sleep
 # Tests inject a requests.Session (mounted on a fake Graph) and a credential here; modules never set them.
 SESSION_FACTORY = None
 CREDENTIAL_FACTORY = None
@@ -63,8 +69,22 @@ class GraphClient(object):
                 self._session = requests.Session()
         return self._session
 
-    def call(self, method, path, asked, body=None, params=None):
-        """The JSON answer (None for 204) or AzureOperationError."""
+    def call(self, method, path, asked, body=None, params=None, new_object=False):
+        """The JSON answer (None for 204) or AzureOperationError. new_object: the call names an object made moments
+        ago; a 404 or a 400 saying it does not exist is retried while Entra ID replicates it."""
+        attempts = 0
+        while True:
+            try:
+                return self._call_once(method, path, asked, body, params)
+            except AzureOperationError as exc:
+                attempts += 1
+                missing = exc.status == 404 or (exc.status == 400 and 'does not reference a valid' in (
+                    exc.arm_message or ''))
+                if not (new_object and missing) or attempts >= REPLICATION_RETRIES:
+                    raise
+            SLEEP(REPLICATION_DELAY)
+
+    def _call_once(self, method, path, asked, body, params):
         try:
             token = self._token()
             answer = self._http().request(

@@ -157,7 +157,7 @@ def converge(module, graph):
     if module.check_mode:
         return result
     added = graph.call('POST', '/applications/%s/addPassword' % app['id'], 'add %s' % label,
-                       body={'passwordCredential': {'displayName': name, 'endDateTime': end}})
+                       body={'passwordCredential': {'displayName': name, 'endDateTime': end}}, new_object=True)
     write_private(path, added['secretText'])
     remove(graph, app, mine, label)  # expired ones, once the new one is in place
     result.update(key_id=added['keyId'], end_date_time=added.get('endDateTime') or end)

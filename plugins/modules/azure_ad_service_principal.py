@@ -79,7 +79,8 @@ def converge(module, graph):
         return dict(changed=False, object_id=found['id'], app_id=app_id, diff=dict(before={}, after={}))
     result = dict(changed=True, object_id='', app_id=app_id, diff=dict(before={}, after={'appId': app_id}))
     if not module.check_mode:
-        result['object_id'] = graph.call('POST', '/servicePrincipals', 'create %s' % label, body={'appId': app_id})['id']
+        result['object_id'] = graph.call('POST', '/servicePrincipals', 'create %s' % label, body={'appId': app_id},
+                                         new_object=True)['id']
     return result
 
 

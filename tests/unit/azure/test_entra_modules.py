@@ -181,3 +181,21 @@ def test_graph_errors_say_what_to_do(graph, tmp_path):
     graph.send = denied
     result = run("azure_ad_application", dict(display_name="orthanc"), graph)
     assert result["failed"] and "Application.ReadWrite.All" in result["msg"] and "403" in result["msg"]
+
+
+def test_a_service_principal_of_a_just_created_app_is_retried_while_entra_replicates(graph, monkeypatch):
+    app = run("azure_ad_application", dict(display_name="orthanc"), graph)
+    slept = []
+    monkeypatch.setattr(graph_client, "SLEEP", slept.append)
+    real_send, refusals = graph.send, []
+
+    def not_yet(request, **kwargs):
+        if request.method == "POST" and request.url.endswith("/servicePrincipals") and len(refusals) < 2:
+            refusals.append(request.url)
+            return answer(request, 400, {"error": {"code": "Request_BadRequest", "message": "The appId '%s' of the "
+                                                   "service principal does not reference a valid application object."
+                                                   % app["app_id"]}})
+        return real_send(request, **kwargs)
+    graph.send = not_yet
+    made = run("azure_ad_service_principal", dict(app_id=app["app_id"]), graph)
+    assert made["changed"] and made["object_id"] in graph.sps and len(slept) == 2
