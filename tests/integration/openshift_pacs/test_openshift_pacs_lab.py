@@ -17,6 +17,7 @@ from pynetdicom.sop_class import CTImageStorage  # pylint: disable=no-name-in-mo
 
 from openshift_pacs_harness import CLOUD_TOKEN, PROJECT, RELEASE, USERS, eventually, succeeded
 
+from lab.ca import LabCA
 from lab.dicom_factory import make_study
 from lab.kube.flavours import namespaces
 
@@ -45,8 +46,11 @@ def through_route(role_lab, path, tls=True):
     route = role_lab.get("route.openshift.io/v1", "routes", RELEASE)
     router = role_lab.cluster.extensions[0].report()["router"]
     host = route["spec"]["host"]
-    connection = (_SniConnection(host, router["https"], context=ssl.create_default_context(
-        cafile=role_lab.cluster.ca_file)) if tls else http.client.HTTPConnection("127.0.0.1", router["http"], timeout=10))
+    if tls:
+        context = ssl.create_default_context(cafile=role_lab.cluster.ca_file)
+        connection = _SniConnection(host, router["https"], context=context)
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", router["http"], timeout=10)
     try:
         connection.request("GET", path, headers={"Host": host, "Authorization": CREDENTIALS})
         answer = connection.getresponse()
@@ -163,10 +167,38 @@ def test_bad_inputs_are_refused_before_any_change(role_lab, converged):
     assert USERS["radiology"] not in done.stdout and CLOUD_TOKEN not in done.stdout
 
 
+def test_the_route_takes_its_certificate_from_a_tls_secret(role_lab, converged):
+    host = "pacs-web.hospital.lab"
+    cert_file, key_file = LabCA(role_lab.cluster.ca_dir).issue_server_cert("pacs-web", sans=(host,))
+    kubectl = ("kubectl", "--kubeconfig", role_lab.kubeconfig, "-n", PROJECT)
+    subprocess.run((*kubectl, "create", "secret", "tls", "pacs-web-tls", "--cert", cert_file, "--key", key_file),
+                   check=True, capture_output=True)
+    done = role_lab.play(role_lab.inputs(openshift_pacs_route_host=host,
+                                         openshift_pacs_route_tls_secret="pacs-web-tls"))
+    assert succeeded(done)["changed"] > 0
+    with open(key_file, encoding="ascii") as handle:
+        assert handle.read().strip().splitlines()[1] not in done.stdout      # the key stays out of the output
+    route = role_lab.get("route.openshift.io/v1", "routes", RELEASE)["spec"]
+    assert route["host"] == host and route["tls"]["termination"] == "edge"
+
+    def served():
+        router = role_lab.cluster.extensions[0].report()["router"]
+        context = ssl.create_default_context(cafile=role_lab.cluster.ca_file)
+        with context.wrap_socket(socket.create_connection(("127.0.0.1", router["https"]), timeout=10),
+                                 server_hostname=host) as sock:
+            return 200, sock.getpeercert(binary_form=True)
+
+    with open(cert_file, encoding="ascii") as handle:
+        leaf = handle.read().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    ours = ssl.PEM_cert_to_DER_cert(leaf.strip() + "\n")
+    assert eventually(served, lambda answer: answer[1] == ours)[1] == ours   # the router serves our certificate
+
+
 def test_absent_removes_what_it_made_and_keeps_the_claim(role_lab, converged):
     succeeded(role_lab.play(role_lab.inputs(openshift_pacs_state="absent")))
     left = snapshot(role_lab)
     assert ("persistentvolumeclaims", RELEASE) in left                    # patient images outlive the release
     assert not [key for key in left if key[0] in ("routes", "networkpolicies", "deployments")]
-    assert not [key for key in left if key[0] == "secrets" and key[1].startswith(RELEASE)]
+    assert not [key for key in left if key[0] == "secrets" and key[1] in (RELEASE + "-users", RELEASE + "-files")]
+    assert ("secrets", "pacs-web-tls") in left                           # the hospital's certificate is not ours
     assert role_lab.cluster.store.get("v1", "namespaces", "", PROJECT)    # the project stays unless asked
