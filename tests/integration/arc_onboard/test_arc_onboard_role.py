@@ -4,7 +4,7 @@ One module-scoped world: a throwaway lab, the cluster `arc-it` ($LAB_DIR/kube/ar
 connected cluster with it), and the emulator relayed from the pod network's gateway (lab.site.relay, TLS end
 to end) so the stand-in agents can report. The story, in order: converge
 -> the agents' pod signs its report with the key the role generated -> Connected, with extensions, a Flux
-configuration and the guardrail assignments in Azure; a second converge changes nothing; absent removes it all.
+configuration and a guardrail assignment in Azure; a second converge changes nothing; absent removes it all.
 Check mode is proven per module in tests/unit/azure/test_arc_modules.py (a playbook run costs ~30 s of CI).
 """
 import base64
@@ -89,6 +89,12 @@ def role_vars(world, **more):
         "arc_onboard_workload_identity": True,
         # One listed (the guardrails need it), Flux's added by the role; the other types are unit-tested.
         "arc_onboard_extensions": [{"name": "azurepolicy", "extension_type": "Microsoft.PolicyInsights"}],
+        # One guardrail: the defaults' parameters are checked against the same rules in the unit tests.
+        "arc_onboard_policy_assignments": [{
+            "name": "no-privileged-containers",
+            "policy_definition_id": "/providers/Microsoft.Authorization/policyDefinitions/"
+                                    "95edb821-ddaf-4404-9732-666045e056b4",
+            "parameters": {"effect": "deny", "excludedNamespaces": ["kube-system", "azure-arc"]}}],
         "arc_onboard_flux_configurations": [
             {"name": "pacs-config", "url": "https://git.hospital.example/imaging/pacs-gitops.git", "branch": "main",
              "kustomizations": [{"name": "infra", "path": "./infrastructure", "prune": True},
@@ -146,8 +152,8 @@ def test_onboard_connect_idempotent_offboard(world):
     assert flux["properties"]["kustomizations"]["pacs"]["dependsOn"] == ["infra"]
     assignments = session.get(clusters + "/providers/Microsoft.Authorization/policyAssignments",
                               params={"api-version": "2026-06-01"}).json()["value"]
-    assert sorted(a["name"] for a in assignments) == ["no-latest-image-tags", "no-privileged-containers",
-                                                     "resource-limits-required"]
+    assert [a["name"] for a in assignments] == ["no-privileged-containers"]
+    assert assignments[0]["properties"]["parameters"]["effect"] == {"value": "deny"}
 
     changed, out = play(world, "idempotence")
     assert changed == 0, out[-6000:]

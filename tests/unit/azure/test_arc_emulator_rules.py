@@ -2,11 +2,13 @@
 before anything is stored), and the agents' proof of possession of the onboarding key."""
 import base64
 import os
+import re
 import sys
 import time
 import types
 
 import pytest
+import yaml
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -197,3 +199,20 @@ def test_policy_scope_is_the_path_and_the_definition_cannot_change():
     other = assignment(policyDefinitionId="/providers/Microsoft.Authorization/policyDefinitions/"
                                           "95edb821-ddaf-4404-9732-666045e056b4", parameters={})
     assert refused(policy.PolicyAssignment(), other, first).code == "InvalidPolicyAssignmentUpdate"
+
+
+def test_the_roles_default_guardrails_are_assignments_azure_takes():
+    """arc_onboard's default policy assignments, their "{{ var }}" parameters resolved from the same defaults file,
+    pass the emulator's rules for the built-in definitions (the integration test assigns only one of them)."""
+    with open(os.path.join(REPO_ROOT, "roles", "arc_onboard", "defaults", "main.yml"), encoding="utf-8") as handle:
+        defaults = yaml.safe_load(handle)
+
+    def resolve(value):
+        found = isinstance(value, str) and re.fullmatch(r"\{\{ (\w+) \}\}", value)
+        return defaults[found.group(1)] if found else value
+    for item in defaults["arc_onboard_policy_assignments"]:
+        body = assignment(name=item["name"], policyDefinitionId=item["policy_definition_id"],
+                          parameters={k: {"value": resolve(v)} for k, v in item["parameters"].items()})
+        policy.PolicyAssignment().prepare(ctx(), body, None)
+    names = [item["name"] for item in defaults["arc_onboard_policy_assignments"]]
+    assert names == ["no-privileged-containers", "resource-limits-required", "no-latest-image-tags"]
