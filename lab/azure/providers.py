@@ -47,6 +47,7 @@ HK = "azure.mgmt.hybridkubernetes"
 KCX = "azure.mgmt.kubernetesconfiguration.extensions"
 KCF = "azure.mgmt.kubernetesconfiguration.fluxconfigurations"
 POL = "azure.mgmt.resource.policy"
+LA = "azure.mgmt.loganalytics"
 
 RESOURCE_TYPES = [
     # Health Data Services: the DICOM service is a real Orthanc behind the emulator.
@@ -91,11 +92,13 @@ RESOURCE_TYPES = [
                  behaviour="identity:FederatedCredential"),
     ResourceType("Microsoft.Authorization/roleAssignments", AUTHZ, ("RoleAssignmentCreateParameters",), (),
                  create="sync", delete="sync", tracked=False, behaviour="authorization:RoleAssignment"),
-    # Container Apps.
+    # Container Apps: environments are podman networks, revisions run as containers (lab/azure/container_apps).
     ResourceType("Microsoft.App/managedEnvironments", APP, ("ManagedEnvironment",), ("ManagedEnvironment",),
-                 create="201-async", patch="202-location"),
+                 create="201-async", patch="202-location", behaviour="container_apps:ManagedEnvironment"),
     ResourceType("Microsoft.App/containerApps", APP, ("ContainerApp",), ("ContainerApp",), create="201-async",
-                 patch="202-location"),
+                 patch="202-location", behaviour="container_apps:ContainerApp", actions=("listSecrets",)),
+    ResourceType("Microsoft.App/containerApps/revisions", APP, tracked=False, behaviour="container_apps:Revision",
+                 actions=("activate", "deactivate", "restart")),
     ResourceType("Microsoft.App/managedEnvironments/storages", APP, ("ManagedEnvironmentStorage",), (),
                  create="sync", delete="sync", tracked=False),
     # Registered now, SDK validation and data planes come with their issues.
@@ -142,7 +145,10 @@ RESOURCE_TYPES = [
     # Azure Policy: assignments of the built-in definitions the lab knows (lab/azure/behaviours/policy.py).
     ResourceType("Microsoft.Authorization/policyAssignments", POL, ("PolicyAssignment",), ("PolicyAssignmentUpdate",),
                  create="sync", delete="sync", tracked=False, behaviour="policy:PolicyAssignment", closed=True),
-    ResourceType("Microsoft.OperationalInsights/workspaces", create="201-body", delete="sync"),
+    # Log Analytics: the workspace id and shared keys a Container Apps environment sends its logs with.
+    ResourceType("Microsoft.OperationalInsights/workspaces", LA, ("Workspace",), ("WorkspacePatch",),
+                 create="201-body", delete="sync", behaviour="log_analytics:Workspace",
+                 actions=("sharedKeys", "regenerateSharedKey")),
 ]
 
 BY_KEY = {t.key: t for t in RESOURCE_TYPES}
