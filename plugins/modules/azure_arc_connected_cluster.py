@@ -16,7 +16,7 @@ description:
     the Arc agents. It has a system-assigned identity and the agents' public key, and records the distribution and
     infrastructure. Optionally it publishes the cluster's OIDC issuer and runs Arc's workload identity webhook.
   - The resource starts V(Connecting). It turns V(Connected) once the agents, installed with the matching private
-    key, report in. Returns RV(connectivity_status) so a task can wait for it (M(medimaging.orthanc.arc_onboard)
+    key, report in. Returns RV(connectivity_status) so a task can wait for it (P(medimaging.orthanc.arc_onboard#role)
     role does).
   - Azure refuses a new O(agent_public_key) on an existing resource (the agents hold the private half). The module
     says so before any write. Offboard (O(state=absent)) and connect again to change keys.
