@@ -34,6 +34,16 @@ def snapshot(role_lab, namespace=PROJECT):
             for item in role_lab.cluster.store.list(api_version, plural, namespace)}
 
 
+EGRESS_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "egressfirewalls.k8s.ovn.org"},
+    "spec": {"group": "k8s.ovn.org", "scope": "Namespaced",
+             "names": {"plural": "egressfirewalls", "singular": "egressfirewall", "kind": "EgressFirewall",
+                       "listKind": "EgressFirewallList"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                 "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+
+
 class _SniConnection(http.client.HTTPSConnection):
     """HTTPS to the router on 127.0.0.1 with the route's host as SNI and Host (no wildcard DNS here)."""
 
@@ -167,15 +177,26 @@ def test_bad_inputs_are_refused_before_any_change(role_lab, converged):
     assert USERS["radiology"] not in done.stdout and CLOUD_TOKEN not in done.stdout
 
 
-def test_the_route_takes_its_certificate_from_a_tls_secret(role_lab, converged):
+def test_route_certificate_from_a_tls_secret_and_an_ovn_egress_firewall(role_lab, converged):
     host = "pacs-web.hospital.lab"
     cert_file, key_file = LabCA(role_lab.cluster.ca_dir).issue_server_cert("pacs-web", sans=(host,))
     kubectl = ("kubectl", "--kubeconfig", role_lab.kubeconfig, "-n", PROJECT)
     subprocess.run((*kubectl, "create", "secret", "tls", "pacs-web-tls", "--cert", cert_file, "--key", key_file),
                    check=True, capture_output=True)
-    done = role_lab.play(role_lab.inputs(openshift_pacs_route_host=host,
-                                         openshift_pacs_route_tls_secret="pacs-web-tls"))
+    # OVN-Kubernetes' CRD, as an OVN cluster serves it (the lab stores EgressFirewalls; it does not enforce them).
+    subprocess.run(("kubectl", "--kubeconfig", role_lab.kubeconfig, "apply", "-f", "-"), input=json.dumps(EGRESS_CRD),
+                   text=True, check=True, capture_output=True)
+    cloud = [{"cidr": "192.0.2.0/24", "ports": [{"port": 443, "protocol": "TCP"}]}]
+    done = role_lab.play(role_lab.inputs(openshift_pacs_route_host=host, openshift_pacs_route_tls_secret="pacs-web-tls",
+                                         openshift_pacs_cloud_egress=cloud, openshift_pacs_egress_firewall_enabled=True,
+                                         openshift_pacs_egress_firewall_dns_names=["login.microsoftonline.com"]))
     assert succeeded(done)["changed"] > 0
+    firewall = role_lab.get("k8s.ovn.org/v1", "egressfirewalls", "default")["spec"]["egress"]
+    assert firewall == [{"type": "Allow", "to": {"cidrSelector": "192.0.2.0/24"}},
+                        {"type": "Allow", "to": {"dnsName": "login.microsoftonline.com"}},
+                        {"type": "Deny", "to": {"cidrSelector": "0.0.0.0/0"}}]
+    egress = role_lab.get("networking.k8s.io/v1", "networkpolicies", RELEASE)["spec"]["egress"]
+    assert egress[1] == {"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": [{"port": 443, "protocol": "TCP"}]}
     with open(key_file, encoding="ascii") as handle:
         assert handle.read().strip().splitlines()[1] not in done.stdout      # the key stays out of the output
     route = role_lab.get("route.openshift.io/v1", "routes", RELEASE)["spec"]
@@ -201,4 +222,5 @@ def test_absent_removes_what_it_made_and_keeps_the_claim(role_lab, converged):
     assert not [key for key in left if key[0] in ("routes", "networkpolicies", "deployments")]
     assert not [key for key in left if key[0] == "secrets" and key[1] in (RELEASE + "-users", RELEASE + "-files")]
     assert ("secrets", "pacs-web-tls") in left                           # the hospital's certificate is not ours
+    assert role_lab.get("k8s.ovn.org/v1", "egressfirewalls", "default") is None
     assert role_lab.cluster.store.get("v1", "namespaces", "", PROJECT)    # the project stays unless asked
