@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -20,6 +21,9 @@ INVENTORY = os.path.join(REPO, "inventories", "azure_quickstart_lab")
 class QuickstartLab:
     def __init__(self, env, workdir):
         self.env, self.workdir = env, workdir
+        self.facts = os.path.join(workdir, "lab-facts.json")  # the lab's facts once, not a lookup per use
+        with open(os.open(self.facts, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+            json.dump({"lab_azure": env}, handle)
 
     def requests(self):
         """Every request the emulator logged so far: [(method, path)]."""
@@ -33,24 +37,34 @@ class QuickstartLab:
     def playbook(self, *args, label="run", timeout=600):
         """ansible-playbook -i inventories/azure_quickstart_lab playbooks/azure_quickstart.yml ARGS:
         (process, recap, the requests the emulator received meanwhile)."""
+        before = len(self.requests())
+        done = self._run(args, label, timeout)
+        return done, recap(done.stdout), self.requests()[before:]
+
+    def playbooks_together(self, runs, timeout=600):
+        """Several runs at once ({label: args}), for those that must write nothing: ({label: recap}, every request
+        the emulator received while they ran). Saves CI time; a write by any of them still shows."""
+        before = len(self.requests())
+        with ThreadPoolExecutor(len(runs)) as pool:
+            futures = {label: pool.submit(self._run, args, label, timeout) for label, args in runs.items()}
+            recaps = {label: recap(future.result().stdout) for label, future in futures.items()}
+        return recaps, self.requests()[before:]
+
+    def _run(self, args, label, timeout):
         bindir = os.path.dirname(sys.executable)
         env = dict(os.environ, LAB_DIR=self.env["lab_dir"], ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"),
                    ANSIBLE_NOCOLOR="1", PYTHONDONTWRITEBYTECODE="1", HOME=self.workdir,
                    ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
                    PATH=os.pathsep.join((bindir, os.environ["PATH"])))
-        facts = os.path.join(self.workdir, "lab-facts.json")  # the lab's facts once, not a lookup per use
-        with open(os.open(facts, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
-            json.dump({"lab_azure": self.env}, handle)
-        before = len(self.requests())
         started = time.monotonic()
-        done = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", INVENTORY, "-e", "@" + facts]
+        done = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", INVENTORY, "-e", "@" + self.facts]
                               + list(args) + [PLAYBOOK], cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=timeout, check=False)
         print("%s: %.1f s" % (label, time.monotonic() - started))
         with open(os.path.join(self.workdir, label + ".log"), "w", encoding="utf-8") as handle:
             handle.write(done.stdout + done.stderr)
         assert done.returncode == 0, "%s failed:\n%s\n%s" % (label, done.stdout[-6000:], done.stderr[-2000:])
-        return done, recap(done.stdout), self.requests()[before:]
+        return done
 
 
 def recap(stdout):
@@ -72,3 +86,9 @@ def quickstart_lab(tmp_path_factory):
 def converged(quickstart_lab):
     """The first converge (everything created, the app's revision running)."""
     return quickstart_lab.playbook("--diff", label="converge")
+
+
+@pytest.fixture(scope="module")
+def reruns(quickstart_lab, converged):
+    """A second converge and a --check run, side by side after the first converge."""
+    return quickstart_lab.playbooks_together({"second": (), "check": ("--check",)})
