@@ -6,6 +6,7 @@ ends on the gateway with a lab-CA certificate that names it, and a new TLS conne
 CA) carries the bytes on to 127.0.0.1. Pods see a certificate chain they trust through the lab CA, as with the
 site. The listening socket comes from lab.site.relay (IP_FREEBIND: the gateway exists while a pod is attached).
 """
+import select
 import socket
 import ssl
 import threading
@@ -15,20 +16,29 @@ from lab.site.relay import listener
 TARGET = "127.0.0.1"
 
 
-def _copy(source, sink):
-    """Bytes one way until EOF, then end both connections. Unlike lab.site.relay's pipe, no half-close (a TLS
-    client waits for the server's close, not for a half-closed stream): the TCP shutdown of both sockets also
-    wakes the thread copying the other way (a bare close() would leave it blocked, and send no FIN)."""
+def _pump(one, other, idle=300):
+    """Bytes both ways in ONE thread until either side ends, then end both connections. One thread because an SSL
+    object must not be read in one thread while written in another (OpenSSL state is shared: two copy threads hung
+    connections and, when one closed the socket under the other, crashed the process). Data OpenSSL has already
+    decrypted (pending()) is read before waiting in select. No half-close: a TLS client waits for the server's
+    close, not for a half-closed stream."""
+    peer = {one: other, other: one}
     try:
         while True:
-            data = source.recv(65536)
-            if not data:
-                break
-            sink.sendall(data)
+            ready = [sock for sock in peer if isinstance(sock, ssl.SSLSocket) and sock.pending()]
+            if not ready:
+                ready, _, _ = select.select(list(peer), [], [], idle)
+                if not ready:
+                    return                       # idle too long
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                peer[sock].sendall(data)
     except (OSError, ValueError):
         pass
     finally:
-        for sock in (source, sink):
+        for sock in (one, other):
             try:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)   # the TCP socket under the TLS layer
             except OSError:
@@ -79,5 +89,4 @@ class GatewayTls:
             return
         tls_client.settimeout(None)
         upstream.settimeout(None)
-        threading.Thread(target=_copy, args=(upstream, tls_client), daemon=True).start()
-        _copy(tls_client, upstream)
+        _pump(tls_client, upstream)
