@@ -68,6 +68,7 @@ class Outcome:
         self.failure = failure
         self.message = message
         self.warnings = []  # "DICOM100: ..." comments of searchable attributes that fail their VR
+        self.dataset = None  # the parsed data set (without pixel data) of a valid part
 
 
 def valid_uid(value):
@@ -195,6 +196,7 @@ def check_instance(data, study_in_path=None):
         return _failed(outcome, STUDY_MISMATCH, "the instance's StudyInstanceUID does not match the study "
                                                 "in the request")
     outcome.warnings = searchable_warnings(dataset)
+    outcome.dataset = dataset
     return outcome
 
 
@@ -267,7 +269,9 @@ def build_response(outcomes, base_url, study_in_path=None):
 
 def stow(content_type, accept, body, base_url, store, study_in_path=None, content_length=None):
     """The whole STOW-RS transaction. store(bytes, outcome) -> True stored | False already stored; it raises
-    for a store failure. Returns (status, dicom+json body or an error message string)."""
+    for a store failure. Returns (status, dicom+json body or an error message string).
+    PUT (upsert) is the same transaction with a store that replaces an instance already stored, so it never
+    answers 45070."""
     try:
         boundary = check_request(content_type, accept, study_in_path, content_length)
         parts = split_parts(body, boundary)

@@ -11,6 +11,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lab.azure.dicom_backend import OrthancDicomWeb, serve
+from lab.azure.dicom_changefeed import ChangeFeed
 from lab.proc import LOOPBACK
 
 
@@ -19,6 +20,7 @@ class DicomFront:
         user, password = auth or ("none", "none")
         self.backend = OrthancDicomWeb(orthanc_port, user, password, root)
         self.token = token
+        self.feed = ChangeFeed()  # in memory: the front lives as long as its test
         self.stats = {"stow_requests": 0, "failure_reasons": {}, "warned": 0}
         self._lock = threading.Lock()
         front = self
@@ -40,7 +42,7 @@ class DicomFront:
                 if data and self.command != "HEAD":
                     self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = do_HEAD = _handle
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
             def log_message(self, *args):
                 pass
@@ -60,8 +62,9 @@ class DicomFront:
         if self.token and headers.get("authorization") != "Bearer " + self.token:
             return 401, b'{"error": "a valid bearer token is required"}', {"Content-Type": "application/json"}
         status, data, out = serve(self.backend, method, path[len("/v2/"):], query, headers, body,
-                                  "%s:%d" % (LOOPBACK, self.httpd.server_address[1]), self.url.rstrip("/"))
-        if method == "POST" and out.get("Content-Type") == "application/dicom+json":
+                                  "%s:%d" % (LOOPBACK, self.httpd.server_address[1]), self.url.rstrip("/"),
+                                  feed=self.feed)
+        if method in ("POST", "PUT") and out.get("Content-Type") == "application/dicom+json":
             self._count(data)
         return status, data, out
 

@@ -2,7 +2,9 @@
 behind the emulator's HTTPS at <serviceUrl>/v1/ and /v2/. The proxy lets a request through only with a
 token for the DICOM audience whose principal holds DICOM Data Owner (any verb) or Reader (reads); STOW-RS
 then goes through the conformance layer (lab/azure/dicom_conformance.py: Azure's statement v2 rules),
-everything else straight to Orthanc (lab/azure/dicom_backend.py).
+QIDO through Azure's query limits, creates and deletes into the service's change feed (a file in the service's
+folder, so it survives emulator restarts with the service's Orthanc), WADO straight to Orthanc
+(lab/azure/dicom_backend.py).
 
 Orthanc 1.10 listens on 0.0.0.0 whatever we ask, so it is locked down: HTTP authentication with a
 password only the emulator knows, no remote access, no DICOM port.
@@ -12,7 +14,7 @@ import secrets
 import shutil
 import threading
 
-from lab.azure import rbac
+from lab.azure import dicom_changefeed, rbac
 from lab.azure.container_apps import private_access
 from lab.azure.behaviours import Behaviour
 from lab.azure.dicom_backend import OrthancDicomWeb, serve
@@ -83,7 +85,12 @@ class DicomService(Behaviour):
     def deprovision(self, ctx, record):
         if record["private"].get("orthancPort"):
             orthanc_for(ctx, record).stop()
+        dicom_changefeed.forget(changefeed_path(record["private"]))
         shutil.rmtree(record["private"].get("workdir", "/nonexistent"), ignore_errors=True)
+
+
+def changefeed_path(private):
+    return os.path.join(private.get("workdir", "/nonexistent"), "changefeed.jsonl")
 
 
 def _alive(pid):
@@ -129,7 +136,8 @@ def proxy(ctx, request):
     try:
         status, data, headers = serve(backend, request.method, parts[4] if len(parts) > 4 else "",
                                       request.query_string, request.headers, request.body or b"",
-                                      ctx.base_url.split("://", 1)[1], f"{service_url}/{parts[3]}")
+                                      ctx.base_url.split("://", 1)[1], f"{service_url}/{parts[3]}",
+                                      feed=dicom_changefeed.for_path(changefeed_path(private)))
     except OSError as err:
         raise HttpError(502, "BadGateway", f"The DICOM service's Orthanc did not answer: {err}") from err
     return Response(status, data, headers)

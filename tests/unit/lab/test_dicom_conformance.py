@@ -168,8 +168,9 @@ def test_serve_sends_stow_through_the_rules_and_everything_else_to_orthanc():
     assert status == 200 and headers["Content-Type"] == "application/dicom+json" and len(backend.stored) == 1
     assert b"/studies/" + study.encode() in body
     assert serve(backend, "GET", "studies", "PatientID=X", {}, b"", "lab:1", BASE)[0] == 200
-    assert serve(backend, "DELETE", f"studies/{study}", "", {}, b"", "lab:1", BASE)[0] == 200
-    assert backend.forwarded == [("GET", "studies", "PatientID=X"), ("DELETE", f"studies/{study}", "")]
+    assert serve(backend, "GET", f"studies/{study}/metadata", "", {}, b"", "lab:1", BASE)[0] == 200
+    # QIDO gets Azure's default limit; DELETE and PUT are the service's own (tests/unit/lab/test_dicom_backend_routes)
+    assert backend.forwarded == [("GET", "studies", "PatientID=X&limit=100"), ("GET", f"studies/{study}/metadata", "")]
     status, body, headers = serve(backend, "POST", "studies", "", {"content-type": "text/plain"}, b"x", "lab:1", BASE)
     assert status == 415 and b'"error"' in body and headers["Content-Type"] == "application/json"
 
