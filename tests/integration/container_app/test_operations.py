@@ -1,0 +1,139 @@
+"""The quickstart's operations (issue 17) on the folder's one converged lab (conftest.py), in this order:
+test_deployment, a good update and a broken one (rolled back) while a client counts its requests, and cleanup last
+(refused without confirmation, then nothing of the scenario left)."""
+import base64
+import os
+import re
+import ssl
+import threading
+import time
+import urllib.request
+
+import pytest
+from azure.identity import ClientSecretCredential
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from lab.azure.container_apps import LAB_LABEL, lab_key
+from lab.containers.runtime import podman
+
+WRITES = ("PUT", "PATCH", "POST", "DELETE")
+GOOD = "localhost/medimaging/orthanc:ops-update-%d" % os.getpid()
+BROKEN = "localhost/medimaging/orthanc:ops-never-listens-%d" % os.getpid()
+# The project's image whose Orthanc never starts: the revision's replica runs but never passes its readiness probe.
+NEVER_LISTENS = "FROM localhost/medimaging/orthanc:trixie\nENTRYPOINT [\"sleep\", \"infinity\"]\n"
+
+
+def arm_writes(sent):
+    return [r for r in sent if r[0] in WRITES and not r[1].endswith(("/token", "/sharedKeys"))]
+
+
+@pytest.fixture(scope="module")
+def app(converged, quickstart_lab, tmp_path_factory):
+    """URL, login and TLS context of the converged app; the update's images, removed after."""
+    with open(os.path.join(quickstart_lab.env["lab_dir"], "quickstart-lab", "orthanc-admin"), encoding="utf-8") as fh:
+        password = fh.read().strip()
+    podman("tag", "localhost/medimaging/orthanc:trixie", GOOD)
+    context = tmp_path_factory.mktemp("never-listens")
+    (context / "Containerfile").write_text(NEVER_LISTENS, encoding="utf-8")
+    podman("build", "-q", "-t", BROKEN, str(context))
+    try:
+        yield {"url": re.search(r"Orthanc answers at (https://[^\s\"]+)", converged[0].stdout).group(1),
+               "auth": "Basic " + base64.b64encode(("admin:" + password).encode()).decode(),
+               "tls": ssl.create_default_context(cafile=quickstart_lab.env["ca_bundle"])}
+    finally:
+        podman("rmi", GOOD, BROKEN, check=False)
+
+
+def ask(app, path="/system"):
+    request = urllib.request.Request(app["url"] + path, headers={"Authorization": app["auth"]})
+    with urllib.request.urlopen(request, timeout=10, context=app["tls"]) as answer:
+        return answer.status
+
+
+class Client(threading.Thread):
+    """Asks Orthanc's /system through the ingress every 50 ms until stopped; counts answers and failures."""
+
+    def __init__(self, app):
+        super().__init__(daemon=True)
+        self.app, self.ok, self.failed, self.errors, self.done = app, 0, 0, [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                assert ask(self.app) == 200
+                self.ok += 1
+            except Exception as err:  # noqa: BLE001 - every failure counts, whatever its kind
+                self.failed += 1
+                self.errors.append(repr(err))
+            time.sleep(0.05)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.join(15)
+
+
+def test_test_deployment_passes_and_changes_nothing(app, quickstart_lab, reruns):
+    done, summary, sent = quickstart_lab.operation("container_app_test_deployment")
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert summary["changed"] == 0 and summary["failed"] == 0, summary
+    assert "test_deployment of orthanc at %s: passed" % app["url"] in done.stdout
+    assert re.search(r"test study [0-9.]+ stored, found by QIDO", done.stdout)
+    assert arm_writes(sent) == []
+    # the test study is gone again
+    request = urllib.request.Request(app["url"] + "/studies", headers={"Authorization": app["auth"]})
+    with urllib.request.urlopen(request, timeout=10, context=app["tls"]) as answer:
+        assert answer.read().strip() == b"[]"
+
+
+def test_a_good_update_moves_to_a_new_revision_without_a_failed_request(app, quickstart_lab):
+    with Client(app) as client:
+        done, summary, sent = quickstart_lab.operation("container_app_update_orthanc",
+                                                       "-e", "orthanc_container_app_image=" + GOOD, label="update")
+    print("good update: %d requests answered, %d failed" % (client.ok, client.failed))
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert summary["changed"] >= 1
+    assert re.search(r"update_orthanc: revision orthanc--\w+ serves image %s" % re.escape(GOOD), done.stdout)
+    assert [p for m, p in arm_writes(sent) if m == "PUT" and "/containerApps/" in p]
+    assert client.ok > 0 and client.failed == 0, client.errors[:5]
+
+
+def test_a_broken_image_rolls_back_and_the_old_revision_keeps_answering(app, quickstart_lab):
+    with Client(app) as client:
+        done, summary, _ = quickstart_lab.operation("container_app_update_orthanc",
+                                                    "-e", "orthanc_container_app_image=" + BROKEN, label="rollback")
+    print("broken update: %d requests answered, %d failed" % (client.ok, client.failed))
+    assert done.returncode != 0 and summary["failed"] == 1
+    message = re.search(r"update_orthanc: revision (orthanc--\w+) \(image (\S+)\) failed: (.*)", done.stdout)
+    assert message and message.group(2) == BROKEN, done.stdout[-5000:]
+    assert "did not become ready" in message.group(3) or "probe" in message.group(3), message.group(3)
+    assert "(image %s, the last good one) took over" % GOOD in done.stdout
+    assert client.ok > 0 and client.failed == 0, client.errors[:5]
+    assert ask(app) == 200
+
+
+def test_cleanup_refuses_without_confirmation_then_leaves_nothing(app, quickstart_lab):
+    done, summary, sent = quickstart_lab.operation("container_app_cleanup", label="cleanup-refused")
+    assert done.returncode != 0 and "cleanup: nothing was deleted" in done.stdout
+    assert "-e cleanup_confirm=rg-quickstart-lab" in done.stdout and "container app orthanc" in done.stdout
+    assert arm_writes(sent) == [] and summary["changed"] == 0
+
+    done, summary, _ = quickstart_lab.operation("container_app_cleanup", "-e", "cleanup_confirm=rg-quickstart-lab",
+                                                label="cleanup")
+    assert done.returncode == 0, done.stdout[-5000:]
+    env = quickstart_lab.env
+    credential = ClientSecretCredential(env["tenant_id"], env["client_id"], env["client_secret"],
+                                        authority=env["authority_host"], disable_instance_discovery=True,
+                                        connection_verify=env["ca_bundle"])
+    arm = ResourceManagementClient(credential, env["subscription_id"], base_url=env["arm_endpoint"],
+                                   credential_scopes=["https://management.azure.com/.default"],
+                                   connection_verify=env["ca_bundle"])
+    assert not arm.resource_groups.check_existence("rg-quickstart-lab")
+    assert [r.id for r in arm.resources.list()] == []
+    left = podman("ps", "-a", "-q", "--filter", "label=%s=%s" % (LAB_LABEL, lab_key(env["lab_dir"])))
+    assert left.stdout.decode().split() == []
+    with pytest.raises(OSError):
+        ask(app)
