@@ -10,7 +10,7 @@
     for PN in Orthanc): it finds every name the service finds, and may find a few more.
 """
 import re
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 
@@ -101,7 +101,7 @@ def check(rest, query):
                else (name, value) for name, value in out]
     if not any(name == "limit" for name, _value in out):
         out.append(("limit", str(DEFAULT_LIMIT)))
-    return urlencode(out)
+    return urlencode(out, safe="*^,", quote_via=quote)  # Orthanc reads "%2A" as a literal, not a wildcard
 
 
 def _fuzzy(value):
