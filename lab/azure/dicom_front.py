@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from lab.azure.dicom_backend import OrthancDicomWeb, serve
 from lab.azure.dicom_changefeed import ChangeFeed
+from lab.azure.web import HttpError, _read_chunked as read_chunked  # the emulator's reader, one copy
 from lab.proc import LOOPBACK
 
 
@@ -29,8 +30,15 @@ class DicomFront:
             protocol_version = "HTTP/1.1"
 
             def _handle(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":  # Orthanc's DICOMweb client
+                    try:
+                        body = read_chunked(self.rfile)
+                    except HttpError:
+                        self.send_error(413)
+                        return
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
                 status, data, headers = front.answer(self.command, self.path, {k.lower(): v for k, v in
                                                                               self.headers.items()}, body)
                 self.send_response(status)
