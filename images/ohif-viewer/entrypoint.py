@@ -16,9 +16,11 @@ import os
 import posixpath
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.parse
 
 import jinja2
@@ -42,8 +44,9 @@ SETTINGS = {
     "ohif_viewer_tls_key_path": "",
     "ohif_viewer_qido_supports_include_field": "false",
 }
-# The container's own settings (not the role's): the probes' plain-HTTP port.
-CONTAINER_SETTINGS = {"OHIF_VIEWER_HEALTH_PORT": "8081"}
+# The container's own settings (not the role's): the probes' plain-HTTP port, and how long to wait for the
+# upstream's name to resolve (nginx resolves it once, at start; a Service's DNS name may lag its creation).
+CONTAINER_SETTINGS = {"OHIF_VIEWER_HEALTH_PORT": "8081", "OHIF_VIEWER_RESOLVE_TIMEOUT": "60"}
 
 
 class SettingsError(Exception):
@@ -212,6 +215,22 @@ def render(environ, run=RUN):
     return os.path.join(run, "nginx.conf")
 
 
+def wait_for_upstream_name(url, timeout):
+    """nginx refuses to start on a name that does not resolve: wait for it, then say which name and what to do."""
+    host = urllib.parse.urlsplit(url).hostname
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.getaddrinfo(host, None)
+            return
+        except socket.gaierror as exc:
+            if time.monotonic() >= deadline:
+                raise SettingsError(f"the host name {host} of OHIF_VIEWER_DICOMWEB_URL does not resolve "
+                                    f"({exc.strerror}) after {timeout:.0f} s: check the URL (in Kubernetes: the Orthanc Service's "
+                                    "name and namespace)") from exc
+            time.sleep(1)
+
+
 def nginx_check(conf):
     done = subprocess.run(["nginx", "-t", "-q", "-c", conf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
@@ -229,6 +248,10 @@ def main(argv):
                 shutil.rmtree(work)
             return 0
         conf = render(os.environ)
+        timeout = os.environ.get("OHIF_VIEWER_RESOLVE_TIMEOUT", CONTAINER_SETTINGS["OHIF_VIEWER_RESOLVE_TIMEOUT"])
+        if not timeout.isdigit():
+            raise SettingsError(f"OHIF_VIEWER_RESOLVE_TIMEOUT={timeout}: give whole seconds")
+        wait_for_upstream_name(os.environ["OHIF_VIEWER_DICOMWEB_URL"], int(timeout))
         nginx_check(conf)
     except SettingsError as exc:
         print(f"ohif-viewer: {exc}. Nothing was started.", file=sys.stderr)

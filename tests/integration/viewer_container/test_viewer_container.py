@@ -25,11 +25,11 @@ ARTIFACTS = f"{REPO}/tests/output/viewer-container"  # screenshots (tests/output
 pytestmark = pytest.mark.timeout(600)
 
 
-def run_viewer(tag, upstream, *extra, detach=True):
+def run_viewer(tag, upstream, *extra, detach=True, network="host"):
     """The image as a pod would run it; returns (name, viewer URL, health URL) or, not detached, the run's result."""
     name = f"{OWNER}-{uuid.uuid4().hex[:6]}"
     port, health = free_port(), free_port()
-    argv = ["run", "--name", name, "--label", owner_label(OWNER), "--network", "host", "--read-only",
+    argv = ["run", "--name", name, "--label", owner_label(OWNER), "--network", network, "--read-only",
             "--user", f"{UID}:0", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
             "-e", f"OHIF_VIEWER_DICOMWEB_URL={upstream}", "-e", f"OHIF_VIEWER_LISTEN_ADDRESS={LOOPBACK}",
             "-e", f"OHIF_VIEWER_LISTEN_PORT={port}", "-e", f"OHIF_VIEWER_HEALTH_PORT={health}"]
@@ -157,3 +157,9 @@ def test_bad_settings_stop_the_container_with_the_reason(world):
     message = wrong_path.stderr.decode(errors="replace")
     assert wrong_path.returncode == 2, message
     assert "the same path as Orthanc's DicomWeb.Root" in message and "Nothing was started" in message
+    # No network at all: the name cannot resolve, and no DNS query leaves the machine.
+    unknown_host = run_viewer(world["tag"], "http://orthanc.invalid:8042/dicom-web", "-e",
+                              "OHIF_VIEWER_RESOLVE_TIMEOUT=1", detach=False, network="none")
+    message = unknown_host.stderr.decode(errors="replace")
+    assert unknown_host.returncode == 2, message
+    assert "orthanc.invalid of OHIF_VIEWER_DICOMWEB_URL does not resolve" in message
