@@ -158,6 +158,8 @@ class Cluster:
             self.gateway_server.app = self.server.app
             self.gateway_server.start()
         self.write_kubeconfigs()
+        # The Azure emulator reads a managed/connected cluster's OIDC issuer here (lab/azure/behaviours/aks.py).
+        _write_private(os.path.join(self.state_dir, "issuer"), self.tokens.issuer + "\n")
         gateway_url = f"https://{self.gateway}:{self.server.port}" if self.gateway else self.api_url
         self.context = ClusterContext(self.name, self.flavour, self.state_dir, self.api_url, gateway_url, self.store,
                                       self.pod_network, self.gateway, self.ca_file, self.tokens)

@@ -80,9 +80,7 @@ def running_aks_lab(workdir):
         cluster = Cluster(CLUSTER, state, lab.layout.ca_dir, "aks", pods=True)
         relay = None
         try:
-            cluster.start()
-            with open(os.path.join(state, "issuer"), "w", encoding="utf-8") as handle:
-                handle.write(cluster.tokens.issuer + "\n")
+            cluster.start()  # writes the issuer file the emulator reads
             relay = subprocess.Popen(  # pylint: disable=consider-using-with - stopped below by its PID
                 [sys.executable, "-m", "lab.site.relay", "--listen", cluster.gateway, "--port",
                  str(env["postgres_port"])], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
