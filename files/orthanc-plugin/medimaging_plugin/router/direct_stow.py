@@ -1,6 +1,9 @@
 """STOW-RS sent by the router itself, for what Orthanc's DICOMweb client cannot do: send bytes that are not
-stored in Orthanc (a transcoded copy) and read the answer per instance (Orthanc 1.10's client reports a
-partial failure as one generic error, without the FailureReason codes).
+stored in Orthanc (a transcoded copy) and read the answer per instance. Orthanc's client keeps the answer to
+itself on both lines (seen in the lab on 1.10.1 and 1.12.7 against a 202 and a 409): the synchronous call fails
+with "Error encountered within the plugin engine", the job with FunctionErrorCode 9 (as for a connection error)
+and no ErrorDetails; 1.12 only adds the ids sent (Content.Resources). tests/unit/router/
+test_stow_answer_client_lines.py holds the recorded answers.
 
 The request carries what Orthanc's own client would: the server's URL and headers from Orthanc's
 configuration (DicomWeb.Servers), or the DicomWebOAuth server's URL and current bearer token; TLS is

@@ -1,4 +1,5 @@
-"""Reading a STOW-RS answer (DICOM JSON) per instance: which were stored, which failed and why.
+"""Reading a STOW-RS answer (DICOM JSON) per instance: which were stored, which failed and why. The router
+reads it from its own STOW-RS (direct_stow.py): Orthanc's DICOMweb client does not pass it on, on 1.10 or 1.12.
 
 FailureReason codes (PS3.18 I.2.2 and the Azure DICOM service's conformance statement v2) sort into:
   - success: 45070 (already stored with the same Study/Series/SOP Instance UIDs: the cloud has it);
