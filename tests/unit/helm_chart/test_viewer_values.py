@@ -98,9 +98,8 @@ def test_everything_on_mounts_the_tls_secret_and_fronts_reach_https():
     assert route["tls"]["termination"] == "reencrypt" and route["port"] == {"targetPort": "https"}
 
 
-def test_openshift_service_ca_signs_the_viewer_certificate():
-    docs = render(merged(ON, {"viewer": {"tls": {"openshiftServiceCA": True}, "route": {"enabled": True}}}),
-                  files=("values-openshift.yaml",))
+def test_on_openshift_the_service_ca_signs_the_viewer_certificate():
+    docs = render(merged(ON, {"viewer": {"route": {"enabled": True}}}), files=("values-openshift.yaml",))
     annotations = docs.get("Service", VIEWER)["metadata"]["annotations"]
     assert annotations["service.beta.openshift.io/serving-cert-secret-name"] == f"{VIEWER}-tls"
     pod = viewer_pod(docs)["spec"]
