@@ -104,11 +104,13 @@ def template_value(env, value, variables):
     return env.from_string(value).render(**variables)
 
 
-def resolve(env, raw):
+def resolve(env, raw, literal):
     """Template every variable in dependency order (Ansible is lazy; the role's variables form no cycle).
 
+    `literal` values are taken as they are (the environment's: never templated, as Ansible's unsafe values).
     Variables that need what a container has not (role_path, gathered facts) stay unresolved and unused."""
-    done, pending = {}, dict(raw)
+    done = dict(literal)
+    pending = {name: value for name, value in raw.items() if name not in literal}
     while pending:
         progress = False
         for name, value in list(pending.items()):
@@ -143,6 +145,12 @@ def settings_from_environment(environ):
                             "only (OHIF and Orthanc's DICOMweb on one origin, the viewer's Orthanc login passed "
                             "through). The cloud viewer needs the token broker: deploy it with the ohif_viewer role.")
     values = {name: environ.get(env_name, SETTINGS[name]) for env_name, name in known.items()}
+    for env_name, name in known.items():  # they land in nginx's configuration: no way to end or add a directive
+        if values[name] and not re.fullmatch(r"[^\s;{}\"'\\$#]+", values[name]):
+            raise SettingsError(f"{env_name}={values[name]!r}: spaces, quotes, ;, {{, }}, $, # and backslashes are not "
+                                "allowed (the value goes into nginx's configuration)")
+    if not re.fullmatch(r"[A-Za-z0-9.-]+", values["ohif_viewer_server_name"]):
+        raise SettingsError(f"OHIF_VIEWER_SERVER_NAME={values['ohif_viewer_server_name']}: give a host name")
     if not values["ohif_viewer_dicomweb_url"]:
         raise SettingsError("OHIF_VIEWER_DICOMWEB_URL is required: Orthanc's DICOMweb root as this container reaches "
                             "it, e.g. http://orthanc:8042/dicom-web")
@@ -161,12 +169,12 @@ def settings_from_environment(environ):
 
 def role_variables(env, settings, run):
     """The role's defaults and vars with the container's settings and fixed paths, all templated."""
-    raw = {**_load_yaml("defaults/main.yml"), **_load_yaml("vars/main.yml"), **settings,
+    raw = {**_load_yaml("defaults/main.yml"), **_load_yaml("vars/main.yml"),
            "ohif_viewer_mode": "onprem", "ohif_viewer_instance": "main", "ohif_viewer_install_dir": HOME,
            "ohif_viewer_manage_services": False, "ohif_viewer_htpasswd_path": "", "ohif_viewer_tarball": "",
            "__ohif_viewer_release_dir": DIST, "__ohif_viewer_config_dir": f"{run}/config",
            "ansible_managed": MANAGED}
-    return resolve(env, raw)
+    return resolve(env, raw, settings)
 
 
 def check_with_role_rules(env, variables):
@@ -226,8 +234,8 @@ def wait_for_upstream_name(url, timeout):
         except socket.gaierror as exc:
             if time.monotonic() >= deadline:
                 raise SettingsError(f"the host name {host} of OHIF_VIEWER_DICOMWEB_URL does not resolve "
-                                    f"({exc.strerror}) after {timeout:.0f} s: check the URL (in Kubernetes: the Orthanc Service's "
-                                    "name and namespace)") from exc
+                                    f"({exc.strerror}) after {timeout:.0f} s: check the URL (in Kubernetes: the "
+                                    "Orthanc Service's name and namespace)") from exc
             time.sleep(1)
 
 

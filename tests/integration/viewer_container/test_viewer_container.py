@@ -157,6 +157,10 @@ def test_bad_settings_stop_the_container_with_the_reason(world):
     message = wrong_path.stderr.decode(errors="replace")
     assert wrong_path.returncode == 2, message
     assert "the same path as Orthanc's DicomWeb.Root" in message and "Nothing was started" in message
+    injected = run_viewer(world["tag"], f"{world['orthanc'].url}/dicom-web", "-e",
+                          "OHIF_VIEWER_SERVER_NAME=x; include /etc/passwd", detach=False, network="none")
+    assert injected.returncode == 2 and "not allowed (the value goes into nginx's configuration)" in \
+        injected.stderr.decode(errors="replace")
     # No network at all: the name cannot resolve, and no DNS query leaves the machine.
     unknown_host = run_viewer(world["tag"], "http://orthanc.invalid:8042/dicom-web", "-e",
                               "OHIF_VIEWER_RESOLVE_TIMEOUT=1", detach=False, network="none")
