@@ -5,6 +5,9 @@ STOW rules but not ARM or Entra ID. `token`, when given, is the bearer every req
 
   front = DicomFront(orthanc_port, ("user", "password") or None, token="t").start()
   front.url -> http://127.0.0.1:PORT/v2/    stats: {"stow_requests": n, "failure_reasons": {code: n}, "warned": n}
+
+failure_reasons counts instances, each once per reason: the router sends a batch Orthanc's client saw refused
+again itself to read the reasons, and that is still one refused instance.
 """
 import json
 import threading
@@ -23,6 +26,7 @@ class DicomFront:
         self.token = token
         self.feed = ChangeFeed()  # in memory: the front lives as long as its test
         self.stats = {"stow_requests": 0, "failure_reasons": {}, "warned": 0}
+        self._refused = set()  # (SOPInstanceUID, FailureReason) already counted
         self._lock = threading.Lock()
         front = self
 
@@ -85,6 +89,10 @@ class DicomFront:
             self.stats["warned"] += len(warned)
             for item in failed:
                 code = str(item["00081197"]["Value"][0])
+                key = ((item.get("00081155", {}).get("Value") or [None])[0], code)
+                if key[0] is not None and key in self._refused:
+                    continue
+                self._refused.add(key)
                 self.stats["failure_reasons"][code] = self.stats["failure_reasons"].get(code, 0) + 1
 
     def start(self):
