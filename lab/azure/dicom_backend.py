@@ -113,10 +113,18 @@ def _recording(store, feed):
     def record(data, outcome):
         stored = store(data, outcome)
         if stored:
-            metadata = outcome.dataset.to_json_dict(suppress_invalid_tags=True) if outcome.dataset else None
-            feed.record("create", outcome.study_uid, outcome.series_uid, outcome.sop_uid, metadata)
+            feed.record("create", outcome.study_uid, outcome.series_uid, outcome.sop_uid, _metadata(outcome))
         return stored
     return record
+
+
+def _metadata(outcome):
+    """The instance's DICOM JSON for the feed; None when pydicom cannot write it (the instance is stored all the
+    same: a feed entry must never turn a stored instance into a failure)."""
+    try:
+        return outcome.dataset.to_json_dict(suppress_invalid_tags=True) if outcome.dataset is not None else None
+    except Exception:  # pylint: disable=broad-except
+        return None
 
 
 def _changefeed(feed, rest, query):

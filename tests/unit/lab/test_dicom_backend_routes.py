@@ -103,3 +103,12 @@ def test_changefeed_routes_and_qido_limits():
     assert call(orthanc, None, "GET", "studies", query="PatientID=P1")[0] == 200
     assert orthanc.forwarded == [("GET", "studies", "PatientID=P1&limit=100")]
     assert call(orthanc, None, "GET", "changefeed")[0] == 404  # a service without a feed says so
+
+
+def test_an_instance_pydicom_cannot_write_as_json_is_stored_and_fed_without_metadata(monkeypatch):
+    def broken(self, **kwargs):
+        raise ValueError("cannot write this data set as JSON")
+    monkeypatch.setattr(pydicom.Dataset, "to_json_dict", broken)
+    orthanc, feed = Orthanc(), ChangeFeed()
+    assert call(orthanc, feed, "POST", "studies", multipart(to_bytes(make_dataset())))[0] == 200
+    assert len(orthanc.files) == 1 and feed.latest()["Metadata"] is None
