@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The OHIF viewer container's start: the ohif_viewer role's own files, rendered from the environment, then nginx.
 
 Settings are the role's variables as environment variables (ohif_viewer_dicomweb_url -> OHIF_VIEWER_DICOMWEB_URL).
