@@ -20,7 +20,9 @@ def _pump(one, other, idle=300):
     """Bytes both ways in ONE thread until either side ends, then end both connections. One thread because an SSL
     object must not be read in one thread while written in another (OpenSSL state is shared: two copy threads hung
     connections and, when one closed the socket under the other, crashed the process). Data OpenSSL has already
-    decrypted (pending()) is read before waiting in select. No half-close: a TLS client waits for the server's
+    decrypted (pending()) is read before waiting in select. Reads do not block: a readable TLS socket may hold only
+    a record with no application data (TLS 1.3 session tickets), and a blocking read would wait for the peer, which
+    waits for the request still unread on the other side. No half-close: a TLS client waits for the server's
     close, not for a half-closed stream."""
     peer = {one: other, other: one}
     try:
@@ -31,7 +33,13 @@ def _pump(one, other, idle=300):
                 if not ready:
                     return                       # idle too long
             for sock in ready:
-                data = sock.recv(65536)
+                sock.setblocking(False)
+                try:
+                    data = sock.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    continue                     # nothing for the application yet
+                finally:
+                    sock.setblocking(True)
                 if not data:
                     return
                 peer[sock].sendall(data)
