@@ -113,7 +113,8 @@ def test_a_good_update_moves_to_a_new_revision_without_a_failed_request(app, qui
     with Client(app) as client:
         done, summary, sent = quickstart_lab.operation("container_app_update_orthanc",
                                                        "-e", "orthanc_container_app_image=" + GOOD, label="update")
-    print("good update: %d requests answered, %d failed in %d gap(s)" % (client.ok, client.failed, client.gaps()))
+    print("good update: %d requests answered, %d failed in %d gap(s): %s" % (
+        client.ok, client.failed, client.gaps(), client.errors[:1] + client.errors[-1:]))
     assert done.returncode == 0, done.stdout[-5000:]
     assert summary["changed"] >= 1
     assert re.search(r"update_orthanc: revision orthanc--\w+ serves image\s+%s" % re.escape(GOOD), done.stdout)
@@ -128,7 +129,8 @@ def test_a_broken_image_rolls_back_and_the_old_revision_keeps_answering(app, qui
     with Client(app) as client:
         done, summary, _ = quickstart_lab.operation("container_app_update_orthanc",
                                                     "-e", "orthanc_container_app_image=" + BROKEN, label="rollback")
-    print("broken update: %d requests answered, %d failed in %d gap(s)" % (client.ok, client.failed, client.gaps()))
+    print("broken update: %d requests answered, %d failed in %d gap(s): %s" % (
+        client.ok, client.failed, client.gaps(), client.errors[:1] + client.errors[-1:]))
     assert done.returncode != 0 and summary["failed"] == 1
     message = re.search(r"update_orthanc: revision (orthanc--\w+) \(image\s+(\S+)\)\s+failed: (.*?) Fix the cause",
                         " ".join(done.stdout.split()))
