@@ -165,12 +165,15 @@ def deploy(ctx, app_id):
                  provisioningState="Failed", provisioningError=failure, replicas=0)
         ctx.store.update_body(app_id, lambda b, p: p.pop("pendingRevision", None))
         if not failure:
+            # As Azure: traffic moves to the new revision first, then the old one stops (the other order left
+            # clients a gap of 502s and hung requests during an update).
+            ctx.store.update_body(app_id, lambda b, p: b["properties"].update(latestReadyRevisionName=pending))
+            route(ctx, app_id)
             single = (app["body"]["properties"].get("configuration") or {}).get("activeRevisionsMode",
                                                                                "Single") == "Single"
             for other in revisions_of(ctx, app_id):
                 if single and other["body"]["name"] != pending and other["body"]["properties"].get("active"):
                     deactivate(ctx, other)
-            ctx.store.update_body(app_id, lambda b, p: b["properties"].update(latestReadyRevisionName=pending))
     route(ctx, app_id)
     if failure:
         raise HttpError(400, "ContainerAppOperationError", f"Failed to provision revision for container app "
