@@ -284,7 +284,9 @@ def test_managed_identity_stows_with_the_data_role_and_is_refused_without(identi
     stranger = lab.user_assigned_identity(group, "id-orthanc-norole")
     lab.grant(dicom_service["id"], granted.principal_id)  # DICOM Data Owner on this DICOM service only
     from azure.mgmt.appcontainers import ContainerAppsAPIClient
-    host = lab.mgmt(ContainerAppsAPIClient).container_apps.begin_create_or_update(group, "orthanc-host", {
+    # The identities' host: a Container Apps environment carrying them (the lab realizes a container app as real
+    # replicas, more than this test needs; the identity endpoint protocol is the same for both).
+    host = lab.mgmt(ContainerAppsAPIClient).managed_environments.begin_create_or_update(group, "orthanc-host", {
         "location": LOCATION, "identity": {"type": "UserAssigned", "userAssignedIdentities": {
             granted.id: {}, stranger.id: {}}}}).result()
     endpoint = lab.register_msi_host(host.id)
