@@ -24,6 +24,8 @@ from lab.kube.contracts import ClusterContext, UserInfo
 from lab.kube.tokens import ServiceAccountTokens
 from lab.proc import LOOPBACK, LabError
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(REPO, ".cache", "tools", "bin")  # helm and kubectl (scripts/install-kube-binaries.sh)
 NODE_NAME = "lab-node"
 SYSTEM = UserInfo("system:apiserver", (ADMIN_GROUP,))
 BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -219,6 +221,11 @@ class Cluster:
 def running_cluster(name="test", flavour="plain", **options):
     """A cluster in a temporary folder for one test module: stopped and removed after (with pods=True, its
     containers and network too, by the label io.medimaging.lab=kube-NAME)."""
+    from lab.containers.runtime import remove_labelled  # pylint: disable=import-outside-toplevel
+    from lab.kube.kubelet import cluster_owner  # pylint: disable=import-outside-toplevel
+    pods = options.get("pods")
+    if pods:
+        remove_labelled(cluster_owner(name))            # a crashed earlier run's pods and network
     base = tempfile.mkdtemp(prefix=f"medimaging-kube-{name}-")
     os.chmod(base, 0o755)
     cluster = Cluster(name, os.path.join(base, "state"), os.path.join(base, "ca"), flavour, **options)
@@ -227,3 +234,16 @@ def running_cluster(name="test", flavour="plain", **options):
     finally:
         cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
+        if pods:
+            remove_labelled(cluster_owner(name))
+
+
+def client_env(home, kubeconfig=None, base=None):
+    """The environment helm and kubectl run with against a lab cluster: their own homes under `home` (nothing of
+    the user's), the project's binaries first on PATH, and the cluster's kubeconfig when given."""
+    env = dict(os.environ if base is None else base, HOME=home, HELM_CACHE_HOME=os.path.join(home, "helm-cache"),
+               HELM_CONFIG_HOME=os.path.join(home, "helm-config"), HELM_DATA_HOME=os.path.join(home, "helm-data"))
+    env["PATH"] = TOOLS + os.pathsep + env.get("PATH", "")
+    if kubeconfig:
+        env["KUBECONFIG"] = kubeconfig
+    return env

@@ -6,9 +6,7 @@ import subprocess
 import pytest
 
 from lab.containers import images
-from lab.containers.runtime import remove_labelled
-from lab.kube.cluster import running_cluster
-from lab.kube.kubelet import cluster_owner
+from lab.kube.cluster import client_env, running_cluster
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CLUSTER = "helm-chart-it"
@@ -17,10 +15,7 @@ CLUSTER = "helm-chart-it"
 class ChartLab:
     def __init__(self, cluster, home):
         self.cluster = cluster
-        tools = os.path.join(REPO, ".cache", "tools", "bin")
-        self.env = dict(os.environ, HOME=home, KUBECONFIG=cluster.write_kubeconfigs()["admin"],
-                        HELM_CACHE_HOME=home + "/cache", HELM_CONFIG_HOME=home + "/config",
-                        HELM_DATA_HOME=home + "/data", PATH=tools + os.pathsep + os.environ["PATH"])
+        self.env = client_env(home, cluster.write_kubeconfigs()["admin"])
 
     def run(self, *argv, timeout=300, stdin=None):
         """helm or kubectl: (exit code, stdout + stderr)."""
@@ -34,7 +29,5 @@ def chart_lab(tmp_path_factory):
     if not os.path.exists(os.path.join(REPO, ".cache", "tools", "bin", "helm")):
         pytest.fail("helm and kubectl are missing from .cache/tools/bin: run `make setup`")
     images.ensure("orthanc")
-    remove_labelled(cluster_owner(CLUSTER))            # a crashed earlier run's pods and network
     with running_cluster(CLUSTER, "openshift", pods=True) as cluster:
         yield ChartLab(cluster, str(tmp_path_factory.mktemp("clients")))
-    remove_labelled(cluster_owner(CLUSTER))

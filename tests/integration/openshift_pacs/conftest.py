@@ -6,9 +6,7 @@ import pytest
 from openshift_pacs_harness import CLUSTER, REPO, RoleLab, succeeded
 
 from lab.containers import images
-from lab.containers.runtime import remove_labelled
 from lab.kube.cluster import running_cluster
-from lab.kube.kubelet import cluster_owner
 
 
 @pytest.fixture(scope="module")
@@ -16,10 +14,8 @@ def role_lab(tmp_path_factory):
     if not os.path.exists(os.path.join(REPO, ".cache", "tools", "bin", "helm")):
         pytest.fail("helm and kubectl are missing from .cache/tools/bin: run `make setup`")
     images.ensure("orthanc")
-    remove_labelled(cluster_owner(CLUSTER))            # a crashed earlier run's pods and network
     with running_cluster(CLUSTER, "openshift", pods=True) as cluster:
         yield RoleLab(cluster, str(tmp_path_factory.mktemp("openshift-pacs")))
-    remove_labelled(cluster_owner(CLUSTER))
 
 
 @pytest.fixture(scope="module")

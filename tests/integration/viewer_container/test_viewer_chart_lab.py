@@ -17,10 +17,8 @@ import yaml
 
 from lab.ca import LabCA
 from lab.containers import images
-from lab.containers.runtime import remove_labelled
 from lab.dicom_factory import make_study
-from lab.kube.cluster import running_cluster
-from lab.kube.kubelet import cluster_owner
+from lab.kube.cluster import client_env, running_cluster
 from lab.viewer.deploy import REPO, ensure_browser_and_ohif
 
 CLUSTER, NAMESPACE, RELEASE = "viewer-chart-it", "pacs", "lab"
@@ -63,12 +61,9 @@ def installed(tmp_path_factory):
     ensure_browser_and_ohif()
     for name in ("orthanc", "ohif-viewer"):
         images.ensure(name)
-    remove_labelled(cluster_owner(CLUSTER))  # a crashed earlier run's pods and network
     work = tmp_path_factory.mktemp("viewer-chart")
     with running_cluster(CLUSTER, "openshift", pods=True) as cluster:
-        env = dict(os.environ, HOME=str(work), KUBECONFIG=cluster.write_kubeconfigs()["admin"],
-                   HELM_CACHE_HOME=f"{work}/cache", HELM_CONFIG_HOME=f"{work}/config", HELM_DATA_HOME=f"{work}/data",
-                   PATH=os.path.join(REPO, ".cache", "tools", "bin") + os.pathsep + os.environ["PATH"])
+        env = client_env(str(work), cluster.write_kubeconfigs()["admin"])
         # The pod's certificate as OpenShift's service CA would issue it: the cluster's CA, the Service's name.
         cert, key = LabCA(cluster.ca_dir).issue_server_cert("viewer", sans=(f"{VIEWER}.{NAMESPACE}.svc",))
         run(env, "kubectl", "create", "namespace", NAMESPACE)
@@ -101,7 +96,6 @@ def installed(tmp_path_factory):
             connection.close()
         yield {"cluster": cluster, "host": route["spec"]["host"], "router": router["https"],
                "ca": cluster.ca_file}
-    remove_labelled(cluster_owner(CLUSTER))
 
 
 def wait_for_route(installed, path):

@@ -6,9 +6,7 @@ import subprocess
 import pytest
 
 from lab.containers import images
-from lab.containers.runtime import remove_labelled
-from lab.kube.cluster import running_cluster
-from lab.kube.kubelet import cluster_owner
+from lab.kube.cluster import client_env, running_cluster
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 CLUSTER = "workloads-it"
@@ -17,10 +15,7 @@ CLUSTER = "workloads-it"
 class Workloads:
     def __init__(self, cluster, home):
         self.cluster = cluster
-        tools = os.path.join(REPO, ".cache", "tools", "bin")
-        self.env = dict(os.environ, HOME=home, KUBECONFIG=cluster.write_kubeconfigs()["admin"],
-                        HELM_CACHE_HOME=f"{home}/cache", HELM_CONFIG_HOME=f"{home}/config",
-                        HELM_DATA_HOME=f"{home}/data", PATH=tools + os.pathsep + os.environ["PATH"])
+        self.env = client_env(home, cluster.write_kubeconfigs()["admin"])
 
     def tool(self, *argv, timeout=180):
         """Run helm or kubectl; returns (exit code, stdout + stderr)."""
@@ -33,7 +28,5 @@ def workloads(tmp_path_factory):
     if not os.path.exists(os.path.join(REPO, ".cache", "tools", "bin", "helm")):
         pytest.fail("helm and kubectl are missing from .cache/tools/bin: run `make setup`")
     images.ensure("orthanc")
-    remove_labelled(cluster_owner(CLUSTER))            # a crashed earlier run's pods and network
     with running_cluster(CLUSTER, pods=True) as cluster:
         yield Workloads(cluster, str(tmp_path_factory.mktemp("clients")))
-    remove_labelled(cluster_owner(CLUSTER))
