@@ -3,7 +3,7 @@
 
 A part is one command with its own log (tests/output/logs/<part>.log): the unit tests, each integration folder
 (a folder's subfolders, or the files of a folder listed in SPLIT_BY_FILE, when one part would hold the rest back),
-sanity, lint, molecule, the build check and the docs. Most integration time is spent waiting for servers,
+each molecule scenario, sanity, lint, the build check and the docs. Most integration time is spent waiting for servers,
 containers and clusters, not computing, so on 2 cores three parts at once finish far sooner than one after the
 other. Parts never share a server: each pytest process starts its own labs, clusters and hosts (names and
 subnets per folder, free ports), and molecule gets its own LAB_DIR.
@@ -59,14 +59,22 @@ def integration_parts():
     return parts
 
 
+def molecule_scenarios():
+    root = os.path.join(REPO, "molecule")
+    return sorted(name for name in os.listdir(root) if os.path.isfile(os.path.join(root, name, "molecule.yml")))
+
+
 def all_parts():
     """name -> (argv, extra environment)."""
     basetemp = os.path.join(tempfile.gettempdir(), "medimaging-test-parts")
     parts = {"unit": (PYTEST + [f"--basetemp={basetemp}/unit", os.path.join("tests", "unit")], {})}
     for name, path in integration_parts():
         parts[name] = (PYTEST + [f"--basetemp={basetemp}/{name.replace('/', '_')}", path], {})
-    # molecule's prepare starts a lab when none runs in LAB_DIR: its own folder, so no other part can see it.
-    parts["molecule"] = (["bash", "scripts/run-molecule.sh"], {"LAB_DIR": os.path.join(basetemp, "molecule-lab")})
+    # molecule's prepare starts a lab when none runs in LAB_DIR: each scenario its own folder, so no other part
+    # sees (or stops) it; the scenarios' hosts carry their own labels.
+    for scenario in molecule_scenarios():
+        parts[f"molecule/{scenario}"] = (["molecule", "test", "-s", scenario],
+                                         {"LAB_DIR": os.path.join(basetemp, f"molecule-{scenario}-lab")})
     parts["sanity"] = (["bash", "scripts/run-sanity.sh"], {})
     parts["lint"] = (["bash", "-c", "ansible-lint --profile production && yamllint -s ."], {})
     parts["build"] = (["bash", "scripts/check-build.sh"], {})
