@@ -67,6 +67,7 @@ def molecule_scenarios():
 def all_parts():
     """name -> (argv, extra environment)."""
     basetemp = os.path.join(tempfile.gettempdir(), "medimaging-test-parts")
+    os.makedirs(basetemp, exist_ok=True)  # pytest makes --basetemp itself, not its parents
     parts = {"unit": (PYTEST + [f"--basetemp={basetemp}/unit", os.path.join("tests", "unit")], {})}
     for name, path in integration_parts():
         parts[name] = (PYTEST + [f"--basetemp={basetemp}/{name.replace('/', '_')}", path], {})
