@@ -4,4 +4,4 @@
 # Each part's log is in tests/output/logs/; the run ends with the failures' log tails and every part's time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-exec python scripts/test_parts.py "$@"
+exec python "$PWD/scripts/test_parts.py" "$@"  # the full path: ps tells which checkout runs
