@@ -20,6 +20,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def log(text):
+    """One line on stderr (the journal of the broker's unit, or the viewer container's log)."""
+    print("token broker: " + text, file=sys.stderr, flush=True)
+
+
 def load(config_path, server_name, plugin_path):
     if plugin_path:
         sys.path.insert(0, plugin_path)
@@ -61,8 +66,12 @@ class TokenCache:
             if not self._fresh(now):
                 try:
                     self.token = self.provider.acquire(now)
+                    if self.last_error:
+                        log("a token again (%s)" % self.provider.kind)
                     self.last_error = None
                 except Exception as exc:  # TokenError: its message is safe to show (no secret, no token)
+                    if str(exc) != self.last_error:  # once per new reason, not once per image frame
+                        log("no token: %s" % exc)
                     self.last_error = str(exc)
                     if self.token is None or not self.token.is_valid(now):
                         raise

@@ -6,8 +6,12 @@ the page for an unreachable archive) are rendered with the role's defaults and v
 one copy of the viewer's logic, for hosts and containers. Only what the container needs of Ansible's Jinja is here
 (a few filters, lazy variables, a single expression keeps its type).
 
-On-prem mode only: the viewer and Orthanc's DICOMweb on one origin, the viewer's Orthanc login passed through.
-The cloud viewer needs the token broker and its secret, which the ohif_viewer role runs on a host.
+OHIF_VIEWER_MODE=onprem (default): the viewer and Orthanc's DICOMweb on one origin, the viewer's Orthanc login passed
+through; nginx is the only process (exec). OHIF_VIEWER_MODE=cloud: the cloud DICOM service through the role's token
+broker (files/ohif/token_broker.py with the Orthanc plugin's token providers), configured by OHIF_VIEWER_OAUTH (the
+plugin's DicomWebOAuth server keys as JSON) and checked with the plugin's own schema before anything starts; the
+broker listens on 127.0.0.1 and starts before nginx. This script then supervises both: when either exits, the other
+is stopped and the container ends, saying which one died and how.
 """
 import hashlib
 import json
@@ -15,6 +19,7 @@ import os
 import posixpath
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -29,11 +34,15 @@ HOME = "/usr/share/ohif-viewer"
 ROLE = f"{HOME}/role"
 DIST = f"{HOME}/dist"
 RUN = "/tmp/ohif-viewer"
+LIB = f"{HOME}/lib"  # token_broker.py and the plugin's medimaging_plugin package
 PREFIX = "OHIF_VIEWER_"
 MANAGED = "Rendered at container start by images/ohif-viewer/entrypoint.py from the ohif_viewer role; do not edit"
 
-# What a container may set (role variable -> the container's default; None: required). Everything else is fixed.
+# What a container may set (role variable -> the container's default; None: required; DEFAULT: the role's default,
+# which may depend on the mode). Everything else is fixed.
+DEFAULT = object()
 SETTINGS = {
+    "ohif_viewer_mode": "onprem",
     "ohif_viewer_dicomweb_url": None,
     "ohif_viewer_dicomweb_path": "/dicom-web",
     "ohif_viewer_server_name": "localhost",
@@ -41,11 +50,20 @@ SETTINGS = {
     "ohif_viewer_listen_port": "8443",
     "ohif_viewer_tls_cert_path": "",
     "ohif_viewer_tls_key_path": "",
-    "ohif_viewer_qido_supports_include_field": "false",
+    "ohif_viewer_qido_supports_include_field": DEFAULT,  # the role's: true for the cloud service, false for Orthanc
+    # cloud mode only
+    "ohif_viewer_dicomweb_ca_path": "",
+    "ohif_viewer_htpasswd_path": "",
+    "ohif_viewer_sso_front": "false",
 }
-# The container's own settings (not the role's): the probes' plain-HTTP port, and how long to wait for the
-# upstream's name to resolve (nginx resolves it once, at start; a Service's DNS name may lag its creation).
-CONTAINER_SETTINGS = {"OHIF_VIEWER_HEALTH_PORT": "8081", "OHIF_VIEWER_RESOLVE_TIMEOUT": "60"}
+CLOUD_ONLY = ("ohif_viewer_dicomweb_ca_path", "ohif_viewer_htpasswd_path", "ohif_viewer_sso_front")
+OAUTH = "OHIF_VIEWER_OAUTH"  # cloud mode: ohif_viewer_oauth as JSON (not an nginx value: checked by the plugin)
+# The container's own settings (not the role's): the probes' plain-HTTP port, how long to wait for the upstream's
+# name to resolve (nginx resolves it once, at start; a Service's DNS name may lag its creation), the broker's port.
+CONTAINER_SETTINGS = {"OHIF_VIEWER_HEALTH_PORT": "8081", "OHIF_VIEWER_RESOLVE_TIMEOUT": "60",
+                      "OHIF_VIEWER_BROKER_PORT": "18765"}
+# Secrets never sit in the environment (podman inspect and kubectl describe show it): a mounted file only.
+INLINE_SECRETS = ("ClientSecret", "ClientSecretEnv", "StaticToken")
 
 
 class SettingsError(Exception):
@@ -132,46 +150,102 @@ def _load_yaml(relative):
 
 
 def settings_from_environment(environ):
-    """Role variables from OHIF_VIEWER_* variables; unknown names and the cloud mode are refused by name."""
+    """Role variables from OHIF_VIEWER_* variables, and the container's ports; refused by name when unusable."""
     known = {name.upper(): name for name in SETTINGS}
     unknown = sorted(key for key in environ if key.startswith(PREFIX) and key not in known
-                     and key not in CONTAINER_SETTINGS and key != "OHIF_VIEWER_MODE")
+                     and key not in CONTAINER_SETTINGS and key != OAUTH)
     if unknown:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; this image reads "
-                            f"{', '.join(sorted([*known, *CONTAINER_SETTINGS, 'OHIF_VIEWER_MODE']))}")
-    if environ.get("OHIF_VIEWER_MODE", "onprem") != "onprem":
-        raise SettingsError(f"OHIF_VIEWER_MODE={environ['OHIF_VIEWER_MODE']}: this image serves the on-prem viewer "
-                            "only (OHIF and Orthanc's DICOMweb on one origin, the viewer's Orthanc login passed "
-                            "through). The cloud viewer needs the token broker: deploy it with the ohif_viewer role.")
-    values = {name: environ.get(env_name, SETTINGS[name]) for env_name, name in known.items()}
+                            f"{', '.join(sorted([*known, *CONTAINER_SETTINGS, OAUTH]))}")
+    values = {name: environ.get(env_name, SETTINGS[name]) for env_name, name in known.items()
+              if env_name in environ or SETTINGS[name] is not DEFAULT}
     for env_name, name in known.items():  # they land in nginx's configuration: no way to end or add a directive
-        if values[name] and not re.fullmatch(r"[^\s;{}\"'\\$#]+", values[name]):
+        if values.get(name) and not re.fullmatch(r"[^\s;{}\"'\\$#]+", values[name]):
             raise SettingsError(f"{env_name}={values[name]!r}: spaces, quotes, ;, {{, }}, $, # and backslashes are not "
                                 "allowed (the value goes into nginx's configuration)")
+    if values["ohif_viewer_sso_front"].lower() not in ("true", "false"):
+        raise SettingsError(f"OHIF_VIEWER_SSO_FRONT={values['ohif_viewer_sso_front']}: give true (an SSO front "
+                            "authenticates users before this container) or false")
+    values["ohif_viewer_sso_front"] = values["ohif_viewer_sso_front"].lower() == "true"
+    mode = values["ohif_viewer_mode"]
+    if mode not in ("onprem", "cloud"):
+        raise SettingsError(f"OHIF_VIEWER_MODE={mode}: give onprem (Orthanc's DICOMweb, the viewer's Orthanc login "
+                            "passed through) or cloud (the cloud DICOM service through the token broker)")
+    if mode == "onprem":
+        given = [name.upper() for name in CLOUD_ONLY if name.upper() in environ] + ([OAUTH] if OAUTH in environ else [])
+        if given:
+            raise SettingsError(f"{', '.join(given)}: for OHIF_VIEWER_MODE=cloud only (this container is on-prem: "
+                                "Orthanc checks each viewer's own login)")
+    else:
+        values["ohif_viewer_oauth"] = oauth_from_environment(environ)
     if not re.fullmatch(r"[A-Za-z0-9.-]+", values["ohif_viewer_server_name"]):
         raise SettingsError(f"OHIF_VIEWER_SERVER_NAME={values['ohif_viewer_server_name']}: give a host name")
     if not values["ohif_viewer_dicomweb_url"]:
         raise SettingsError("OHIF_VIEWER_DICOMWEB_URL is required: Orthanc's DICOMweb root as this container reaches "
-                            "it, e.g. http://orthanc:8042/dicom-web")
+                            "it, e.g. http://orthanc:8042/dicom-web (cloud mode: the DICOM service's URL, e.g. "
+                            "https://WORKSPACE-SERVICE.dicom.azurehealthcareapis.com/v2)")
     if bool(values["ohif_viewer_tls_cert_path"]) != bool(values["ohif_viewer_tls_key_path"]):
         raise SettingsError("give both OHIF_VIEWER_TLS_CERT_PATH and OHIF_VIEWER_TLS_KEY_PATH, or neither (then the "
                             "container makes a self-signed certificate at start)")
-    health = environ.get("OHIF_VIEWER_HEALTH_PORT", CONTAINER_SETTINGS["OHIF_VIEWER_HEALTH_PORT"])
-    for env_name, port in (("OHIF_VIEWER_LISTEN_PORT", values["ohif_viewer_listen_port"]),
-                           ("OHIF_VIEWER_HEALTH_PORT", health)):
-        if not (port.isdigit() and 1024 <= int(port) <= 65535) or (env_name.endswith("HEALTH_PORT")
-                                                                   and port == values["ohif_viewer_listen_port"]):
+    ports = {name: environ.get(name, default) for name, default in CONTAINER_SETTINGS.items() if name.endswith("PORT")}
+    ports["OHIF_VIEWER_LISTEN_PORT"] = values["ohif_viewer_listen_port"]
+    for env_name, port in ports.items():
+        if not (port.isdigit() and 1024 <= int(port) <= 65535) or list(ports.values()).count(port) > 1:
             raise SettingsError(f"{env_name}={port}: give an unprivileged port (1024-65535; the container runs "
-                                "without root), different from the other port")
-    return values, int(health)
+                                f"without root), different from the other ports ({', '.join(sorted(ports))})")
+    return values, {name: int(port) for name, port in ports.items()}
+
+
+def oauth_from_environment(environ):
+    """ohif_viewer_oauth from OHIF_VIEWER_OAUTH: a JSON object of the plugin's DicomWebOAuth server keys."""
+    text = environ.get(OAUTH, "")
+    example = ('e.g. {"Provider": "client_credentials", "ClientId": "...", "TokenEndpoint": "https://login.'
+               'microsoftonline.com/TENANT/oauth2/v2.0/token", "ClientSecretFile": "/run/secrets/viewer/client-secret"} '
+               'or {"Provider": "managed_identity"} or {"Provider": "workload_identity"}')
+    try:
+        oauth = json.loads(text) if text else None
+    except ValueError as exc:
+        raise SettingsError(f"{OAUTH} is not valid JSON ({exc}): give the plugin's DicomWebOAuth server keys, "
+                            f"{example}") from None
+    if not isinstance(oauth, dict) or not oauth.get("Provider"):
+        raise SettingsError(f"{OAUTH} is required in cloud mode: a JSON object of the plugin's DicomWebOAuth server "
+                            f"keys with a Provider, {example}")
+    inline = [key for key in INLINE_SECRETS if key in oauth]
+    if inline:
+        raise SettingsError(f"{OAUTH}: {', '.join(inline)} would put a secret in the container's environment, which "
+                            "podman inspect and kubectl describe show: mount the secret as a file (a Kubernetes "
+                            "Secret volume) and give its path as ClientSecretFile (StaticTokenFile for a static token)")
+    return oauth
+
+
+def broker_settings(variables):
+    """The broker's configuration (the role's broker.yml writes the same): the server named viewer, no secret value."""
+    server = {**variables["ohif_viewer_oauth"], "Url": variables["ohif_viewer_dicomweb_url"]}
+    return {"DicomWebOAuth": {"Servers": {"viewer": server}}}
+
+
+def check_with_plugin_schema(config, environ):
+    """The plugin's own check of the token settings: a wrong key, a missing file or client id stops the start."""
+    if LIB not in sys.path:
+        sys.path.insert(0, LIB)
+    from medimaging_plugin.config.errors import ConfigError  # pylint: disable=import-outside-toplevel
+    from medimaging_plugin.config.oauth import load_oauth_settings  # pylint: disable=import-outside-toplevel
+    try:
+        load_oauth_settings(config, dict(environ))
+    except ConfigError as exc:
+        where = exc.key.replace("DicomWebOAuth.Servers.viewer.", f"{OAUTH}.").replace("DicomWebOAuth.Servers.viewer",
+                                                                                      OAUTH)
+        raise SettingsError(f"{where}: {exc.problem}{f' ({exc.hint})' if exc.hint else ''}") from None
 
 
 def role_variables(env, settings, run):
     """The role's defaults and vars with the container's settings and fixed paths, all templated."""
     raw = {**_load_yaml("defaults/main.yml"), **_load_yaml("vars/main.yml"),
-           "ohif_viewer_mode": "onprem", "ohif_viewer_instance": "main", "ohif_viewer_install_dir": HOME,
-           "ohif_viewer_manage_services": False, "ohif_viewer_htpasswd_path": "", "ohif_viewer_tarball": "",
+           "ohif_viewer_instance": "main", "ohif_viewer_install_dir": HOME,
+           "ohif_viewer_manage_services": False, "ohif_viewer_tarball": "",
            "__ohif_viewer_release_dir": DIST, "__ohif_viewer_config_dir": f"{run}/config",
+           # Named in the site's "no token" answer ("see the journal of ..."): here the broker logs to the container's.
+           "__ohif_viewer_broker_unit": "the token broker (in the log of the viewer container)",
            "ansible_managed": MANAGED}
     return resolve(env, raw, settings)
 
@@ -204,22 +278,32 @@ def self_signed(run, server_name):
 
 
 def render(environ, run=RUN):
-    """Write nginx's configuration, app-config.js and the error page under run; returns the main nginx.conf."""
+    """Write nginx's configuration, app-config.js, the error page and (cloud) the broker's settings under run.
+
+    Returns the role's variables with the container's ports and the paths of nginx.conf and broker.json."""
     env = jinja_environment([f"{ROLE}/templates", HOME])
-    settings, health_port = settings_from_environment(environ)
+    settings, ports = settings_from_environment(environ)
     os.makedirs(f"{run}/config", exist_ok=True)
     if not settings["ohif_viewer_tls_cert_path"]:
         cert, key = self_signed(run, settings["ohif_viewer_server_name"])
         settings.update(ohif_viewer_tls_cert_path=cert, ohif_viewer_tls_key_path=key)
+    if settings["ohif_viewer_mode"] == "cloud":
+        settings["ohif_viewer_broker_port"] = ports["OHIF_VIEWER_BROKER_PORT"]
     variables = role_variables(env, settings, run)
     check_with_role_rules(env, variables)
-    variables.update(run=run, health_port=health_port)
+    variables.update(run=run, health_port=ports["OHIF_VIEWER_HEALTH_PORT"], nginx_conf=os.path.join(run, "nginx.conf"),
+                     broker_conf=os.path.join(run, "broker.json"))
+    if variables["ohif_viewer_mode"] == "cloud":
+        config = broker_settings(variables)
+        check_with_plugin_schema(config, environ)
+        with open(variables["broker_conf"], "w", encoding="utf-8") as handle:
+            json.dump(config, handle, indent=2)
     for template, target in (("app-config.js.j2", "config/app-config.js"),
                              ("unavailable.html.j2", "config/unavailable.html"),
                              ("nginx-site.conf.j2", "site.conf"), ("nginx.conf.j2", "nginx.conf")):
         with open(os.path.join(run, target), "w", encoding="utf-8") as handle:
             handle.write(env.get_template(template).render(**variables))
-    return os.path.join(run, "nginx.conf")
+    return variables
 
 
 def wait_for_upstream_name(url, timeout):
@@ -245,27 +329,55 @@ def nginx_check(conf):
         raise SettingsError(f"nginx refuses the rendered configuration: {done.stdout.strip()}")
 
 
+SELF_TESTS = (  # at build time: the role's files render in both modes and nginx accepts them
+    {"OHIF_VIEWER_DICOMWEB_URL": "http://127.0.0.1:8042/dicom-web"},
+    {"OHIF_VIEWER_MODE": "cloud", "OHIF_VIEWER_DICOMWEB_URL": "https://127.0.0.1:8043/v2",
+     "OHIF_VIEWER_OAUTH": '{"Provider": "managed_identity"}', "OHIF_VIEWER_SSO_FRONT": "true"},
+)
+
+
+def self_test():
+    for environ in SELF_TESTS:
+        work = tempfile.mkdtemp(prefix="ohif-viewer-")
+        try:
+            nginx_check(render(environ, run=work)["nginx_conf"])
+        finally:
+            shutil.rmtree(work)
+
+
+def serve_cloud(variables):
+    """The broker on 127.0.0.1, then nginx; both supervised (supervise.py). Returns the container's exit code."""
+    from supervise import Supervisor  # pylint: disable=import-outside-toplevel
+    supervisor = Supervisor()
+    port = variables["ohif_viewer_broker_port"]
+    broker = supervisor.start("the token broker", [sys.executable, f"{LIB}/token_broker.py", "--config",
+                                                   variables["broker_conf"], "--server", "viewer", "--port", str(port),
+                                                   "--plugin-path", LIB])
+    if not supervisor.wait_listening(broker, port):
+        return supervisor.shutdown(1)
+    supervisor.start("nginx", ["nginx", "-c", variables["nginx_conf"]], stop_signal=signal.SIGQUIT)  # graceful
+    return supervisor.wait()
+
+
 def main(argv):
     try:
-        if argv[1:] == ["--self-test"]:  # at build time: the role's files render and nginx accepts them
-            work = tempfile.mkdtemp(prefix="ohif-viewer-")
-            try:
-                nginx_check(render({"OHIF_VIEWER_DICOMWEB_URL": "http://127.0.0.1:8042/dicom-web"}, run=work))
-            finally:
-                shutil.rmtree(work)
+        if argv[1:] == ["--self-test"]:
+            self_test()
             return 0
-        conf = render(os.environ)
+        variables = render(os.environ)
         timeout = os.environ.get("OHIF_VIEWER_RESOLVE_TIMEOUT", CONTAINER_SETTINGS["OHIF_VIEWER_RESOLVE_TIMEOUT"])
         if not timeout.isdigit():
             raise SettingsError(f"OHIF_VIEWER_RESOLVE_TIMEOUT={timeout}: give whole seconds")
         wait_for_upstream_name(os.environ["OHIF_VIEWER_DICOMWEB_URL"], int(timeout))
-        nginx_check(conf)
+        nginx_check(variables["nginx_conf"])
     except SettingsError as exc:
         print(f"ohif-viewer: {exc}. Nothing was started.", file=sys.stderr)
         return 2
-    print(f"ohif-viewer: OHIF on port {os.environ.get('OHIF_VIEWER_LISTEN_PORT', '8443')} (HTTPS), DICOMweb from "
-          f"{os.environ['OHIF_VIEWER_DICOMWEB_URL']}", file=sys.stderr)
-    os.execvp("nginx", ["nginx", "-c", conf])
+    print(f"ohif-viewer: OHIF ({variables['ohif_viewer_mode']}) on port {variables['ohif_viewer_listen_port']} "
+          f"(HTTPS), DICOMweb from {variables['ohif_viewer_dicomweb_url']}", file=sys.stderr, flush=True)
+    if variables["ohif_viewer_mode"] == "cloud":
+        return serve_cloud(variables)
+    os.execvp("nginx", ["nginx", "-c", variables["nginx_conf"]])
     return 1  # not reached
 
 

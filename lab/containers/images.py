@@ -64,10 +64,11 @@ IMAGES = {
     "ee-base-trixie": Image("localhost/medimaging/ee-base:trixie", containerfile="lab/images/ee-base/Containerfile",
                             stage=("lab/images/ee-base",), bases=("debian-trixie",),
                             build_args=(("BASE_IMAGE", "localhost/medimaging/debian:trixie"),)),
-    # The on-prem viewer: the ohif_viewer role's templates rendered at start from OHIF_VIEWER_* (images/ohif-viewer).
+    # The viewer: the ohif_viewer role's templates rendered at start from OHIF_VIEWER_*, cloud mode's token broker.
     "ohif-viewer": Image("localhost/medimaging/ohif-viewer:bookworm", containerfile="images/ohif-viewer/Containerfile",
                          stage=("images/ohif-viewer", "roles/ohif_viewer/defaults", "roles/ohif_viewer/vars",
                                 "roles/ohif_viewer/tasks/validate.yml", "roles/ohif_viewer/templates",
+                                "files/ohif/token_broker.py", "files/orthanc-plugin/medimaging_plugin",
                                 ".cache/ohif/app-3.13.2.tgz"),
                          bases=("debian-bookworm",),
                          build_args=(("BASE_IMAGE", "localhost/medimaging/debian:bookworm"),)),
