@@ -11,7 +11,8 @@ For each of filesystem / azure_blob / s3 (one Orthanc each, started and stopped 
 Prints JSON: instances/s and MB/s per backend and round, the ratios backend/filesystem (best round of each; goal
 >= 0.8), and peak RSS with the feature on (blob, s3) vs off (filesystem, no plugin).
 The lab's Azurite (Node, one process) and moto (Python) are the limits here, not the plugin: read the ratios as
-"plugin + emulator" vs "local disk".
+"plugin + emulator" vs "local disk". "azure_blob_sink" is the same Blob configuration pointed at nginx storing the
+bodies (lab/object_sink.py): what the plugin and HTTPS cost when the server costs next to nothing.
 """
 import argparse
 import json
@@ -29,6 +30,7 @@ for path in (REPO_ROOT, os.path.join(REPO_ROOT, "tests", "integration", "storage
 from storage_lab import ADMIN, StorageLab, c_store, orthanc_config, plugin_site_packages  # noqa: E402
 from lab.dicom_factory import make_study  # noqa: E402
 from lab import proc  # noqa: E402
+from lab.object_sink import ObjectSink  # noqa: E402
 from lab.orthanc import OrthancProcess  # noqa: E402
 
 
@@ -98,8 +100,10 @@ def main():
                        seed=7)
     megabytes = sum(len(f) for f in files) / 1e6
     lab.container()
+    sink = ObjectSink(os.path.join(workdir, "sink"), *lab.blob.ca.issue_server_cert("sink")).start()
     sides = {"filesystem": (None, None), "plugin_storage_off": ({"Enabled": False}, None),
              "azure_blob": (lab.blob_section(RootPath="bench"), None),
+             "azure_blob_sink": (lab.blob_section(RootPath="bench", ContainerUrl=sink.url("account/orthanc")), None),
              "s3": (lab.s3_section(RootPath="bench", KmsKeyId=None), lab.s3_env())}
     results = {name: [] for name in sides}
     try:
@@ -109,7 +113,8 @@ def main():
                 try:
                     c_store(orthanc.dicom_port, files[:1])  # warm-up: association, token, credentials
                     orthanc.request("DELETE", "/instances/%s" % orthanc.get_json("/instances")[0])
-                    server = {"azure_blob": lab.blob.azurite.pid, "s3": proc.read_pidfile(lab.moto.pidfile)}.get(name)
+                    server = {"azure_blob": lab.blob.azurite.pid, "s3": proc.read_pidfile(lab.moto.pidfile),
+                              "azure_blob_sink": sink.worker_pid()}.get(name)
                     cpu_before = cpu_seconds(orthanc.pid), cpu_seconds(server)
                     ingest_s = ingest(orthanc, files, args.associations)
                     retrieve_s, retrieved = retrieve(orthanc)
@@ -124,6 +129,7 @@ def main():
                                       "orthanc_cpu_ms_per_instance": 1000 * cpu[0] / args.count,
                                       "emulator_cpu_ms_per_instance": 1000 * cpu[1] / args.count})
     finally:
+        sink.stop()
         lab.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     best = {name: {key: max(r[key] for r in rounds) for key in ("ingest_inst_s", "retrieve_inst_s")}
@@ -134,7 +140,7 @@ def main():
         "ratios_vs_filesystem": {name: {"ingest": round(best[name]["ingest_inst_s"] / best["filesystem"]["ingest_inst_s"], 2),
                                         "retrieve": round(best[name]["retrieve_inst_s"]
                                                           / best["filesystem"]["retrieve_inst_s"], 2)}
-                                 for name in ("azure_blob", "s3", "plugin_storage_off")},
+                                 for name in ("azure_blob", "azure_blob_sink", "s3", "plugin_storage_off")},
         "orthanc_cpu_ms_per_instance": {name: round(min(r["orthanc_cpu_ms_per_instance"] for r in rounds), 1)
                                         for name, rounds in results.items()},
         "emulator_cpu_ms_per_instance": {name: round(min(r["emulator_cpu_ms_per_instance"] for r in rounds), 1)
