@@ -14,7 +14,7 @@ VIEWER_LOGIN = ("cloud-reader", "viewer-pass-2")
 
 
 @contextlib.contextmanager
-def _ca_bundle_for_sdks(bundle):
+def ca_bundle_for_sdks(bundle):
     """The SDK clients trust the lab CA through the environment, as in tests/integration/lab."""
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = bundle
@@ -43,7 +43,7 @@ def viewer_world(work, bad_viewers=True, idempotence_run=True):
                 orthanc.upload(data)
         with throwaway_lab() as lab:
             env = lab.env()
-            with _ca_bundle_for_sdks(env["ca_bundle"]):
+            with ca_bundle_for_sdks(env["ca_bundle"]):
                 cloud = CloudDicom(env).create()
                 cloud_studies = cohort("CLOUD", count=3)
                 for study in cloud_studies:

@@ -3,22 +3,19 @@ system, next to a lab Orthanc (host network, 127.0.0.1 only): Debian's chromium 
 rendered pixels; a container pointed at a wrong upstream shows the error page; bad settings stop it with a reason."""
 import os
 import secrets
-import shutil
-import uuid
 
 import pytest
 import requests
 
-from lab.ca import LabCA
 from lab.containers import images
-from lab.containers.runtime import owner_label, podman, remove_labelled
-from lab.proc import LOOPBACK, free_port, wait_for_http
+from lab.containers.runtime import podman, remove_labelled
+from lab.proc import LOOPBACK, free_port
 from lab.viewer import browser
 from lab.viewer.archives import cohort, start_onprem_orthanc
+from lab.viewer.container import UID, mounted_certificate, run_viewer as run_container, wait_healthy
 from lab.viewer.deploy import REPO, ensure_browser_and_ohif
 
 OWNER = "viewer-container"
-UID = 1000740000  # an OpenShift-style UID in group 0, unknown to the image
 LOGIN = ("radiologist", secrets.token_urlsafe(12))
 ARTIFACTS = f"{REPO}/tests/output/viewer-container"  # screenshots (tests/output is not committed)
 
@@ -26,30 +23,8 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def run_viewer(tag, upstream, *extra, detach=True, network="host"):
-    """The image as a pod would run it; returns (name, viewer URL, health URL) or, not detached, the run's result."""
-    name = f"{OWNER}-{uuid.uuid4().hex[:6]}"
-    port, health = free_port(), free_port()
-    argv = ["run", "--name", name, "--label", owner_label(OWNER), "--network", network, "--read-only",
-            "--user", f"{UID}:0", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-            "-e", f"OHIF_VIEWER_DICOMWEB_URL={upstream}", "-e", f"OHIF_VIEWER_LISTEN_ADDRESS={LOOPBACK}",
-            "-e", f"OHIF_VIEWER_LISTEN_PORT={port}", "-e", f"OHIF_VIEWER_HEALTH_PORT={health}"]
-    if not detach:
-        return podman(*argv, *extra, "--rm", tag, check=False, timeout=120)
-    podman(*argv, *extra, "-d", tag)
-    return name, f"https://{LOOPBACK}:{port}", f"http://{LOOPBACK}:{health}/healthz"
-
-
-def mounted_certificate(work):
-    """A lab-CA certificate as a Kubernetes TLS Secret mounts it: root-owned, readable by group 0 only."""
-    ca = LabCA(os.path.join(work, "ca"))
-    ca.ensure()
-    cert, key = ca.issue_server_cert("viewer")
-    folder = os.path.join(work, "tls")
-    os.makedirs(folder)
-    for source, target in ((cert, "tls.crt"), (key, "tls.key")):
-        shutil.copyfile(source, os.path.join(folder, target))
-        os.chmod(os.path.join(folder, target), 0o440)
-    return {"folder": folder, "ca": ca.cert_path}
+    """The on-prem image next to an upstream; see lab.viewer.container.run_viewer."""
+    return run_container(OWNER, tag, {"OHIF_VIEWER_DICOMWEB_URL": upstream}, *extra, detach=detach, network=network)
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +44,7 @@ def world(tmp_path_factory):
                           "-e", "OHIF_VIEWER_TLS_KEY_PATH=/run/tls/tls.key")
         wrong = run_viewer(tag, f"http://{LOOPBACK}:{free_port()}/dicom-web")  # nothing listens there
         for name, _, health in (good, wrong):
-            try:
-                wait_for_http(health, timeout=60, accept=(200,))
-            except Exception as exc:
-                logs = podman("logs", name, check=False)
-                raise AssertionError(f"{name} not healthy: {logs.stderr.decode(errors='replace')[-1500:]}") from exc
+            wait_healthy(name, health)
         with browser.chromium() as chromium:
             yield {"tag": tag, "ca": tls["ca"], "orthanc": orthanc, "studies": studies, "good": good, "wrong": wrong,
                    "chromium": chromium}
