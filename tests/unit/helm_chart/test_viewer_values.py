@@ -4,6 +4,7 @@ with every values file, refused with a reason when it cannot work, and checkov-c
 import json
 import os
 import subprocess
+import sys
 
 import kubernetes_validate
 import pytest
@@ -175,3 +176,118 @@ def test_checkov_finds_nothing_new_in_the_viewer(tmp_path):
     assert [f"{c['check_id']} {c['resource']}" for c in results["failed_checks"]] == []
     skipped = results["skipped_checks"]
     assert {c["check_id"] for c in skipped} <= {"CKV_K8S_21", "CKV_K8S_43", "CKV_K8S_15", "CKV_K8S_40"}
+
+
+# --- viewer.mode cloud: the cloud DICOM service through the image's token broker -----------------------------------
+DICOM_URL = "https://hospitalws-pacs.dicom.azurehealthcareapis.com/v2"
+TOKEN_ENDPOINT = "https://login.microsoftonline.com/tenant-1/oauth2/v2.0/token"
+CLOUD = {"viewer": {"enabled": True, "mode": "cloud", "cloud": {
+    "url": DICOM_URL, "htpasswd": {"secretName": "viewer-users", "key": "htpasswd"},
+    "authentication": {"type": "client-credentials", "tokenEndpoint": TOKEN_ENDPOINT, "clientId": "app-1",
+                       "clientSecret": {"secretName": "viewer-dicom-client", "key": "secret"}}},
+    "networkPolicy": {"egress": [{"cidr": "20.0.0.0/8", "ports": [{"port": 443, "protocol": "TCP"}]}]}}}
+WORKLOAD = merged(CLOUD, {
+    "workloadIdentity": {"enabled": True, "clientId": "identity-1", "tenantId": "tenant-1"},
+    "viewer": {"allowUnauthenticated": True, "cloud": {"htpasswd": None, "authentication": {
+        "type": "workload-identity", "tokenEndpoint": "", "clientId": "", "clientSecret": None}}}})
+
+
+def viewer_env(docs):
+    return {e["name"]: e["value"] for e in viewer_pod(docs)["spec"]["containers"][0]["env"]}
+
+
+def test_cloud_client_credentials_secret_and_htpasswd_are_mounted_files_never_values():
+    docs = render(CLOUD)
+    env, pod = viewer_env(docs), viewer_pod(docs)
+    assert env["OHIF_VIEWER_MODE"] == "cloud" and env["OHIF_VIEWER_DICOMWEB_URL"] == DICOM_URL
+    assert env["OHIF_VIEWER_DICOMWEB_PATH"] == "/dicom-web"
+    assert json.loads(env["OHIF_VIEWER_OAUTH"]) == {
+        "Provider": "client_credentials", "TokenEndpoint": TOKEN_ENDPOINT, "ClientId": "app-1",
+        "ClientSecretFile": "/run/medimaging/viewer-secrets/client-secret"}
+    assert env["OHIF_VIEWER_HTPASSWD_PATH"] == "/run/medimaging/viewer-secrets/htpasswd"
+    assert "OHIF_VIEWER_SSO_FRONT" not in env and "OHIF_VIEWER_DICOMWEB_CA_PATH" not in env
+    assert not [e for e in pod["spec"]["containers"][0]["env"] if "valueFrom" in e]
+    secrets = next(v for v in pod["spec"]["volumes"] if v["name"] == "secrets")["projected"]
+    assert secrets["defaultMode"] == 0o440
+    assert secrets["sources"] == [
+        {"secret": {"name": "viewer-dicom-client", "items": [{"key": "secret", "path": "client-secret"}]}},
+        {"secret": {"name": "viewer-users", "items": [{"key": "htpasswd", "path": "htpasswd"}]}}]
+    mounts = pod["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "secrets", "mountPath": "/run/medimaging/viewer-secrets", "readOnly": True} in mounts
+    # No identity of the release's: no service account, no workload identity label.
+    assert "serviceAccountName" not in pod["spec"] and pod["spec"]["automountServiceAccountToken"] is False
+    assert "azure.workload.identity/use" not in pod["metadata"]["labels"]
+
+
+def test_cloud_oauth_settings_are_accepted_by_the_plugin_s_own_schema():
+    sys.path.insert(0, os.path.join(REPO, "files", "orthanc-plugin"))
+    from medimaging_plugin.config import checks  # pylint: disable=import-outside-toplevel
+    from medimaging_plugin.config.oauth import load_oauth_settings  # pylint: disable=import-outside-toplevel
+    server = {**json.loads(viewer_env(render(CLOUD))["OHIF_VIEWER_OAUTH"]), "Url": DICOM_URL}
+    planned = {"/run/medimaging/viewer-secrets/client-secret"} - checks.PLANNED_FILES
+    checks.PLANNED_FILES.update(planned)  # the file the pod mounts
+    try:
+        settings = load_oauth_settings({"DicomWebOAuth": {"Servers": {"viewer": server}}}, {})
+    finally:
+        checks.PLANNED_FILES.difference_update(planned)
+    assert settings.servers[0].provider == "client_credentials"
+    assert settings.servers[0].secret.describe().startswith("file")
+
+
+def test_cloud_egress_is_dns_and_the_given_addresses_not_orthanc():
+    policy = render(CLOUD).get("NetworkPolicy", VIEWER)["spec"]
+    assert policy["egress"][0]["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    assert policy["egress"][1:] == [{"to": [{"ipBlock": {"cidr": "20.0.0.0/8"}}],
+                                     "ports": [{"port": 443, "protocol": "TCP"}]}]
+
+
+def test_cloud_workload_identity_reuses_the_release_s_service_account_and_webhook_label():
+    docs = render(WORKLOAD)
+    pod, env = viewer_pod(docs), viewer_env(docs)
+    assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert pod["spec"]["serviceAccountName"] == FULLNAME
+    account = docs.get("ServiceAccount")["metadata"]["annotations"]
+    assert account["azure.workload.identity/client-id"] == "identity-1"
+    # The webhook's AZURE_CLIENT_ID/TENANT_ID/FEDERATED_TOKEN_FILE fill in the rest.
+    assert json.loads(env["OHIF_VIEWER_OAUTH"]) == {"Provider": "workload_identity"}
+    assert env["OHIF_VIEWER_SSO_FRONT"] == "true" and "OHIF_VIEWER_HTPASSWD_PATH" not in env
+    assert not [v for v in pod["spec"]["volumes"] if v["name"] == "secrets"]
+
+
+def test_cloud_private_ca_from_a_config_map_for_the_service_and_optionally_the_token_endpoint():
+    docs = render(merged(CLOUD, {"viewer": {"cloud": {"caBundle": {"configMap": "hospital-ca", "forTokens": True},
+                                                      "options": {"Scope": "api://dicom/.default"}}}}))
+    env, pod = viewer_env(docs), viewer_pod(docs)
+    assert env["OHIF_VIEWER_DICOMWEB_CA_PATH"] == "/run/medimaging/viewer-ca/ca.crt"
+    oauth = json.loads(env["OHIF_VIEWER_OAUTH"])
+    assert oauth["CaBundle"] == "/run/medimaging/viewer-ca/ca.crt" and oauth["Scope"] == "api://dicom/.default"
+    assert {"name": "ca", "configMap": {"name": "hospital-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}} in \
+        pod["spec"]["volumes"]
+    without = json.loads(viewer_env(render(merged(CLOUD, {"viewer": {"cloud": {"caBundle": {
+        "configMap": "hospital-ca"}}}})))["OHIF_VIEWER_OAUTH"])
+    assert "CaBundle" not in without  # Entra ID's public CA stays trusted for tokens
+
+
+def test_cloud_mode_needs_no_orthanc_dicomweb_and_is_valid_for_kubernetes():
+    docs = render(merged(CLOUD, {"orthanc": {"dicomWeb": {"enabled": False}}}))
+    for doc in viewer_docs(docs):
+        kubernetes_validate.validate(doc, "1.37.0", strict=True)
+    assert sorted(d["kind"] for d in viewer_docs(docs)) == ["Deployment", "NetworkPolicy", "Service"]
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"viewer": {"cloud": {"url": ""}}}, "viewer.mode cloud needs viewer.cloud.url"),
+    ({"viewer": {"cloud": {"url": "http://dicom.example.org/v2"}}}, "at '/viewer/cloud/url'"),
+    ({"viewer": {"mode": "hybrid"}}, "at '/viewer/mode'"),
+    ({"viewer": {"cloud": {"authentication": {"clientSecret": None}}}}, "client-credentials needs tokenEndpoint"),
+    ({"viewer": {"cloud": {"authentication": {"type": "static"}}}}, "at '/viewer/cloud/authentication/type'"),
+    ({"viewer": {"cloud": {"options": {"ClientSecret": "s3cret"}}}}, "at '/viewer/cloud/options/ClientSecret'"),
+    ({"viewer": {"cloud": {"authentication": {"type": "workload-identity", "clientSecret": None}}}},
+     "workload-identity needs workloadIdentity.enabled"),
+    ({"viewer": {"cloud": {"authentication": {"type": "managed-identity"}}}},
+     "clientSecret is for client-credentials only"),
+    ({"viewer": {"cloud": {"htpasswd": None}}}, "viewers must be authenticated"),
+])
+def test_cloud_values_that_cannot_work_are_refused_with_a_reason(values, message):
+    with pytest.raises(HelmError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        render(merged(CLOUD, values))
