@@ -1,5 +1,6 @@
-"""The managed identity endpoint of an environment, as Container Apps serves it to replicas: plain HTTP
-(IDENTITY_ENDPOINT=http://<gateway>:42356/msi/token), GET ?resource=...&api-version=2019-08-01 with the replica's
+"""The managed identity endpoint of an environment, as Container Apps serves it to replicas: plain HTTP at Azure's own
+address (IDENTITY_ENDPOINT=http://localhost:42356/msi/token: loopback, so clients that refuse plain http elsewhere
+accept it), served on <gateway>:42356 where private_access.connect sends the replica's 127.0.0.1:42356; GET ?resource=...&api-version=2019-08-01 with the replica's
 X-IDENTITY-HEADER; client_id / mi_res_id / object_id pick a user-assigned identity. Tokens come from the
 emulator's Entra (lab.azure.entra.managed_identity), so audiences, RBAC and the request log are the emulator's.
 """
@@ -60,13 +61,13 @@ def _handler(ctx):
 
 
 def ensure(ctx, gateway):
-    """Serve the endpoint on gateway:42356 (once per environment network); returns its URL."""
+    """Serve the endpoint on gateway:42356 (once per environment network); returns its URL as replicas see it."""
     with _LOCK:
         if gateway not in _SERVERS:
             server = _Server((gateway, PORT), _handler(ctx))
             _SERVERS[gateway] = server
             threading.Thread(target=server.serve_forever, name=f"msi-{gateway}", daemon=True).start()
-    return f"http://{gateway}:{PORT}/msi/token"
+    return f"http://localhost:{PORT}/msi/token"
 
 
 def stop(gateway):

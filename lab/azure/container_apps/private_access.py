@@ -13,6 +13,7 @@ import ipaddress
 import subprocess
 import threading
 
+from lab.azure.container_apps import identity
 from lab.azure.container_apps.ingress import Ingress
 from lab.azure.web import HttpError, LabHttpsServer
 from lab.containers.runtime import ContainerError, podman
@@ -86,7 +87,7 @@ def connect(ctx, container, gateway):
     ports = {**ports, **{port: None for port in relayed}}
     pid = podman("container", "inspect", "--format", "{{.State.Pid}}", container).stdout.decode().strip()
     enter = ["nsenter", "-t", pid, "-n"]
-    listed = ",".join(str(p) for p in sorted(ports))
+    listed = ",".join(str(p) for p in sorted(set(ports) | {identity.PORT}))  # the identity endpoint is localhost:42356
     for argv in (["sysctl", "-q", "-w", "net.ipv4.conf.all.route_localnet=1"],
                  ["iptables", "-w", "5", "-t", "nat", "-A", "OUTPUT", "-d", "127.0.0.1/32", "-p", "tcp", "-m",
                   "multiport", "--dports", listed, "-j", "DNAT", "--to-destination", gateway],

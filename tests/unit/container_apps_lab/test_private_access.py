@@ -70,3 +70,22 @@ def test_an_endpoint_to_another_service_does_not_open_this_one(closed):
 def test_ingress_ip_restrictions(rules, client, expected):
     from lab.azure.container_apps.ingress import allowed
     assert allowed(rules, client) is expected
+
+
+def test_a_replica_reaches_the_identity_endpoint_at_azures_loopback_address(closed, monkeypatch):
+    """Azure gives replicas IDENTITY_ENDPOINT=http://localhost:42356/msi/token (loopback: clients such as the plugin
+    refuse plain http elsewhere); the lab sends that port on to the gateway, where the endpoint listens."""
+    from lab.azure.container_apps import identity
+    closed.facts = {"ports": {"emulator": 44321}}
+    calls = []
+    monkeypatch.setattr(private_access, "_listen", lambda *args: None)
+    monkeypatch.setattr(private_access, "podman", lambda *args: types.SimpleNamespace(stdout=b"4242\n"))
+    monkeypatch.setattr(private_access.subprocess, "run",
+                        lambda argv, **_: calls.append(argv) or types.SimpleNamespace(returncode=0, stderr=b""))
+    private_access.connect(closed, "replica-0", "10.89.200.1")
+    dnat = [argv for argv in calls if "DNAT" in argv][0]
+    assert dnat[dnat.index("--dports") + 1].split(",") == ["42356", "44321"]
+    assert dnat[-1] == "10.89.200.1"
+    monkeypatch.setattr(identity, "_Server", lambda *args: types.SimpleNamespace(serve_forever=lambda: None))
+    assert identity.ensure(closed, "10.89.200.1") == "http://localhost:42356/msi/token"
+    identity._SERVERS.pop("10.89.200.1", None)
