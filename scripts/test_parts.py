@@ -15,9 +15,11 @@ ends with every failure's log tail and a table of the parts' times, and exits 1 
     python scripts/test_parts.py [--jobs N] [--record] [--list] [PART_PREFIX ...]
 """
 import argparse
+import hashlib
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,7 +68,9 @@ def molecule_scenarios():
 
 def all_parts():
     """name -> (argv, extra environment)."""
-    basetemp = os.path.join(tempfile.gettempdir(), "medimaging-test-parts")
+    # One folder per checkout: a developer's run and a CI-like clone's run on one machine never share it.
+    checkout = hashlib.sha256(REPO.encode()).hexdigest()[:8]
+    basetemp = os.path.join(tempfile.gettempdir(), f"medimaging-test-parts-{checkout}")
     os.makedirs(basetemp, exist_ok=True)  # pytest makes --basetemp itself, not its parents
     parts = {"unit": (PYTEST + [f"--basetemp={basetemp}/unit", os.path.join("tests", "unit")], {})}
     for name, path in integration_parts():
@@ -92,7 +96,8 @@ def _known_durations():
 
 
 class Runner:
-    def __init__(self, parts, jobs, durations):
+    def __init__(self, parts, jobs, durations, timeout):
+        self.timeout = timeout
         self.queue = sorted(parts, key=lambda name: -durations.get(name, DEFAULT_SECONDS))
         self.parts = parts
         self.jobs = jobs
@@ -111,12 +116,31 @@ class Runner:
         with open(log_path, "w", encoding="utf-8") as log:
             log.write(f"$ {shlex.join(argv)}\n")
             log.flush()
-            rc = subprocess.call(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL)
+            process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            try:
+                rc = process.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                rc = self._stop_hung(process, log)
         seconds = time.monotonic() - started
         with self.lock:
             self.results[name] = (rc, seconds, log_path)
             print(f"{'PASS' if rc == 0 else 'FAIL'} {name:48s} {seconds:6.0f} s", flush=True)
+
+    def _stop_hung(self, process, log):
+        """A part past its time is stopped (its whole process group), so one hang cannot eat CI's budget."""
+        for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                process.wait(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        log.write(f"\n*** stopped after {self.timeout} s (TEST_PART_TIMEOUT): the part hung or is far too slow\n")
+        return 124
 
     def _worker(self):
         while (name := self._next()) is not None:
@@ -155,6 +179,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=int(os.environ.get("TEST_JOBS", "3")),
                         help="parts at once (default: $TEST_JOBS or 3)")
+    parser.add_argument("--timeout", type=int, default=int(os.environ.get("TEST_PART_TIMEOUT", "1500")),
+                        help="seconds after which a part is stopped and failed (default: $TEST_PART_TIMEOUT or 1500)")
     parser.add_argument("--record", action="store_true", help=f"write the parts' seconds to {DURATIONS}")
     parser.add_argument("--list", action="store_true", help="print the parts in the order they would start")
     parser.add_argument("prefixes", nargs="*", help="run only the parts whose names start with one of these")
@@ -167,7 +193,7 @@ def main():
         if not parts:
             parser.error(f"no part starts with {' or '.join(args.prefixes)}; see --list")
     durations = _known_durations()
-    runner = Runner(parts, args.jobs, durations)
+    runner = Runner(parts, args.jobs, durations, args.timeout)
     if args.list:
         for name in runner.queue:
             print(f"{durations.get(name, DEFAULT_SECONDS):6.0f} s  {name}")
