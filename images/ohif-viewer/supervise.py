@@ -31,14 +31,17 @@ class Supervisor:
 
     def _on_stop(self, signum, _frame):
         if not self.stop_requested:
-            self.log(f"{signal.Signals(signum).name} received: stopping {', '.join(n for n, _ in self.children.values())}")
+            self.log(f"{signal.Signals(signum).name} received: stopping {self._names()}")
         self.stop_requested = True
         self._signal_all()
 
+    def _names(self):
+        return ", ".join(child[0] for child in self.children.values()) or "nothing else"
+
     def _signal_all(self):
-        for pid, (_, stop_signal) in list(self.children.items()):
+        for pid, child in list(self.children.items()):
             try:
-                os.kill(pid, stop_signal)
+                os.kill(pid, child[1])
             except ProcessLookupError:
                 pass
 
@@ -81,8 +84,7 @@ class Supervisor:
         while first is None and self.children:
             first = self._reap()
         if first and not self.stop_requested:
-            others = ", ".join(name for name, _ in self.children.values())
-            self.log(f"{first[0]} ended ({how(first[1])}): stopping {others or 'nothing else'}; the container stops")
+            self.log(f"{first[0]} ended ({how(first[1])}): stopping {self._names()}; the container stops")
         return self.shutdown(0 if self.stop_requested else 1)
 
     def shutdown(self, code):
