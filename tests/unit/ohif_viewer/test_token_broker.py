@@ -106,3 +106,17 @@ def test_without_a_token_nginx_gets_503_with_the_reason_and_status_shows_no_toke
     assert "invalid_client" in json.loads(body)["error"]
     status, _, body = _get(port, "/status")
     assert status == 200 and "token-" not in body.decode()
+
+
+def test_a_failure_is_logged_once_per_new_reason_and_the_recovery_once(capsys):
+    provider, clock = FakeProvider(lifetime=60), Clock()
+    cache = broker.TokenCache(provider, margin=300, clock=clock)
+    provider.fail = TokenError("invalid_client: the secret is wrong", permanent=True)
+    for _ in range(3):  # nginx asks once per image frame: one line, not three
+        with pytest.raises(TokenError):
+            cache.get()
+    provider.fail = None
+    assert cache.get() == "token-4"
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["token broker: no token: invalid_client: the secret is wrong",
+                     "token broker: a token again (client_credentials)"]
