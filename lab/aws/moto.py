@@ -5,8 +5,11 @@ by that PID. AWS managed policies (AmazonSSMManagedInstanceCore) are loaded: the
 are moto's throwaway ones (moto accepts any); the environment points amazon.aws / community.aws and boto3 at it
 (AWS_URL is the endpoint_url fallback of every amazon.aws module).
 """
+import contextlib
 import os
+import shutil
 import sys
+import tempfile
 
 from lab import proc
 
@@ -43,3 +46,15 @@ class MotoServer:
         """Variables that send boto3 and the amazon.aws / community.aws modules to this server."""
         return {"AWS_URL": self.endpoint, "AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+
+
+@contextlib.contextmanager
+def throwaway_moto(prefix="medimaging-aws-"):
+    """A started MotoServer in a new temporary folder (its lab_dir); stopped and the folder removed after."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    moto = MotoServer(workdir).start()
+    try:
+        yield moto
+    finally:
+        moto.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

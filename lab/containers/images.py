@@ -49,8 +49,9 @@ IMAGES = {
                            context="lab/images/site", bases=("host-bookworm",),
                            build_args=(("BASE_IMAGE", "localhost/medimaging/host:bookworm"),)),
     # An aws_orthweb EC2 instance (lab/aws/hosts): the host with cloud-init and the user data's packages.
-    "aws-host-bookworm": Image("localhost/medimaging/aws-host:bookworm", containerfile="lab/images/aws-host/Containerfile",
-                               context="lab/images/aws-host", bases=("host-bookworm",),
+    "aws-host-bookworm": Image("localhost/medimaging/aws-host:bookworm",
+                               containerfile="lab/aws/hosts/image/Containerfile", context="lab/aws/hosts/image",
+                               bases=("host-bookworm",),
                                build_args=(("BASE_IMAGE", "localhost/medimaging/host:bookworm"),)),
     "orthanc-base-trixie": Image("localhost/medimaging/orthanc-base:trixie",
                                  containerfile="lab/images/orthanc-base/Containerfile",

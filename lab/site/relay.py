@@ -39,6 +39,11 @@ def _serve_one(client, port):
     except OSError:
         client.close()
         return
+    splice(client, upstream)
+
+
+def splice(client, upstream):
+    """Copy bytes both ways between two connected sockets (Nagle off) until both sides are done; close them."""
     upstream.settimeout(None)
     for sock in (client, upstream):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
