@@ -1,0 +1,76 @@
+"""playbooks/azure_production.yml over inventories/azure_production_lab, converged ONCE for the folder against a
+throwaway lab, whose container app runs its replicas as containers of the project's image. The runner is the
+quickstart folder's (tests/integration/container_app/conftest.py, loaded by path with this scenario's inventory)."""
+import importlib.util
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from lab.containers import images
+from lab.throwaway import throwaway_lab
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+PLAYBOOK = os.path.join(REPO, "playbooks", "azure_production.yml")
+
+_spec = importlib.util.spec_from_file_location("container_app_runner",
+                                               os.path.join(os.path.dirname(HERE), "container_app", "conftest.py"))
+runner = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(runner)
+runner.INVENTORY = os.path.join(REPO, "inventories", "azure_production_lab")  # this copy of the module only
+recap = runner.recap
+
+
+class ProductionLab(runner.QuickstartLab):
+    def converge(self, *args, label="converge"):
+        """The production playbook: (process, recap, requests meanwhile); fails the test when the run fails."""
+        before = len(self.requests())
+        done = self._run(args, label, 900, playbook=PLAYBOOK)
+        return done, recap(done.stdout), self.requests()[before:]
+
+    def together(self, runs):
+        """Several production runs at once ({label: args}), allowed to fail (refusals are expected):
+        ({label: process}, every request the emulator received while they ran)."""
+        before = len(self.requests())
+        with ThreadPoolExecutor(len(runs)) as pool:
+            futures = {label: pool.submit(self._run, args, label, 900, PLAYBOOK, False) for label, args in runs.items()}
+            done = {label: future.result() for label, future in futures.items()}
+        return done, self.requests()[before:]
+
+
+@pytest.fixture(scope="package")
+def production_lab(tmp_path_factory):
+    images.ensure("orthanc")
+    workdir = str(tmp_path_factory.mktemp("production"))
+    with throwaway_lab("medimaging-production-") as lab:  # `lab down` removes its replicas and networks
+        yield ProductionLab(lab.env(), workdir)
+
+
+@pytest.fixture(scope="package")
+def converged(production_lab):
+    return production_lab.converge("--diff")
+
+
+# Bad inputs, each refused by the role's checks before any change (the scenario's network entry point runs them first).
+BAD_INPUTS = {
+    "bad-cpu": ({"orthanc_container_app_cpu": 0.75, "orthanc_container_app_memory": "2Gi"}, "Azure refuses 0.75 vCPU"),
+    "bad-subnet": ({"orthanc_container_app_environment_subnet_prefix": "10.61.0.0/28"}, "subnets are too small"),
+    "plain-secret": ({"orthanc_container_app_oauth_server": {"ClientSecret": "plain-canary-8d1f"}},
+                     "production takes no client secret"),
+    "tcp-outside-vnet": ({"orthanc_container_app_mode": "quickstart", "orthanc_container_app_dicom_port": 4242},
+                         "allows only in a Container Apps environment with a custom VNet"),
+}
+
+
+@pytest.fixture(scope="package")
+def reruns(production_lab, converged):
+    """A second converge, a --check run and the bad inputs, side by side after the first converge."""
+    runs = {"second": (), "check": ("--check",)}
+    for label, (extra, _) in BAD_INPUTS.items():
+        path = os.path.join(production_lab.workdir, label + ".json")
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(extra, handle)
+        runs[label] = ("-e", "@" + path)
+    return production_lab.together(runs)
