@@ -317,8 +317,8 @@ def wait_for_upstream_name(url, timeout):
         except socket.gaierror as exc:
             if time.monotonic() >= deadline:
                 raise SettingsError(f"the host name {host} of OHIF_VIEWER_DICOMWEB_URL does not resolve "
-                                    f"({exc.strerror}) after {timeout:.0f} s: check the URL (in Kubernetes: the "
-                                    "Orthanc Service's name and namespace)") from exc
+                                    f"({exc.strerror}) after {timeout:.0f} s: check the URL (in Kubernetes, on-prem: "
+                                    "the Orthanc Service's name and namespace; cloud: the DNS the pod uses)") from exc
             time.sleep(1)
 
 
