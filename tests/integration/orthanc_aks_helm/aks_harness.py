@@ -19,7 +19,7 @@ from lab.throwaway import throwaway_lab
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOK = os.path.join(REPO, "playbooks", "azure_production_aks.yml")
 INVENTORY = os.path.join(REPO, "inventories", "aks_lab")
-CLUSTER = "aks-helm-it"
+CLUSTER = "aks-helm-scenario"  # its own name: the podman network, labels and subnet derive from it
 
 
 class AksLab:

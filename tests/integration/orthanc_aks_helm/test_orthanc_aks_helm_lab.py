@@ -1,10 +1,14 @@
-"""playbooks/azure_production_aks.yml in the lab (one converge for the module, conftest.py): the pod Ready with
+"""playbooks/azure_production_aks.yml in the lab (one converge for the module, conftest.py). First, check mode from
+empty (only the resource group exists): changes reported, nothing written to ARM, the vaults or the cluster. Then
+the converge: the network (VNet, subnets, privatelink zones and links, private endpoints with zone groups) and the
+cluster on its node subnet (Azure CNI); the pod Ready with
 workload identity and no client secret anywhere; the plugin holding a token obtained through workload identity;
 a study stored in Orthanc reaching the lab's DICOM service by STOW through the plugin, as the identity; the index
 in the PostgreSQL flexible server's database; the metrics endpoint answering. Then the same playbook in check
 mode on the converged state: changed=0 (idempotent) and nothing written, neither to ARM (the emulator's request
 log) nor to the cluster (its resourceVersion counter). One check-mode pass stands for both the idempotence run
-and the check-mode run: the modules compare the same way in both, and a full converge costs minutes here."""
+and the check-mode run: the modules compare the same way in both, and a full converge costs minutes here.
+Last, the teardown (aks_state=absent) removes what the role made, and a second one changes nothing."""
 import base64
 import json
 import os
@@ -13,11 +17,12 @@ import urllib.error
 import urllib.request
 
 import psycopg
+import pytest
 import yaml
 
 from lab.dicom_factory import make_instance
 
-NAMESPACE, RELEASE = "pacs", "orthanc"
+NAMESPACE, RELEASE, GROUP = "pacs", "orthanc", "rg-aks-lab"
 
 
 def kube(aks_lab, plural, name=None, api="v1"):
@@ -47,24 +52,46 @@ def orthanc(aks_lab, path, body=None, method=None, content_type="application/jso
         return exc.code, exc.read()
 
 
-def identity(aks_lab):
-    """The user-assigned identity the role made (read from the emulator's ARM)."""
+def arm(aks_lab, client_class):
+    """An ARM SDK client on the emulator, as the lab's admin principal."""
     from azure.identity import ClientSecretCredential
-    from azure.mgmt.msi import ManagedServiceIdentityClient
     env = aks_lab.env
     credential = ClientSecretCredential(env["tenant_id"], env["client_id"], env["client_secret"],
                                         authority=env["authority_host"], disable_instance_discovery=True,
                                         connection_verify=env["ca_bundle"])
-    client = ManagedServiceIdentityClient(credential, env["subscription_id"], base_url=env["arm_endpoint"],
-                                          credential_scopes=["https://management.azure.com/.default"],
-                                          connection_verify=env["ca_bundle"])
-    return client.user_assigned_identities.get("rg-aks-lab", "id-" + RELEASE)
+    return client_class(credential, env["subscription_id"], base_url=env["arm_endpoint"],
+                        credential_scopes=["https://management.azure.com/.default"], connection_verify=env["ca_bundle"])
+
+
+def identity(aks_lab):
+    """The user-assigned identity the role made (read from the emulator's ARM)."""
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+    return arm(aks_lab, ManagedServiceIdentityClient).user_assigned_identities.get(GROUP, "id-" + RELEASE)
+
+
+def arm_writes(aks_lab, offset):
+    """(method, path) of every write since offset: ARM and the vaults' data planes (POST listClusterUserCredential
+    only reads)."""
+    return [(e["method"], e["path"]) for e in request_log(aks_lab, offset)
+            if e["method"] not in ("GET", "HEAD") and not e["path"].endswith("/listClusterUserCredential")
+            and (e["path"].lower().startswith(("/subscriptions/", "/secrets/", "/deletedsecrets/")))]
 
 
 def request_log(aks_lab, offset=0):
     with open(aks_lab.env["request_log"], encoding="utf-8") as handle:
         handle.seek(offset)
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def changed_tasks(stdout):
+    """Names of the tasks that reported changed in an ansible-playbook output."""
+    names, current = set(), None
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            current = line[len("TASK ["):].rsplit("]", 1)[0]
+        elif line.startswith("changed:") and current:
+            names.add(current)
+    return names
 
 
 def wait_for(what, probe, timeout=120):
@@ -75,6 +102,57 @@ def wait_for(what, probe, timeout=120):
             assert found, "timed out waiting for " + what
             return found
         time.sleep(1)
+
+
+def test_check_mode_from_empty_reports_changes_and_writes_nothing(aks_lab):
+    """Before the first converge (so it runs first: `converged` is not asked for). Only the resource group exists:
+    the modules refuse to plan inside a group that does not exist, in check mode too."""
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    arm(aks_lab, ResourceManagementClient).resource_groups.create_or_update(GROUP, {"location": aks_lab.env["location"]})
+    offset = os.path.getsize(aks_lab.env["request_log"])
+    version = aks_lab.cluster.store.resource_version
+    done, summary = aks_lab.playbook("--check", "--diff", label="check-from-empty")
+    assert summary["failed"] == 0, summary
+    # What would be created, as the recap's tasks say (the cluster, the endpoints and the release wait for the
+    # network, the data services and the vault to exist: they are planned on the real run).
+    assert {"orthanc_aks_helm : Ensure the virtual network and its subnets",
+            "orthanc_aks_helm : Ensure the private DNS zones, linked to the network",
+            "azure_dicom : Ensure the Health Data Services workspace",
+            "postgres_flexible : Ensure the flexible server", "blob_archive : Ensure the storage account",
+            "orthanc_aks_helm : Ensure Orthanc's user-assigned identity"} <= changed_tasks(done.stdout), done.stdout
+    assert arm_writes(aks_lab, offset) == []
+    assert aks_lab.cluster.store.resource_version == version, "check mode wrote to the cluster"
+    assert kube(aks_lab, "secrets") == [] and kube(aks_lab, "deployments", api="apps/v1") == []
+
+
+def test_network_private_endpoints_and_cluster_subnet(aks_lab, converged):
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.privatedns import PrivateDnsManagementClient
+    network = arm(aks_lab, NetworkManagementClient)
+    subnets = {s.name: s for s in network.subnets.list(GROUP, "vnet-aks-lab")}
+    assert set(subnets) == {"aks-nodes", "private-endpoints"}
+    cluster = arm(aks_lab, ContainerServiceClient).managed_clusters.get(GROUP, "aks-pacs-lab")
+    assert cluster.network_profile.network_plugin == "azure"
+    assert cluster.agent_pool_profiles[0].vnet_subnet_id.lower() == subnets["aks-nodes"].id.lower()
+    endpoints = {e.name: e for e in network.private_endpoints.list(GROUP)}
+    assert set(endpoints) == {"pe-vnet-aks-lab-dicom", "pe-vnet-aks-lab-blob", "pe-vnet-aks-lab-vault"}
+    targets = {name: e.private_link_service_connections[0] for name, e in endpoints.items()}
+    assert targets["pe-vnet-aks-lab-dicom"].private_link_service_id.lower().endswith("/workspaces/akslabws")
+    assert targets["pe-vnet-aks-lab-dicom"].group_ids == ["healthcareworkspace"]
+    assert targets["pe-vnet-aks-lab-vault"].group_ids == ["vault"]
+    assert all(e.subnet.id.lower() == subnets["private-endpoints"].id.lower() for e in endpoints.values())
+    dns = arm(aks_lab, PrivateDnsManagementClient)
+    zones = {z.name for z in dns.private_zones.list_by_resource_group(GROUP)}
+    assert {"privatelink.vaultcore.azure.net", "privatelink.blob.core.windows.net",
+            "privatelink.workspace.azurehealthcareapis.com"} <= zones
+    links = list(dns.virtual_network_links.list(GROUP, "privatelink.vaultcore.azure.net"))
+    assert [link.virtual_network.id.lower() for link in links] == [network.virtual_networks.get(
+        GROUP, "vnet-aks-lab").id.lower()]
+    # The zone group wrote the vault endpoint's address into the vault's privatelink zone.
+    group = network.private_dns_zone_groups.get(GROUP, "pe-vnet-aks-lab-vault", "default")
+    (record,) = group.private_dns_zone_configs[0].record_sets
+    assert record.record_set_name == "kv-aks-lab" and record.ip_addresses[0].startswith("10.240.16.")
 
 
 def test_pod_ready_with_workload_identity_and_no_secret_in_values(aks_lab, converged):
@@ -150,9 +228,30 @@ def test_check_mode_on_the_converged_scenario_changes_and_writes_nothing(aks_lab
     version = aks_lab.cluster.store.resource_version
     _done, summary = aks_lab.playbook("--check", label="check")
     assert summary["failed"] == 0 and summary["changed"] == 0, summary
-    writes = [(e["method"], e["path"]) for e in request_log(aks_lab, offset)
-              if e["path"].lower().startswith("/subscriptions/") and e["method"] != "GET"
-              and not e["path"].endswith("/listClusterUserCredential")]   # a POST that only reads
-    assert writes == []
+    assert arm_writes(aks_lab, offset) == []
     assert aks_lab.cluster.store.resource_version == version, "check mode wrote to the cluster"
 
+
+def test_teardown_removes_what_the_role_made_and_a_second_changes_nothing(aks_lab, converged):
+    """Last: aks_state=absent. The data services stay (patient data), so does the network and the vault."""
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+    principal = identity(aks_lab).principal_id
+    offset = os.path.getsize(aks_lab.env["request_log"])
+    _done, summary = aks_lab.playbook("-e", "aks_state=absent", label="absent")
+    assert summary["failed"] == 0 and summary["changed"] > 0, summary
+    with pytest.raises(ResourceNotFoundError):
+        identity(aks_lab)
+    writes = arm_writes(aks_lab, offset)
+    assert any(m == "DELETE" and "/federatedIdentityCredentials/" in p for m, p in writes), writes
+    for name in ("orthanc-users", "orthanc-db-username", "orthanc-db-password"):
+        assert ("DELETE", "/secrets/" + name) in writes
+    assigned = arm(aks_lab, AuthorizationManagementClient).role_assignments.list_for_subscription()
+    assert [a.id for a in assigned if a.principal_id == principal] == []
+    network = arm(aks_lab, NetworkManagementClient)
+    assert [e.name for e in network.private_endpoints.list(GROUP)] == []
+    assert [s for s in kube(aks_lab, "secrets") if s.get("type") == "helm.sh/release.v1"] == []
+    assert kube(aks_lab, "deployments", api="apps/v1") == [] and kube(aks_lab, "pods") == []
+    _done, again = aks_lab.playbook("-e", "aks_state=absent", label="absent-again")
+    assert again["failed"] == 0 and again["changed"] == 0, again
