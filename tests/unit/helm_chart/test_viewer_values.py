@@ -1,6 +1,7 @@
 """The chart's OHIF viewer (values viewer:, templates/viewer-*.yaml), read from real `helm template` output: off by
 default, on with Orthanc's pod security, reading this release's Orthanc Service; valid for Kubernetes, lint-clean
 with every values file, refused with a reason when it cannot work, and checkov-clean."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -291,3 +292,40 @@ def test_cloud_mode_needs_no_orthanc_dicomweb_and_is_valid_for_kubernetes():
 def test_cloud_values_that_cannot_work_are_refused_with_a_reason(values, message):
     with pytest.raises(HelmError, match=message.replace("(", r"\(").replace(".", r"\.")):
         render(merged(CLOUD, values))
+
+
+def _image_entrypoint():
+    """images/ohif-viewer/entrypoint.py with its folders pointed at the repository (the image's layout there)."""
+    spec = importlib.util.spec_from_file_location("ohif_viewer_entrypoint",
+                                                  os.path.join(REPO, "images", "ohif-viewer", "entrypoint.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.ROLE = os.path.join(REPO, "roles", "ohif_viewer")
+    module.HOME = os.path.join(REPO, "images", "ohif-viewer")
+    module.LIB = os.path.join(REPO, "files", "orthanc-plugin")
+    return module
+
+
+@pytest.mark.parametrize("values", [ON, CLOUD, WORKLOAD], ids=["onprem", "cloud-client-credentials",
+                                                                "cloud-workload-identity"])
+def test_the_image_accepts_every_environment_the_chart_gives_it(values, tmp_path):
+    """The chart's OHIF_VIEWER_* values go through the image's own settings check, the role's rules and (cloud) the
+    plugin's schema, and render the role's site: chart and image agree on every name and value."""
+    entrypoint = _image_entrypoint()
+    environ = viewer_env(render(values))
+    mounted = {"/run/medimaging/viewer-secrets/client-secret"}
+    if json.loads(environ.get("OHIF_VIEWER_OAUTH", "{}")).get("Provider") == "workload_identity":
+        token = tmp_path / "azure-identity-token"  # what the webhook projects and names in AZURE_* variables
+        token.write_text("federated", encoding="utf-8")
+        environ.update(AZURE_FEDERATED_TOKEN_FILE=str(token), AZURE_CLIENT_ID="identity-1", AZURE_TENANT_ID="t-1")
+    sys.path.insert(0, entrypoint.LIB)
+    from medimaging_plugin.config import checks  # pylint: disable=import-outside-toplevel
+    planned = mounted - checks.PLANNED_FILES
+    checks.PLANNED_FILES.update(planned)
+    try:
+        variables = entrypoint.render(environ, run=str(tmp_path / "run"))
+    finally:
+        checks.PLANNED_FILES.difference_update(planned)
+    site = (tmp_path / "run" / "site.conf").read_text(encoding="utf-8")
+    assert variables["ohif_viewer_mode"] == values["viewer"].get("mode", "onprem")
+    assert ("auth_request /_medimaging/token;" in site) == (variables["ohif_viewer_mode"] == "cloud")
