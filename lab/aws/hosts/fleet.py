@@ -78,6 +78,9 @@ class Fleet:
         if not instances:
             raise ContainerError(f"moto has no running instance tagged Project={self.name}: converge first")
         self._check_vpc(instances[0]["VpcId"])
+        if podman("network", "exists", self.network, check=False).returncode == 0:
+            raise ContainerError(f"podman network {self.network} exists: an earlier fleet of {self.owner} is still "
+                                 "up; call down() first (it removes everything labelled for the owner)")
         tag = images.ensure(IMAGE, log)
         podman("network", "create", "--label", owner_label(self.owner), "--subnet", str(self.subnet),
                "--gateway", self.gateway, self.network)

@@ -11,6 +11,7 @@ import socket
 import threading
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lab.site.relay import splice
 
@@ -32,10 +33,11 @@ class Association:
 
 
 def _forward(client, association, port):
+    target = None
     try:
         target = association.private_address()
         upstream = socket.create_connection((target, port), timeout=5) if target else None
-    except OSError as exc:
+    except (OSError, BotoCoreError, ClientError) as exc:  # host gone, or moto not answering
         print(f"{association.public_ip}:{port} -> {target}: {exc}", flush=True)
         upstream = None
     if upstream is None:
