@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import BAD_INPUTS, recap
+from .conftest import BAD_INPUTS, recap
 
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 GROUP = "rg-production-lab"
@@ -164,7 +164,7 @@ def test_a_second_converge_and_check_mode_write_nothing_and_bad_inputs_are_refus
     assert check["failed"] == 0 and check["changed"] == 0, check
     for label, (_, message) in BAD_INPUTS.items():
         output = done[label].stdout
-        assert done[label].returncode != 0 and message in output.replace("\n", " "), (label, output[-3000:])
+        assert done[label].returncode != 0 and message in " ".join(output.split()), (label, output[-3000:])
         assert "plain-canary-8d1f" not in output + done[label].stderr
     # No run wrote anything (the identity endpoint's and the environment's shared-key reads are POSTs that read).
     assert [r for r in sent if r[0] in WRITES and not r[1].endswith(("/sharedKeys", "/token"))] == []
