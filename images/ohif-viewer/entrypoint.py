@@ -233,8 +233,9 @@ def check_with_plugin_schema(config, environ):
     try:
         load_oauth_settings(config, dict(environ))
     except ConfigError as exc:
-        where = exc.key.replace("DicomWebOAuth.Servers.viewer.", f"{OAUTH}.").replace("DicomWebOAuth.Servers.viewer",
-                                                                                      OAUTH)
+        server = "DicomWebOAuth.Servers.viewer"
+        where = ("OHIF_VIEWER_DICOMWEB_URL" if exc.key == f"{server}.Url"  # Url comes from there
+                 else exc.key.replace(f"{server}.", f"{OAUTH}.").replace(server, OAUTH))
         raise SettingsError(f"{where}: {exc.problem}{f' ({exc.hint})' if exc.hint else ''}") from None
 
 
