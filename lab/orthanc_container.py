@@ -10,14 +10,14 @@ import os
 import uuid
 
 from lab.containers import images
-from lab.containers.runtime import LABEL, owner_label, podman, podman_env, podman_json, remove_labelled
+from lab.containers.runtime import owner_label, podman, podman_env, remove_stale_sessions, session_owner
 from lab.orthanc import OrthancProcess
-from lab.proc import pid_alive, stop_pid
+from lab.proc import stop_pid
 
 # Per test session (several may run at once on one machine): a session removes its own containers, and those of
 # sessions whose process is gone (crashed runs), never a live session's.
 OWNER_PREFIX = "orthanc-line-"
-OWNER = OWNER_PREFIX + str(os.getpid())
+OWNER = session_owner(OWNER_PREFIX)
 # The plugin needs no PyPI package; the host's plugin venv is built for Python 3.11 and does not fit 3.13.
 HOST_ONLY_ENV = ("PYTHONPATH",)
 # Never mounted over the image's own folders (nor /tmp itself, where its entrypoint writes).
@@ -61,15 +61,7 @@ class OrthancContainer(OrthancProcess):
 
 def remove_leftovers():
     """Remove this session's containers and those of sessions whose process no longer exists."""
-    listed = podman_json("ps", "-a", "--format", "json", "--filter", f"label={LABEL}")
-    owners = {(container.get("Labels") or {}).get(LABEL, "") for container in listed}
-    removed = 0
-    for owner in owners:
-        if owner.startswith(OWNER_PREFIX):
-            pid = owner[len(OWNER_PREFIX):]
-            if owner == OWNER or not (pid.isdigit() and pid_alive(int(pid))):
-                removed += remove_labelled(owner)
-    return removed
+    return remove_stale_sessions(OWNER_PREFIX)
 
 
 def host_paths(values, exclude):

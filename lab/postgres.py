@@ -4,6 +4,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 
 from lab.proc import LOOPBACK, LabError, port_in_use, read_pidfile, start_daemon, stop_pid, wait_for_port
 
@@ -81,9 +82,21 @@ class PostgresCluster:
         return True
 
     def _wait_ready(self, timeout):
-        argv = _as_service_user([os.path.join(self.bindir, "pg_isready"), "-h", self.datadir, "-p", str(self.port),
-                                 "-t", str(int(timeout))])
-        subprocess.run(argv, check=True, capture_output=True)
+        """Until the server accepts connections. pg_isready answers 1 at once while the server is still starting
+        (it listens before it accepts), which a loaded machine shows: ask again until the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(1, int(deadline - time.monotonic()))
+            argv = _as_service_user([os.path.join(self.bindir, "pg_isready"), "-h", self.datadir, "-p",
+                                     str(self.port), "-t", str(left)])
+            done = subprocess.run(argv, capture_output=True, check=False)
+            if done.returncode == 0:
+                return
+            if time.monotonic() >= deadline:
+                raise LabError(f"PostgreSQL on port {self.port} not accepting connections after {timeout:.0f} s "
+                               f"(pg_isready exit {done.returncode}: {done.stdout.decode(errors='replace').strip()}); "
+                               f"see {self.logfile}")
+            time.sleep(0.2)
 
     def running(self):
         pid = self.pid

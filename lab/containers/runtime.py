@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 
-from lab.proc import LabError
+from lab.proc import LabError, pid_alive
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG_DIR = os.path.join(REPO_ROOT, ".cache", "containers")
@@ -76,6 +76,25 @@ def remove_labelled(owner=None):
         if names:
             podman(kind, "rm", "-f", *names, check=False)
             removed += len(names)
+    return removed
+
+
+def session_owner(prefix):
+    """An owner name for this process's containers: prefix + PID, so parallel test processes never remove each
+    other's containers (remove_stale_sessions cleans up after the ones that crashed)."""
+    return f"{prefix}{os.getpid()}"
+
+
+def remove_stale_sessions(prefix):
+    """Remove the containers (and their pods, networks, volumes) of prefix-owned sessions whose process is gone,
+    and this process's own. Returns how many were removed."""
+    listed = podman_json("ps", "-a", "--format", "json", "--filter", f"label={LABEL}")
+    owners = {(container.get("Labels") or {}).get(LABEL, "") for container in listed}
+    removed = 0
+    for owner in sorted(owners):
+        pid = owner[len(prefix):]
+        if owner.startswith(prefix) and pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
+            removed += remove_labelled(owner)
     return removed
 
 

@@ -22,7 +22,7 @@ import requests
 
 from lab.ca import LabCA
 from lab.containers import images
-from lab.containers.runtime import podman, podman_env, remove_labelled
+from lab.containers.runtime import podman, podman_env, remove_labelled, remove_stale_sessions, session_owner
 from lab.proc import LOOPBACK, free_port, port_in_use
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +33,10 @@ PLAYBOOK = os.path.join(HERE, "playbooks", "orthanc_host.yml")
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 SERVICE_USER = SERVICE_GROUP = "orthanc"  # the role's defaults (orthanc_host_user / _group)
 DICOM_AET = "TLSPACS"
-OWNER = "test-orthanc-host"  # label io.medimaging.lab=<OWNER> on the host containers
+# label io.medimaging.lab=<OWNER> on the host containers: one owner per test process, because the orthanc_host and
+# badinput folders run as parallel parts and must not remove each other's hosts.
+OWNER_PREFIX = "test-orthanc-host-"
+OWNER = session_owner(OWNER_PREFIX)
 # Debian 13: its civetweb (1.16) serves HTTPS; Debian 12's (1.15) crashes with OpenSSL 3 and the role refuses HTTPS there.
 DEFAULT_RELEASE = "trixie"
 # TLS material lives under this folder, mounted into every host container at the same path.
@@ -83,14 +86,14 @@ class PacsHost:
 
     def __init__(self, release):
         self.release = release
-        self.name = f"{OWNER}-{release}-{os.getpid()}"
+        self.name = f"{OWNER}-{release}"
 
     @classmethod
     def get(cls, release=DEFAULT_RELEASE):
         """The session's host for release, started on first use."""
         if release not in cls._started:
             if not cls._started:
-                remove_labelled(OWNER)  # a crashed earlier run's containers
+                remove_stale_sessions(OWNER_PREFIX)  # crashed earlier runs' containers, never a live run's
                 atexit.register(remove_labelled, OWNER)
             host = cls(release)
             host.start()
