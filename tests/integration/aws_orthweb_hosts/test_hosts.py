@@ -34,9 +34,8 @@ def test_instances_ran_their_user_data_with_the_role_credentials_from_metadata(s
 
 def test_dicom_tls_through_the_site_address_stores_a_study_found_by_qido(scenario, site, tmp_path):
     assert echo(site).returncode == 0, echo(site).stderr
-    with open(tmp_path / "other-ca.pem", "w", encoding="ascii") as other:  # the lab CA did not sign the site
-        other.write(open(scenario.workdir + "/hosts/ca/ca.pem", encoding="ascii").read())
-    assert echo(site, ca_file=str(tmp_path / "other-ca.pem")).returncode != 0
+    lab_ca = os.path.join(scenario.workdir, "hosts", "ca", "ca.pem")  # a CA that did not sign the site's certificate
+    assert echo(site, ca_file=lab_ca).returncode != 0
     study_uid, paths = write_study(str(tmp_path / "study"))
     done = store(site, paths)
     assert done.returncode == 0, done.stderr
