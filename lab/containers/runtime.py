@@ -92,8 +92,8 @@ def remove_stale_sessions(prefix):
     owners = {(container.get("Labels") or {}).get(LABEL, "") for container in listed}
     removed = 0
     for owner in sorted(owners):
-        pid = owner[len(prefix):]
-        if owner.startswith(prefix) and pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
+        pid = owner[len(prefix):]  # not a number: not a session's, a crashed tool's leftover
+        if owner.startswith(prefix) and (not pid.isdigit() or int(pid) == os.getpid() or not pid_alive(int(pid))):
             removed += remove_labelled(owner)
     return removed
 

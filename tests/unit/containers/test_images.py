@@ -22,7 +22,7 @@ def test_digest_changes_when_a_context_file_changes(tmp_path, monkeypatch):
 
 
 def test_unknown_image_names_the_known_ones():
-    with pytest.raises(runtime.ContainerError, match="no lab image named 'nope'; known: debian-bookworm"):
+    with pytest.raises(runtime.ContainerError, match="no lab image named 'nope'; known: aws-host-bookworm, debian-bookworm"):
         images.ensure("nope")
 
 

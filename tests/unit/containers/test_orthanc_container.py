@@ -38,12 +38,13 @@ def test_lines_and_which_orthancs_follow_them():
 
 def test_leftovers_of_dead_sessions_and_this_one_are_removed_never_a_live_ones(monkeypatch):
     from lab import orthanc_container
+    from lab.containers import runtime
     dead = 2 ** 22 + 12345  # above pid_max's default: no such process
     live = os.getppid()
     owners = [orthanc_container.OWNER, f"orthanc-line-{dead}", f"orthanc-line-{live}", "hybrid-lab", "orthanc-line-x"]
-    monkeypatch.setattr(orthanc_container, "podman_json", lambda *args: [
+    monkeypatch.setattr(runtime, "podman_json", lambda *args: [
         {"Labels": {"io.medimaging.lab": owner}} for owner in owners])
     removed = []
-    monkeypatch.setattr(orthanc_container, "remove_labelled", lambda owner: removed.append(owner) or 1)
+    monkeypatch.setattr(runtime, "remove_labelled", lambda owner: removed.append(owner) or 1)
     assert orthanc_container.remove_leftovers() == 3
     assert sorted(removed) == sorted([orthanc_container.OWNER, f"orthanc-line-{dead}", "orthanc-line-x"])
