@@ -15,6 +15,8 @@ import urllib.request
 
 import pytest
 
+from lab.dicom_echo import c_echo
+
 from .conftest import BAD_INPUTS, recap
 
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
@@ -99,17 +101,8 @@ def test_the_app_runs_in_its_vnet_with_replicas_and_the_dicom_port(converged, pr
     assert app["template"]["scale"]["minReplicas"] == 2 and app["template"]["scale"]["maxReplicas"] == 4
     mapping = app["configuration"]["ingress"]["additionalPortMappings"][0]
     assert mapping["targetPort"] == 4242
-    from pynetdicom import AE
-    from pynetdicom.sop_class import Verification  # pylint: disable=no-name-in-module
     host, port = mapping["labAddress"].split(":")
-    ae = AE(ae_title="PRODLAB")
-    ae.add_requested_context(Verification)
-    association = ae.associate(host, int(port), ae_title="ORTHANC")
-    assert association.is_established
-    try:
-        assert association.send_c_echo().Status == 0
-    finally:
-        association.release()
+    assert c_echo(host, port, "PRODLAB") == 0
 
 
 def test_only_key_vault_references_reach_the_app(converged, production_lab, arm):

@@ -28,6 +28,7 @@ for path in (REPO_ROOT, os.path.join(REPO_ROOT, "tests", "integration", "azure")
         sys.path.insert(0, path)
 
 from lab.azure.container_apps import LAB_LABEL, lab_key, remove_lab  # noqa: E402
+from lab.dicom_echo import c_echo  # noqa: E402
 from lab.containers import images  # noqa: E402
 from lab.containers.runtime import podman, podman_json  # noqa: E402
 from private_lab import private_lab  # noqa: E402
@@ -207,18 +208,9 @@ def test_app_runs_its_revision_behind_the_ingress(world):
 
 
 def test_the_dicom_port_answers_a_c_echo_through_its_additional_port_mapping(world):
-    from pynetdicom import AE
-    from pynetdicom.sop_class import Verification  # pylint: disable=no-name-in-module
     app = world["clients"].apps.container_apps.get(GROUP, "orthanc")
     host, port = app.configuration.ingress.additional_port_mappings[0]["labAddress"].split(":")
-    ae = AE(ae_title="CALAB")
-    ae.add_requested_context(Verification)
-    association = ae.associate(host, int(port), ae_title="ORTHANC")
-    assert association.is_established
-    try:
-        assert association.send_c_echo().Status == 0
-    finally:
-        association.release()
+    assert c_echo(host, port, "CALAB") == 0
 
 
 def identity_token(replica, extra=""):

@@ -15,11 +15,10 @@ import urllib.error
 import urllib.request
 
 import yaml
-from pynetdicom import AE
-from pynetdicom.sop_class import Verification  # pylint: disable=no-name-in-module
 
 from lab.containers import images
 from lab.containers.runtime import podman
+from lab.dicom_echo import c_echo
 from lab.kube.flavours import namespaces
 
 CHART = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "files", "helm", "orthanc")
@@ -121,15 +120,7 @@ def test_chart_installs_under_restricted_v2_and_orthanc_answers(chart_lab, tmp_p
     assert status == 200 and json.loads(body)["Name"] == "lab-chart"
     assert through_route(router["http"], route["spec"]["host"], None, tls=False)[0] == 302  # Redirect to HTTPS
 
-    ae = AE(ae_title="LABTEST")
-    ae.add_requested_context(Verification)
-    association = ae.associate("127.0.0.1", host_port(chart_lab, RELEASE + "-orthanc-dicom", 4242),
-                               ae_title="LABPACS")
-    try:
-        assert association.is_established
-        assert association.send_c_echo().Status == 0x0000
-    finally:
-        association.release()
+    assert c_echo("127.0.0.1", host_port(chart_lab, RELEASE + "-orthanc-dicom", 4242), "LABTEST", "LABPACS") == 0
 
 
 def test_uninstall_leaves_no_container_and_keeps_the_images_claim(chart_lab):
