@@ -46,6 +46,10 @@ def inventory_value(aks_lab, name):
         return handle.read().split()[0]
 
 
+# The inventory prefixes the PostgreSQL password's random part with this (Azure's complexity rule).
+PG_PASSWORD_PREFIX = "Pg1"
+
+
 def orthanc(aks_lab, path, body=None, method=None, content_type="application/json"):
     """(status, body) of Orthanc's REST API through the Service's host port, as the inventory's admin user."""
     port = json.loads(kube(aks_lab, "services", RELEASE)["metadata"]["annotations"]
@@ -221,7 +225,7 @@ def test_study_reaches_the_dicom_service_through_the_plugin_as_the_identity(aks_
 
 def test_index_is_in_the_flexible_servers_database(aks_lab, converged):
     with psycopg.connect(host="127.0.0.1", port=aks_lab.env["postgres_port"], dbname="orthanc_aks",
-                         user="orthanc_aks", password=inventory_value(aks_lab, "pg-password")) as connection:
+                         user="orthanc_aks", password=PG_PASSWORD_PREFIX + inventory_value(aks_lab, "pg-password")) as connection:
         patients = connection.execute("SELECT count(*) FROM resources WHERE resourcetype = 0").fetchone()[0]
     status, body = orthanc(aks_lab, "/patients")
     assert status == 200 and patients == len(json.loads(body)) >= 1
