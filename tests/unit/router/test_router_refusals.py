@@ -252,3 +252,23 @@ def test_present_pages_the_qido_answer():
     s.QIDO_PAGE = 2
     assert s.present("1.2.3") == {"1.2.3.%d" % i for i in range(5)}
     assert [b["Arguments"]["limit"] for b in api.posts("/qido")] == ["2", "2", "2"]
+
+
+@pytest.mark.parametrize("direct", [None, "unavailable"])
+def test_instances_to_transcode_for_a_server_the_router_cannot_reach_are_refused_for_configuration(direct):
+    """Without DirectStow (no URL or credentials the router can use) a re-encoded copy cannot be sent: each such
+    instance is dead-lettered with a reason naming the configuration to fix, Orthanc is not asked to re-encode
+    it, and the rest of the study still goes through Orthanc's client."""
+    class Unavailable(Cloud):
+        def available(self):
+            return False
+    api = PacsApi({"id1": IMPLICIT, "id3": transcode.EXPLICIT_VR_BIG_ENDIAN},
+                  {"/stow": lambda b: {}, "/modify": modify})
+    result = sender(api, None if direct is None else Unavailable()).send(
+        ITEM, StudyInstances(api, "s1"), lambda: None, False)
+    assert tuple(result)[0] == 3 and result.transcoded == 0
+    assert [(uid, code) for uid, code, _reason in result.refused] == [("1.2.3.1", None), ("1.2.3.3", None)]
+    assert all("cannot send STOW-RS itself" in reason and "DicomWebOAuth" in reason and "DicomWeb.Servers" in reason
+               for _uid, _code, reason in result.refused)
+    assert [r for b in api.posts("/stow") for r in b["Resources"]] == ["id0", "id2", "id4"]
+    assert not [c for c in api.calls if "/modify" in c[1]]

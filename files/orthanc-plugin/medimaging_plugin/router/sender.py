@@ -11,7 +11,8 @@ When the router can reach the server itself (DirectStow: its URL and credentials
 batch's missing instances are sent again directly and the answer is read per instance (FailureReason):
 45070 is success, 272/45071/A7xx are retried, any other code dead-letters that instance only (the rest
 of the study still goes). Instances whose transfer syntax the destination refuses (Transcode list) are
-re-encoded to Explicit VR Little Endian by Orthanc without touching the stored copy and sent directly.
+re-encoded to Explicit VR Little Endian by Orthanc without touching the stored copy and sent directly;
+without DirectStow each is dead-lettered with a reason naming the configuration to fix (nothing re-encoded).
 Peers: POST /peers/NAME/store {"Resources": [...], "Synchronous": true}; an Orthanc peer already
 holding an instance answers success, so every failure is DestinationDown.
 """
@@ -192,6 +193,9 @@ class DicomWebSender:
         return plain, recode
 
     def _send_transcoded(self, batch, tally):
+        if not self._direct_ok():  # a configuration matter: say so, and spare Orthanc the re-encoding
+            self._refuse_unreachable([entry[1] for entry in batch], tally)
+            return
         files = []
         for entry in batch:
             try:
@@ -206,9 +210,7 @@ class DicomWebSender:
     def _direct(self, files, tally):
         """Send [(entry, bytes)] with DirectStow and sort the answer per instance."""
         if not self._direct_ok():
-            for entry, _data in files:
-                tally.refused.append((entry[1], None, "%s: the router cannot send STOW-RS itself (no URL or "
-                                      "credentials for it in DicomWeb.Servers or DicomWebOAuth)" % self.server))
+            self._refuse_unreachable([entry[1] for entry, _data in files], tally)
             return
         try:
             codes = self.direct.send([(entry[1], data) for entry, data in files])
@@ -229,6 +231,12 @@ class DicomWebSender:
             else:
                 tally.refused.append((entry[1], code, "%s refused it with FailureReason %d: %s"
                                       % (self.server, code, stow_answer.reason(code))))
+
+    def _refuse_unreachable(self, uids, tally):
+        for uid in uids:
+            tally.refused.append((uid, None, "%s needs it re-encoded but the router cannot send STOW-RS itself: "
+                                  "configure the server in DicomWebOAuth or with its Url in DicomWeb.Servers (Transcode: [] in "
+                                  "Destinations.%s sends instances as stored)" % (self.server, self.server)))
 
     def _resolve(self, item, batch, error, tally):
         """A batch failed: which of its instances are in fact there, which are refused (and why, when the
