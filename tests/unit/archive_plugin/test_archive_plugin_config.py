@@ -4,8 +4,9 @@ import logging
 
 import pytest
 
-from medimaging_plugin.archive.config import STORAGE_SCOPE, load_archive_settings
+from medimaging_plugin.archive.config import load_archive_settings
 from medimaging_plugin.archive.feature import ArchiveFeature
+from medimaging_plugin.config.blob_target import STORAGE_SCOPE
 from medimaging_plugin.config.errors import ConfigError
 
 URL = "https://account.blob.core.windows.net/archive"

@@ -9,34 +9,24 @@ rotate), SasTokenEnv (the name of an environment variable holding it), or TokenS
 with the keys of a DicomWebOAuth server, minus Url/ServerOptions; its Scope defaults to Azure Storage's).
 """
 
-import re
 from dataclasses import dataclass
 from typing import Optional
-from urllib.parse import urlsplit
 
-from ..config.checks import check_file, check_url
-from ..config.errors import ConfigError
-from ..config.oauth import server_settings, token_server_field
+from ..config import blob_target
+from ..config.blob_target import DEFAULT_API_VERSION
+from ..config.checks import check_file
 from ..config.schema import Field, load_section
 from ..config.secret_source import SecretSource, env_secret
 
 SECTION = "MedimagingArchive"
-STORAGE_SCOPE = "https://storage.azure.com/.default"
-DEFAULT_API_VERSION = "2025-11-05"
-FIELDS = {
+FIELDS = dict(blob_target.FIELDS, **{
     "Enabled": Field(bool, True),
-    "ContainerUrl": Field(str),
-    "SasTokenFile": Field(str),
     "SasTokenEnv": Field(str),
-    "TokenServer": token_server_field(STORAGE_SCOPE),
     "CaBundle": Field(str),
-    "ApiVersion": Field(str, DEFAULT_API_VERSION),
     "HttpTimeoutSeconds": Field(float, 30.0, limits=(0.1, 600)),
     "Concurrency": Field(int, 4, limits=(1, 16)),
-}
+})
 AUTH_KEYS = ("SasTokenFile", "SasTokenEnv", "TokenServer")
-_API_VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_CONTAINER_RE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
 
 @dataclass(frozen=True)
@@ -63,21 +53,6 @@ class ArchiveSettings:
         return view
 
 
-def _container_url(value):
-    path = SECTION + ".ContainerUrl"
-    check_url(path, value, "ContainerUrl")
-    parts = urlsplit(value)
-    if parts.query or parts.fragment:
-        raise ConfigError(path, "must not carry a query string (a SAS belongs in SasTokenFile or SasTokenEnv)")
-    segments = parts.path.rstrip("/").split("/")[1:]
-    if "" in segments[:-1]:
-        raise ConfigError(path, "must not contain empty path segments ('//'), got %r" % value)
-    if not segments or not _CONTAINER_RE.fullmatch(segments[-1]):
-        raise ConfigError(path, "must end with a container name (3-63 lower-case letters, digits, '-')",
-                          "e.g. https://ACCOUNT.blob.core.windows.net/archive")
-    return value.rstrip("/")
-
-
 def load_archive_settings(orthanc_config, environ):
     """ArchiveSettings, None when the section is absent, or ConfigError naming the first bad key."""
     cfg = load_section(orthanc_config, environ, SECTION, FIELDS)
@@ -85,26 +60,19 @@ def load_archive_settings(orthanc_config, environ):
         return None
     if not cfg["Enabled"]:
         return ArchiveSettings(enabled=False)
-    if not cfg["ContainerUrl"]:
-        raise ConfigError(SECTION + ".ContainerUrl", "missing", "https://ACCOUNT.blob.core.windows.net/CONTAINER")
-    url = _container_url(cfg["ContainerUrl"])
-    if not _API_VERSION_RE.fullmatch(cfg["ApiVersion"]):
-        raise ConfigError(SECTION + ".ApiVersion", "expected an x-ms-version date such as 2025-11-05")
+    url = blob_target.container_url(SECTION, cfg["ContainerUrl"])
+    version = blob_target.api_version(SECTION, cfg["ApiVersion"])
     ca_bundle = cfg["CaBundle"]
     if ca_bundle:
         check_file(SECTION + ".CaBundle", ca_bundle, "CA bundle")
-    given = [k for k in AUTH_KEYS if cfg[k]]
-    if len(given) != 1:
-        raise ConfigError(SECTION, ("%s are mutually exclusive" % " and ".join(given)) if given
-                          else "no credential configured", "set exactly one of %s" % ", ".join(AUTH_KEYS))
-    common = dict(enabled=True, container_url=url, ca_bundle=ca_bundle, api_version=cfg["ApiVersion"],
+    auth = blob_target.one_credential(SECTION, cfg, AUTH_KEYS, "no credential configured",
+                                      "set exactly one of %s" % ", ".join(AUTH_KEYS))
+    common = dict(enabled=True, container_url=url, ca_bundle=ca_bundle, api_version=version,
                   timeout=cfg["HttpTimeoutSeconds"], concurrency=cfg["Concurrency"])
-    if cfg["SasTokenFile"]:
-        check_file(SECTION + ".SasTokenFile", cfg["SasTokenFile"], "SAS token file")
+    if auth == "SasTokenFile":
         return ArchiveSettings(auth="sas_file", sas=SecretSource("file", cfg["SasTokenFile"]), **common)
-    if cfg["SasTokenEnv"]:
+    if auth == "SasTokenEnv":
         return ArchiveSettings(auth="sas_env", sas=env_secret(SECTION + ".SasTokenEnv", cfg["SasTokenEnv"], environ),
                                **common)
-    body = dict(cfg["TokenServer"], Url=url)  # the resource the token is for; never sent to the token endpoint
-    server = server_settings("archive", body, environ, ca_bundle, SECTION + ".TokenServer")
+    server = blob_target.token_server("archive", SECTION, cfg, url, environ, ca_bundle)
     return ArchiveSettings(auth="token", token_server=server, **common)
