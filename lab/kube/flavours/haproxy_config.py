@@ -3,8 +3,8 @@
     public       :HTTP   mode http: unsecured routes; edge/reencrypt routes with insecureEdgeTerminationPolicy
                          Allow (served) or Redirect (302 to https); anything else 503
     public_ssl   :HTTPS  mode tcp: reads the TLS ClientHello's SNI (tcp-request inspect); passthrough routes go
-                         to their pods as they are, the rest to fe_sni over a unix socket (PROXY protocol)
-    fe_sni       unix    mode http: TLS ends here with the route's certificate (crt-list by SNI) or the
+                         to their pods as they are, the rest to fe_sni over an abstract unix socket (abns@, PROXY protocol)
+    fe_sni       abns    mode http: TLS ends here with the route's certificate (crt-list by SNI) or the
                          default one; edge -> pods over HTTP, reencrypt -> pods over TLS checked against
                          destinationCACertificate (else the cluster CA) and the name SERVICE.NAMESPACE.svc
 A host claimed by two routes (same host and path) goes to the older route; the newer is reported rejected
@@ -19,13 +19,18 @@ from dataclasses import dataclass, field
 class RouterPaths:
     http_port: int
     https_port: int
-    directory: str                 # where the certificates, the crt-list and the socket live
+    directory: str                 # where the certificates and the crt-list live
     default_pem: str               # certificate + key for routes without their own (covers *.<apps domain>)
     cluster_ca: str                # reencrypt routes without destinationCACertificate trust this CA
 
     @property
     def sni_socket(self):
-        return os.path.join(self.directory, "fe_sni.sock")
+        """public_ssl -> fe_sni: an abstract unix socket (abns@), not a file: HAProxy refuses a socket path of 97
+        characters or more, and a deep LAB_DIR (the test parts' molecule folders) passes that. Named by the state
+        folder and this process, so two clusters (or a crashed run's HAProxy) never share it; master-worker reloads
+        hand the bound socket to the new worker (-x sockpair), so it is never bound twice."""
+        digest = hashlib.sha256(f"{os.path.abspath(self.directory)}\0{os.getpid()}".encode()).hexdigest()[:20]
+        return f"abns@medimaging-router-{digest}"
 
     @property
     def crt_list(self):
@@ -182,7 +187,7 @@ backend be_no_route
 
 backend be_sni
     mode tcp
-    server fe_sni unix@{sock} send-proxy
+    server fe_sni {sock} send-proxy
 
 frontend public
     bind 127.0.0.1:{http}
@@ -196,6 +201,6 @@ _PUBLIC_SSL = """frontend public_ssl
     tcp-request content accept if {{ req_ssl_hello_type 1 }}"""
 
 _FE_SNI = """frontend fe_sni
-    bind unix@{sock} accept-proxy ssl crt {default} crt-list {crt_list}
+    bind {sock} accept-proxy ssl crt {default} crt-list {crt_list}
     mode http
     http-request set-header X-Forwarded-Proto https"""

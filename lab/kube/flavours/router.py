@@ -91,9 +91,6 @@ class Router:
         self.rendered = None
         self.reloads = 0
         self._loop = None
-        if len(paths.sni_socket) > 100:
-            raise LabError(f"the router's socket path {paths.sni_socket} is too long for a unix socket: use a "
-                           "shorter lab or state folder")
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
     def start(self):
