@@ -62,11 +62,26 @@ def _cloud_viewer(work, context, identity):
     return viewers
 
 
-def _open_all(viewers, study_uids, screenshots):
-    """Open each study in Chromium; {study_uid: seconds to a rendered, non-black image, or the error}."""
+def _study_list(page, url, patient_ids):
+    """The cloud viewer's study list: which of the patients it shows (OHIF's MRN column) and its study count."""
+    try:
+        text = browser.study_list(page, url, patient_ids, timeout=60)
+    except AssertionError as exc:  # some patient missing: report what the list does show
+        text = str(exc)
+    count = page.locator('[data-cy="num-studies"]')  # OHIF's count above the list
+    shown = count.first.inner_text(timeout=5000).strip() if count.count() else ""
+    return {"patients_listed": sorted(p for p in patient_ids if p in text),
+            "studies_listed": int(shown) if shown.isdigit() else shown or None}
+
+
+def _open_all(viewers, study_uids, patient_ids, screenshots):
+    """The study list, then each study in Chromium: ({study_uid: seconds to a rendered, non-black image, or the
+    error}, what the study list showed)."""
     opened = {}
     with browser.chromium() as chromium:
         page = browser.new_page(chromium, VIEWER_LOGIN)
+        listed = _study_list(page, viewers.url("drill"), patient_ids)
+        browser.screenshot(page, screenshots, "ransomware-drill-study-list")
         for index, uid in enumerate(study_uids):
             try:
                 seconds, state = browser.open_study(page, viewers.url("drill"), uid, timeout=60)
@@ -75,7 +90,7 @@ def _open_all(viewers, study_uids, screenshots):
                 opened[uid] = str(exc)[:300]
             if index == 0:
                 browser.screenshot(page, screenshots, "ransomware-drill-cloud-viewer")
-    return opened
+    return opened, listed
 
 
 def _restore(container, onprem):
@@ -100,13 +115,16 @@ def run(context, ledger, identity, work):
     try:
         podman("stop", "-t", "20", container)
         pacs_down = container_state(container) != "running"
-        opened = _open_all(viewers, routed, os.path.join(work, "screenshots"))
+        patients = sorted({ledger.studies[uid]["patient_id"] for uid in routed})
+        opened, listed = _open_all(viewers, routed, patients, os.path.join(work, "screenshots"))
     finally:
         viewers.stop()
         restored_seconds = _restore(container, onprem)
     rendered = [uid for uid, value in opened.items() if isinstance(value, float)]
     return {"drill": "ransomware", "pacs_down_during_drill": pacs_down, "studies_in_ledger": len(ledger.studies),
             "routed_before_the_stop": len(routed), "opened_in_cloud_viewer": len(rendered),
+            "patients_routed": len(patients), "patients_in_study_list": len(listed["patients_listed"]),
+            "studies_in_study_list": listed["studies_listed"],
             "failed": {uid: value for uid, value in opened.items() if uid not in rendered},
             "median_seconds_to_image": sorted(opened[u] for u in rendered)[len(rendered) // 2] if rendered else None,
             "pacs_restored_seconds": restored_seconds, "screenshots": os.path.join(work, "screenshots")}

@@ -25,6 +25,9 @@ def table(ledger):
                          f"{'yes' if values['pacs_down_during_drill'] else 'NO'} / {values['pacs_restored_seconds']}"))
             rows.append(("ransomware drill: studies routed before / opened in the cloud viewer",
                          f"{values['routed_before_the_stop']} / {values['opened_in_cloud_viewer']}"))
+            rows.append(("ransomware drill: cloud study list, patients / studies shown",
+                         f"{values.get('patients_in_study_list')} of {values.get('patients_routed')} / "
+                         f"{values.get('studies_in_study_list')} of {values['routed_before_the_stop']}"))
             rows.append(("ransomware drill: median seconds to first image", values["median_seconds_to_image"]))
     width = max(len(name) for name, _ in rows)
     lines = ["", "Hybrid lab summary", "-" * (width + 14)]
