@@ -20,6 +20,9 @@ description:
     O(secret_file) holds its value; an expired one is replaced (the new one is added first, the expired one
     removed after).
   - V(absent) removes the credentials of that name (C(removePassword) by key id) and O(secret_file).
+  - Rotation in two steps, so that the old secret keeps working until its successor is proven: O(rotate=true) adds
+    a new credential of that name and writes its value to O(secret_file), leaving the others in place; once the new
+    one works, V(absent) with O(keep_key_id) removes the others of that name and keeps O(secret_file).
 options:
   app_id:
     description: Application (client) id of the application.
@@ -37,6 +40,15 @@ options:
     description: File receiving the secret's value (mode 0600), on the host that runs the module. Required with
       O(state=present). Its folder must exist.
     type: path
+  rotate:
+    description: With V(present), add a new credential of that name even when a live one exists (its value replaces
+      O(secret_file)); the existing ones stay until removed with V(absent) and O(keep_key_id). Always changes.
+    type: bool
+    default: false
+  keep_key_id:
+    description: With V(absent), the key id of the credential of that name to keep (the rotated one); the others
+      are removed and O(secret_file) is kept.
+    type: str
   state:
     description: Whether the credential exists.
     type: str
@@ -57,6 +69,21 @@ EXAMPLES = r'''
     valid_days: 180
     secret_file: "{{ private_dir }}/orthanc-client-secret"
   register: orthanc_secret
+
+- name: Rotate it - a new secret first (the old one keeps working) ...
+  medimaging.orthanc.azure_ad_application_password:
+    app_id: "{{ orthanc_app.app_id }}"
+    display_name: orthanc-plugin
+    secret_file: "{{ private_dir }}/orthanc-client-secret"
+    rotate: true
+  register: rotated
+
+- name: ... and, once the app works with it, the old ones removed
+  medimaging.orthanc.azure_ad_application_password:
+    app_id: "{{ orthanc_app.app_id }}"
+    display_name: orthanc-plugin
+    keep_key_id: "{{ rotated.key_id }}"
+    state: absent
 '''
 
 RETURN = r'''
@@ -72,6 +99,11 @@ secret_file:
   description: The file holding the value.
   returned: always
   type: str
+previous_key_ids:
+  description: Key ids of the other live credentials of that name (with O(rotate), the ones to remove later).
+  returned: always
+  type: list
+  elements: str
 '''
 
 import datetime
@@ -132,7 +164,20 @@ def converge(module, graph):
     now = _now()
     mine = [c for c in app.get('passwordCredentials') or [] if c.get('displayName') == name]
     live = [c for c in mine if not _expired(c, now)]
-    result = dict(changed=False, key_id='', end_date_time='', secret_file=path or '', diff=dict(before={}, after={}))
+    result = dict(changed=False, key_id='', end_date_time='', secret_file=path or '', diff=dict(before={}, after={}),
+                  previous_key_ids=[c['keyId'] for c in live])
+    keep = params['keep_key_id']
+    if params['state'] == 'absent' and keep:
+        if keep not in [c['keyId'] for c in mine]:
+            raise AzureOperationError('keep %s %s' % (label, keep), code='KeyIdNotFound',
+                                      message='no credential of that name has this key id',
+                                      hint='pass the key_id the rotation (rotate=true) returned')
+        others = [c for c in mine if c['keyId'] != keep]
+        result.update(changed=bool(others), key_id=keep, previous_key_ids=[c['keyId'] for c in others],
+                      diff=dict(before={'keyIds': [c['keyId'] for c in mine]}, after={'keyIds': [keep]}))
+        if not module.check_mode:
+            remove(graph, app, others, label)
+        return result
     if params['state'] == 'absent':
         result['changed'] = bool(mine) or bool(path and os.path.exists(path))
         result['diff'] = dict(before={'keyIds': [c['keyId'] for c in mine]} if mine else {}, after={})
@@ -141,10 +186,10 @@ def converge(module, graph):
             if path and os.path.exists(path):
                 os.remove(path)
         return result
-    if live and _has_value(path):
+    if live and _has_value(path) and not params['rotate']:
         os.chmod(path, 0o600)
         return dict(result, key_id=live[-1]['keyId'], end_date_time=live[-1].get('endDateTime') or '')
-    if live:
+    if live and not params['rotate']:
         raise AzureOperationError(
             'keep %s' % label, code='SecretValueLost',
             message='the credential exists but %s does not hold its value, and Graph returns a value only once'
@@ -159,7 +204,7 @@ def converge(module, graph):
     added = graph.call('POST', '/applications/%s/addPassword' % app['id'], 'add %s' % label,
                        body={'passwordCredential': {'displayName': name, 'endDateTime': end}}, new_object=True)
     write_private(path, added['secretText'])
-    remove(graph, app, mine, label)  # expired ones, once the new one is in place
+    remove(graph, app, [c for c in mine if c not in live], label)  # expired ones, once the new one is in place
     result.update(key_id=added['keyId'], end_date_time=added.get('endDateTime') or end)
     return result
 
@@ -176,6 +221,8 @@ def main():
         display_name=dict(type='str', required=True),
         valid_days=dict(type='int', default=180),
         secret_file=dict(type='path'),
+        rotate=dict(type='bool', default=False),
+        keep_key_id=dict(type='str', no_log=False),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     ), required_if=[('state', 'present', ('secret_file',))])
     params = module.params
@@ -188,6 +235,9 @@ def main():
     if params['state'] == 'present' and not os.path.isdir(os.path.dirname(os.path.abspath(params['secret_file']))):
         module.fail_json(msg='Invalid secret_file: the folder of %s does not exist. Create it first (mode 0700).'
                              % params['secret_file'])
+    if params['keep_key_id'] and not GUID.match(params['keep_key_id']):
+        module.fail_json(msg='Invalid keep_key_id: %r is not a key id. Use the key_id the rotation returned.'
+                             % params['keep_key_id'])
     graph = graph_for(module)
     run_or_fail(module, lambda: converge(module, graph))
 

@@ -1,5 +1,6 @@
 """The quickstart's operations (issue 17) on the folder's one converged lab (conftest.py), in this order:
-test_deployment, a good update and a broken one (rolled back) while a client counts its requests, and cleanup last
+test_deployment, a good update and a broken one (rolled back) while a client counts its requests, the secrets'
+rotation (the old client secret refused after it, the new one in the replica), and cleanup last
 (refused without confirmation, then nothing of the scenario left). The client's counts are printed (-s)."""
 import base64
 import os
@@ -13,6 +14,7 @@ import pytest
 from azure.identity import ClientSecretCredential
 from azure.mgmt.resource.resources import ResourceManagementClient
 
+from lab.app_registration import GRAPH_SCOPE, _graph, _token
 from lab.azure.container_apps import LAB_LABEL, lab_key
 from lab.containers.runtime import podman
 
@@ -140,6 +142,65 @@ def test_a_broken_image_rolls_back_and_the_old_revision_keeps_answering(app, qui
     # The old revision answered while the broken one failed its probe, and through the rollback's switch.
     assert client.outcomes[:1] == [True] and client.failed == 0, client.errors
     assert ask(app) == 200
+
+
+def token_answer(env, client_id, secret):
+    """The lab's Entra ID token endpoint's status for the plugin's client credentials."""
+    import requests
+    return requests.post("%s/%s/oauth2/v2.0/token" % (env["authority_host"], env["tenant_id"]), timeout=30,
+                         verify=env["ca_bundle"], data={"grant_type": "client_credentials", "client_id": client_id,
+                                                        "client_secret": secret, "scope": GRAPH_SCOPE}).status_code
+
+
+def replica_secrets(env):
+    """The client secret each running replica of this lab received (Key Vault reference resolved), in order."""
+    names = podman("ps", "-q", "--filter", "label=%s=%s" % (LAB_LABEL, lab_key(env["lab_dir"]))).stdout.decode().split()
+    found = []
+    for name in names:
+        for line in podman("inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", name).stdout.decode().splitlines():
+            if line.startswith("ORTHANC__DICOMWEB_OAUTH__SERVERS__AZURE__CLIENT_SECRET="):
+                found.append(line.split("=", 1)[1])
+    return found
+
+
+def test_rotation_moves_the_app_to_a_new_client_secret_and_the_old_one_stops_working(app, quickstart_lab):
+    env = quickstart_lab.env
+    path = os.path.join(env["lab_dir"], "quickstart-lab", "orthanc-rg-quickstart-lab.secret")
+    with open(path, encoding="utf-8") as handle:
+        old = handle.read()
+    with Client(app) as client:
+        done, summary, sent = quickstart_lab.operation("container_app_rotate_secrets", label="rotate")
+    print("rotation: %d requests answered, %d failed in %d gap(s): %s" % (
+        client.ok, client.failed, client.gaps(), client.errors[:1] + client.errors[-1:]))
+    assert done.returncode == 0, done.stdout[-5000:]
+    with open(path, encoding="utf-8") as handle:
+        new = handle.read()
+    assert new and new != old
+    assert old not in done.stdout + done.stderr and new not in done.stdout + done.stderr  # never printed
+    text = " ".join(done.stdout.split())
+    rotated = re.search(r"rotate_secrets: revision (orthanc--rot\d+) serves .*?client secret ([0-9a-f-]{36}) in use, "
+                        r"(\d+) old one\(s\) removed", text)
+    assert rotated and rotated.group(3) == "1", text[-3000:]
+    # The new revision's replica got the new value from Key Vault; no replica runs with the old one.
+    held = replica_secrets(env)
+    assert held and all(value == new for value in held), "replicas: %d, with the new secret: %d" % (
+        len(held), sum(value == new for value in held))
+    # Entra ID: the old secret is refused, the new one gets a token.
+    app_id = plugin_app_id(env)
+    assert token_answer(env, app_id, new) == 200
+    assert token_answer(env, app_id, old) in (400, 401)
+    # Writes: one addPassword, one removePassword, the vault's new version, the app's PUT.
+    writes = arm_writes(sent)
+    assert [p for m, p in writes if p.endswith("/addPassword")] and [p for m, p in writes if p.endswith("/removePassword")]
+    assert [p for m, p in writes if "/containerApps/" in p]
+    assert client.outcomes[:1] == [True] and client.failed == 0, client.errors
+    assert ask(app) == 200
+
+
+def plugin_app_id(env):
+    token = _token(env)
+    apps = _graph(env, token, "GET", "/applications").json()["value"]
+    return [a["appId"] for a in apps if a["displayName"] == "orthanc-rg-quickstart-lab"][0]
 
 
 def test_cleanup_refuses_without_confirmation_then_leaves_nothing(app, quickstart_lab):

@@ -49,7 +49,13 @@ def production_lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="package")
-def converged(production_lab):
+def check_from_empty(production_lab):
+    """--check against the empty lab, before anything exists: (process, recap, requests meanwhile)."""
+    return production_lab.converge("--check", label="check-from-empty")
+
+
+@pytest.fixture(scope="package")
+def converged(production_lab, check_from_empty):
     return production_lab.converge("--diff")
 
 

@@ -174,6 +174,34 @@ def test_an_expired_password_is_replaced_new_one_first(graph, tmp_path):
     assert path.read_text() == SECRET
 
 
+def test_rotation_adds_a_new_secret_first_and_removes_the_old_ones_only_when_asked(graph, tmp_path):
+    app = run("azure_ad_application", dict(display_name="orthanc"), graph)
+    path = tmp_path / "client-secret"
+    args = dict(app_id=app["app_id"], display_name="orthanc-plugin", secret_file=str(path))
+    first = run("azure_ad_application_password", args, graph)
+    path.write_text("old value")  # what the first one wrote (the fake returns one text for every secret)
+    graph.log.clear()
+    rotated = run("azure_ad_application_password", dict(args, rotate=True), graph)
+    assert rotated["changed"] and rotated["key_id"] != first["key_id"] and rotated["previous_key_ids"] == [first["key_id"]]
+    assert [p.rsplit("/", 1)[-1] for _, p in graph.writes()] == ["addPassword"]   # the old one still works
+    assert path.read_text() == SECRET and SECRET not in json.dumps(rotated)
+    keys = [c["keyId"] for c in graph.apps[app["object_id"]]["passwordCredentials"]]
+    assert keys == [first["key_id"], rotated["key_id"]]
+    graph.log.clear()
+    cleanup = dict(app_id=app["app_id"], display_name="orthanc-plugin", keep_key_id=rotated["key_id"], state="absent")
+    check = run("azure_ad_application_password", cleanup, graph, check_mode=True)
+    assert check["changed"] and graph.writes() == []
+    removed = run("azure_ad_application_password", cleanup, graph)
+    assert removed["changed"] and removed["previous_key_ids"] == [first["key_id"]]
+    assert [c["keyId"] for c in graph.apps[app["object_id"]]["passwordCredentials"]] == [rotated["key_id"]]
+    assert path.exists()   # the file holds the kept one's value
+    assert run("azure_ad_application_password", cleanup, graph)["changed"] is False
+    unknown = run("azure_ad_application_password", dict(cleanup, keep_key_id=first["key_id"]), graph)
+    assert unknown["failed"] and "KeyIdNotFound" in json.dumps(unknown)
+    assert run("azure_ad_application_password", dict(cleanup, keep_key_id="nope"), graph)["msg"].startswith(
+        "Invalid keep_key_id")
+
+
 def test_graph_errors_say_what_to_do(graph, tmp_path):
     def denied(request, **kwargs):
         return answer(request, 403, {"error": {"code": "Authorization_RequestDenied",
