@@ -13,10 +13,17 @@ Placeholders are psycopg2's: `%s`, and `%%` for a literal `%` when arguments are
 is sent as is, so several statements may run at once (schema DDL). Results: integral numerics are ints, other
 numerics floats (callers do arithmetic on sums and epochs), timestamps timezone-aware datetimes.
 
-Threads: one connection per thread (a libpq connection is not for concurrent use), in autocommit outside
-transaction(), reopened after any error. psycopg2 releases the GIL while it waits on the server.
+Threads: a statement borrows a connection from a small pool shared by all threads and gives it back when it ends
+(a libpq connection is not for concurrent use, so never two threads on one at a time); transaction() keeps one
+connection for the whole block on its thread. Connections are in autocommit outside transaction() and dropped
+after any error (the next call opens a fresh one). The pool keeps at most `pool_size` idle connections; it does not
+cap the open ones (each busy thread still has its own, as before). Shared rather than per thread because
+orthanc-python gives every callback from one of Orthanc's threads a fresh Python thread state: a
+threading.local() connection was a new PostgreSQL session per REST call. psycopg2 releases the GIL while it waits
+on the server.
 """
 
+import collections
 import threading
 
 _NUMERIC_OIDS = (1700,)
@@ -54,9 +61,12 @@ class Database:
     """Connection parameters are libpq keywords (host, port, dbname, user, password, sslmode, connect_timeout,
     application_name), or {"conninfo": "postgresql://..."} (keywords given beside it override it)."""
 
-    def __init__(self, params):
+    def __init__(self, params, pool_size=4):
         self.params = dict(params)
-        self._local = threading.local()
+        self.pool_size = pool_size
+        self._idle = collections.deque()  # most recently used last
+        self._lock = threading.Lock()
+        self._local = threading.local()  # .conn: the connection an open transaction() holds on this thread
 
     def _new(self):
         params = dict(self.params)
@@ -76,26 +86,40 @@ class Database:
         conn.set_client_encoding("UTF8")
         return conn
 
-    def connection(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._local.conn = self._new()
-        return conn
+    def _borrow(self):
+        while True:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                return self._new()
+            if not conn.closed:
+                return conn
+
+    def _give_back(self, conn):
+        """Keep a healthy idle connection for the next statement (any thread); close it otherwise."""
+        idle = not conn.closed and conn.get_transaction_status() == _psycopg2().extensions.TRANSACTION_STATUS_IDLE
+        if idle:
+            with self._lock:
+                if len(self._idle) < self.pool_size:
+                    self._idle.append(conn)
+                    return
+        _close_quietly(conn)
 
     def execute(self, sql, args=(), fetch=None):
         """Run SQL (several statements at once only without args); fetch None | 'one' | 'all' returns
         the rowcount | the first row or None | all rows. On any error the connection is dropped (the
         next call reconnects) unless a transaction() is open (it rolls back), and the error is raised."""
-        conn = self.connection()
-        try:
-            with conn.cursor() as cursor:
-                cursor.execute(sql, tuple(args) if args else None)
-                rows = [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
-                rowcount = cursor.rowcount
-        except Exception:
-            if not getattr(self._local, "in_transaction", False):
-                self.close()
-            raise
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            rows, rowcount = _run(pinned, sql, args)
+        else:
+            conn = self._borrow()
+            try:
+                rows, rowcount = _run(conn, sql, args)
+            except Exception:
+                _close_quietly(conn)
+                raise
+            self._give_back(conn)
         if fetch == "one":
             return rows[0] if rows else None
         if fetch == "all":
@@ -103,18 +127,31 @@ class Database:
         return rowcount
 
     def transaction(self):
-        """BEGIN ... COMMIT on this thread's connection; ROLLBACK when the block raises. A block that swallowed
-        a failed statement's error gets TransactionAborted instead of a COMMIT that would silently roll back."""
+        """BEGIN ... COMMIT on one connection held by this thread for the block; ROLLBACK when the block raises. A
+        block that swallowed a failed statement's error gets TransactionAborted instead of a COMMIT that would
+        silently roll back."""
         return _Transaction(self)
 
     def close(self):
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # pylint: disable=broad-except  # already broken: nothing more to do
-                pass
+        """Close the idle connections (one in use by another thread is closed when given back after close())."""
+        with self._lock:
+            conns, self._idle = list(self._idle), collections.deque()
+        for conn in conns:
+            _close_quietly(conn)
+
+
+def _run(conn, sql, args):
+    with conn.cursor() as cursor:
+        cursor.execute(sql, tuple(args) if args else None)
+        rows = [tuple(row) for row in cursor.fetchall()] if cursor.description is not None else []
+        return rows, cursor.rowcount
+
+
+def _close_quietly(conn):
+    try:
+        conn.close()
+    except Exception:  # pylint: disable=broad-except  # already broken: nothing more to do
+        pass
 
 
 class _Transaction:
@@ -122,25 +159,37 @@ class _Transaction:
         self.db = db
 
     def __enter__(self):
-        if getattr(self.db._local, "in_transaction", False):  # pylint: disable=protected-access
+        local = self.db._local  # pylint: disable=protected-access
+        if getattr(local, "conn", None) is not None:
             raise RuntimeError("a transaction is already open on this thread's connection (no nesting)")
-        self.db.execute("BEGIN")
-        self.db._local.in_transaction = True  # pylint: disable=protected-access
+        conn = self.db._borrow()  # pylint: disable=protected-access
+        try:
+            _run(conn, "BEGIN", ())
+        except Exception:
+            _close_quietly(conn)
+            raise
+        local.conn = conn
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         db = self.db
-        db._local.in_transaction = False  # pylint: disable=protected-access
-        conn = getattr(db._local, "conn", None)  # pylint: disable=protected-access
-        if exc_type is not None:
-            if conn is not None and not conn.closed:
-                try:
-                    db.execute("ROLLBACK")
-                except Exception:  # pylint: disable=broad-except  # state unknown: do not reuse it
-                    db.close()
-            return False  # the block's own exception goes on
-        if conn.get_transaction_status() == _psycopg2().extensions.TRANSACTION_STATUS_INERROR:
-            db.execute("ROLLBACK")
-            raise TransactionAborted("the transaction was aborted by an earlier error and has been rolled back")
-        db.execute("COMMIT")
-        return False
+        conn, db._local.conn = db._local.conn, None  # pylint: disable=protected-access
+        try:
+            if exc_type is not None:
+                if not conn.closed:
+                    _run(conn, "ROLLBACK", ())
+                return False  # the block's own exception goes on
+            if conn.get_transaction_status() == _psycopg2().extensions.TRANSACTION_STATUS_INERROR:
+                _run(conn, "ROLLBACK", ())
+                raise TransactionAborted("the transaction was aborted by an earlier error and has been rolled back")
+            _run(conn, "COMMIT", ())
+            return False
+        except TransactionAborted:
+            raise
+        except Exception:
+            _close_quietly(conn)  # state unknown: never reuse it
+            if exc_type is not None:
+                return False  # the block's own exception matters more than the failed ROLLBACK
+            raise
+        finally:
+            db._give_back(conn)  # pylint: disable=protected-access  # closed or not idle: dropped there

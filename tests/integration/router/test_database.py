@@ -121,3 +121,33 @@ def test_two_threads_work_at_once_on_their_own_connections(db):
     assert max(begin for begin, _ in spans.values()) < min(end for _, end in spans.values())
     assert db.execute("SELECT worker, count(DISTINCT n) FROM c GROUP BY worker ORDER BY 1", fetch="all") \
         == [("w0", 100), ("w1", 100)]
+
+
+def test_fresh_threads_reuse_one_server_session(pg_database):
+    """orthanc-python gives each callback a fresh thread state: statements and transactions from new threads must
+    share the pooled connection, counted at the server (pg_stat_activity), not open one session each."""
+    db = Database(_params(pg_database, application_name="pool-reuse-test"))
+    pids = []
+
+    def statement():
+        pids.append(db.execute("SELECT pg_backend_pid()", fetch="one")[0])
+
+    def transaction():
+        with db.transaction():
+            pids.append(db.execute("SELECT pg_backend_pid()", fetch="one")[0])
+
+    try:
+        for target in (statement, transaction) * 5:
+            thread = threading.Thread(target=target)
+            thread.start()
+            thread.join(30)
+        assert len(pids) == 10 and len(set(pids)) == 1
+        observer = Database(_params(pg_database))
+        try:
+            sessions = observer.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                        ("pool-reuse-test",), fetch="one")[0]
+        finally:
+            observer.close()
+        assert sessions == 1
+    finally:
+        db.close()

@@ -1,5 +1,5 @@
-"""The plugin's stdlib HTTP client against real sockets on 127.0.0.1: keep-alive, a closed kept-alive
-connection, TLS with a private CA (verified; refused without it), no redirects, timeouts, a CONNECT proxy,
+"""The plugin's stdlib HTTP client against real sockets on 127.0.0.1: keep-alive connections shared by threads and
+capped per origin, TLS sessions resumed, a closed kept-alive connection, TLS with a private CA (verified; refused without it), no redirects, timeouts, a CONNECT proxy,
 and the proxy/no_proxy choice."""
 import os
 import select
@@ -11,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from medimaging_plugin import http_client
 from medimaging_plugin.http_client import HttpClient, HttpError, proxy_for
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
@@ -23,6 +24,7 @@ class Server:
 
     def __init__(self, tls_files=None):
         self.connections = 0
+        self.resumed = []  # per TLS connection: did the handshake resume an earlier session
         self.paths = []
         server = self
 
@@ -31,12 +33,16 @@ class Server:
 
             def setup(self):
                 server.connections += 1
+                if hasattr(self.request, "session_reused"):
+                    server.resumed.append(self.request.session_reused)
                 super().setup()
 
             def do_GET(self):
                 server.paths.append(self.path)
                 if self.path == "/slow":
                     time.sleep(1.0)
+                if self.path == "/slowish":
+                    time.sleep(0.05)
                 status = 302 if self.path == "/redirect" else 200
                 body = b'{"ok": true}'
                 self.send_response(status)
@@ -84,7 +90,7 @@ def ca(tmp_path_factory):
     return lab_ca
 
 
-def test_keep_alive_reuses_one_connection_per_thread(server):
+def test_keep_alive_connections_are_shared_by_threads(server):
     client = HttpClient(timeout=5)
     for _ in range(3):
         answer = client.request("GET", server.url + "/a", params={"x": "1 2"})
@@ -92,10 +98,34 @@ def test_keep_alive_reuses_one_connection_per_thread(server):
     assert server.connections == 1
     assert server.paths == ["/a?x=1+2"] * 3
 
-    other = threading.Thread(target=lambda: client.request("GET", server.url + "/b"))
-    other.start()
-    other.join()
-    assert server.connections == 2
+    # orthanc-python gives each callback a fresh thread state: a new thread per request must still reuse it
+    for _ in range(3):
+        other = threading.Thread(target=lambda: client.request("GET", server.url + "/b"))
+        other.start()
+        other.join()
+    assert server.connections == 1
+
+
+def test_concurrent_requests_open_at_most_pool_size_connections(server):
+    client = HttpClient(timeout=10, pool_size=3)
+    errors, start = [], threading.Barrier(8)
+
+    def work():
+        try:
+            start.wait(5)
+            for _ in range(3):
+                assert client.request("GET", server.url + "/slowish").status_code == 200
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert len(server.paths) == 24
+    assert server.connections == 3  # 8 threads waited their turn on 3 kept-alive connections
 
 
 def test_server_closing_the_connection_is_followed_by_a_new_one(server):
@@ -105,12 +135,24 @@ def test_server_closing_the_connection_is_followed_by_a_new_one(server):
     assert server.connections == 2
 
 
-def test_stale_kept_alive_connection_is_retried_once(server):
+def test_idle_connection_closed_by_the_server_is_replaced(server):
     client = HttpClient(timeout=5)
     client.request("GET", server.url + "/a")
-    pool = client._local.pool
-    (conn,) = pool.values()
+    (origin,) = client._origins.values()
+    (conn,) = origin.idle
     conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had dropped the idle connection
+    assert client.request("GET", server.url + "/b").status_code == 200
+    assert server.connections == 2
+
+
+def test_a_stale_connection_that_looks_alive_is_retried_once(server, monkeypatch):
+    client = HttpClient(timeout=5)
+    client.request("GET", server.url + "/a")
+    (origin,) = client._origins.values()
+    (conn,) = origin.idle
+    # the close raced with the idle check (it looked alive): the request fails on it, then goes on a fresh one
+    monkeypatch.setattr(http_client, "_dropped", lambda conn: False)
+    conn.sock.shutdown(socket.SHUT_RDWR)
     assert client.request("GET", server.url + "/b").status_code == 200
     assert server.connections == 2
 
@@ -147,6 +189,21 @@ def test_tls_private_ca_is_trusted_only_when_given(ca):
         assert refused.value.tls
         # a per-request bundle overrides the client's (the token providers pass their server's CaBundle)
         assert HttpClient(timeout=5).request("GET", tls.url + "/a", ca_bundle=ca.cert_path).status_code == 200
+    finally:
+        tls.close()
+
+
+def test_new_tls_connections_resume_the_origins_session(ca):
+    cert, key = ca.issue_server_cert("http-client-test")
+    tls = Server(tls_files=(cert, key))
+    try:
+        client = HttpClient(timeout=5, ca_bundle=ca.cert_path)
+        assert client.request("GET", tls.url + "/a").status_code == 200
+        client.close()  # the next request needs a new connection
+        assert client.request("GET", tls.url + "/b").status_code == 200
+        assert client.request("GET", tls.url + "/c").status_code == 200
+        assert tls.connections == 2
+        assert tls.resumed == [False, True]  # the second handshake was abbreviated
     finally:
         tls.close()
 
