@@ -162,6 +162,10 @@ def credential_type_problems(where, ctype):
             used = set(re.findall(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)", str(template)))
             if used - set(ids) - {"tower", "awx"}:
                 problems.append(f"{where}: injector {kind}.{name} uses unknown inputs {sorted(used - set(ids))}")
+            text = str(template).lstrip()
+            if kind == "extra_vars" and (text[:1] == "[" or text[:1] == "{" and text[:2] != "{{"):
+                problems.append(f"{where}: injector extra_vars.{name} renders a map or list as JSON, but AWX injects "
+                                "text: inject the strings and build the map in the job template's extra_vars")
     return problems
 
 

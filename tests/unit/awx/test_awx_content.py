@@ -4,14 +4,16 @@ Every survey variable is an input of a role the job's playbook runs (or the play
 role input without a default is asked by the survey or comes from the inventory, a credential or the playbook.
 """
 import copy
+import glob
 import os
 
 import pytest
 
 from awx_rules import (EXPORTABLE_RESOURCES, MANAGED_CREDENTIAL_TYPES, credential_type_problems, freeze,
                        injected_extra_vars, load, natural_key_problems, references, survey_problems, walk)
-from playbook_inputs import (REPO_ROOT, inline_inventory, play_hosts, play_vars, required_inputs, role_calls,
-                             role_options, scm_inventory)
+from playbook_inputs import (REPO_ROOT, inline_inventory, inventory_values, play_hosts, play_vars, playbook_reads,
+                             required_inputs, role_calls, role_options, role_outputs, scm_inventory, unresolved_reads)
+import yaml
 
 CONTENT = os.path.join(REPO_ROOT, "awx", "medimaging-orthanc.yml")
 CREDENTIALS = os.path.join(REPO_ROOT, "awx", "credentials.example.yml")
@@ -76,10 +78,11 @@ def test_the_rules_catch_mistakes(content):
     broken["credential_types"][0]["inputs"]["fields"].append({"id": "api_token", "label": "t", "type": "string"})
     broken["credential_types"][0]["injectors"]["env"]["X"] = "{{ typo }}"
     broken["job_template"] = []
+    broken["credential_types"][0]["injectors"]["extra_vars"] = {"users": '{"radiology": {{ secret | tojson }}}'}
     text = "\n".join(all_problems(broken))
     for expected in ("natural_key.name 'renamed'", "default 'maybe' is not a choice", "variable asked twice",
                      "must be a password question", "is defined nowhere", "mark it secret: true",
-                     "unknown inputs ['typo']", "job_template: not a resource"):
+                     "unknown inputs ['typo']", "job_template: not a resource", "AWX injects text"):
         assert expected in text
 
 
@@ -118,7 +121,7 @@ def test_job_template_matches_its_playbook(content, credentials, name):
     assert os.path.isfile(os.path.join(REPO_ROOT, playbook)), f"{name}: {playbook} does not exist"
     calls = role_calls(playbook)
     assert calls, f"{name}: {playbook} runs no role"
-    accepted = play_vars(playbook) | {o for role, entry, _ in calls for o in role_options(role, entry)}
+    accepted = play_vars(playbook) | playbook_reads(playbook) | {o for role, entry, _ in calls for o in role_options(role, entry)}
     survey = {q["variable"] for q in template["related"]["survey_spec"]["spec"]}
     asked_required = {q["variable"] for q in template["related"]["survey_spec"]["spec"] if q["required"]}
     assert survey <= accepted, f"{name}: survey asks for what no role of {playbook} takes: {survey - accepted}"
@@ -126,10 +129,46 @@ def test_job_template_matches_its_playbook(content, credentials, name):
     groups, inventory_vars = inventory_of(content, template)
     assert play_hosts(playbook) <= groups, f"{name}: {playbook} targets groups its inventory lacks"
     assert template.get("limit", "all") in groups
-    given = inventory_vars | credential_vars(content, credentials, template)
+    extra_vars = template_extra_vars(template)
+    given = inventory_vars | credential_vars(content, credentials, template) | set(extra_vars)
     for role, entry, params in calls:
         missing = required_inputs(role, entry) - asked_required - given - params
         assert not missing, f"{name}: {role}:{entry} requires {sorted(missing)}: ask it or set it in the inventory"
+
+    # What the job's variables read (through the inventory, the template's extra_vars) is defined by someone when
+    # it runs. A role's defaults count only where that role reads the variable (an included role's defaults end
+    # with it), so the start set pairs each variable with the options of the roles that take it.
+    groups = play_hosts(playbook) & ({template["limit"]} if template.get("limit") else play_hosts(playbook))
+    start = {variable: set() for variable in playbook_reads(playbook) | set(extra_vars)}
+    for role, entry, _ in role_calls(playbook, groups):
+        options = set(role_options(role, entry))
+        for option in options:
+            start.setdefault(option, set()).update(options)
+    source = inventory_source(content, template)
+    values = inventory_values(source, groups) if source else {}
+    for variable, value in extra_vars.items():
+        values.setdefault(variable, []).append(value)
+    defined = given | survey | play_vars(playbook) | role_outputs({role for role, _, _ in calls})
+    start = {variable: local for variable, local in start.items() if variable in values}
+    missing = unresolved_reads(start, values, defined)
+    assert not missing, f"{name}: its variables read {sorted(missing)}, which nothing defines when the job runs"
+
+
+def template_extra_vars(template):
+    """The job template's own extra_vars (YAML text, as AWX stores them): variables AWX does not mark unsafe."""
+    extra_vars = yaml.safe_load(template.get("extra_vars") or "") or {}
+    assert isinstance(extra_vars, dict), f"{template['name']}: extra_vars must be a YAML mapping"
+    for variable, value in extra_vars.items():
+        literal = isinstance(value, str) and "{{" not in value
+        assert not (literal and any(w in variable for w in ("password", "secret", "token"))), \
+            f"{template['name']}: {variable} is a secret: a credential gives it, never the file"
+    return extra_vars
+
+
+def inventory_source(content, template):
+    wanted = freeze(template["inventory"])
+    return next((s["source_path"] for s in content.get("inventory_sources") or []
+                 if freeze(s["inventory"]) == wanted), None)
 
 
 def test_required_survey_answers_are_required_role_inputs_somewhere(content):
@@ -153,3 +192,10 @@ def test_workflow_runs_the_hybrid_journey_in_order(content):
         template = next(t for t in content["job_templates"] if freeze(t["natural_key"]) ==
                         freeze(node["unified_job_template"]))
         assert survey <= {q["variable"] for q in template["related"]["survey_spec"]["spec"]}
+
+
+def test_every_playbook_has_a_job_template(content):
+    """Each scenario and operation playbook of the project can be launched from AWX."""
+    playbooks = {os.path.relpath(p, REPO_ROOT) for p in glob.glob(os.path.join(REPO_ROOT, "playbooks", "*.yml"))}
+    templated = {template["playbook"] for template in content["job_templates"]}
+    assert playbooks - templated == set(), "playbooks without a job template in awx/medimaging-orthanc.yml"
