@@ -50,6 +50,7 @@ SETTINGS = {
     "ohif_viewer_listen_port": "8443",
     "ohif_viewer_tls_cert_path": "",
     "ohif_viewer_tls_key_path": "",
+    "ohif_viewer_tls_offloaded": "false",  # true: a front (Container Apps' ingress) ends TLS and sends plain HTTP
     "ohif_viewer_qido_supports_include_field": DEFAULT,  # the role's: true for the cloud service, false for Orthanc
     # cloud mode only
     "ohif_viewer_dicomweb_ca_path": "",
@@ -64,6 +65,11 @@ CONTAINER_SETTINGS = {"OHIF_VIEWER_HEALTH_PORT": "8081", "OHIF_VIEWER_RESOLVE_TI
                       "OHIF_VIEWER_BROKER_PORT": "18765"}
 # Secrets never sit in the environment (podman inspect and kubectl describe show it): a mounted file only.
 INLINE_SECRETS = ("ClientSecret", "ClientSecretEnv", "StaticToken")
+# cloud: the htpasswd's lines (user:hash, separated by spaces or line breaks) as one value, for platforms that hand a
+# secret store's values to containers only as environment variables (Container Apps' Key Vault references: the app's
+# configuration holds the reference, never the value). Hashes, never passwords; written under /tmp at start.
+HTPASSWD = "OHIF_VIEWER_HTPASSWD"
+HTPASSWD_LINE = re.compile(r"[A-Za-z0-9._@-]{1,64}:(\$apr1\$|\$2[aby]\$|\$5\$|\$6\$)[^\s:]+")
 
 
 class SettingsError(Exception):
@@ -153,10 +159,10 @@ def settings_from_environment(environ):
     """Role variables from OHIF_VIEWER_* variables, and the container's ports; refused by name when unusable."""
     known = {name.upper(): name for name in SETTINGS}
     unknown = sorted(key for key in environ if key.startswith(PREFIX) and key not in known
-                     and key not in CONTAINER_SETTINGS and key != OAUTH)
+                     and key not in CONTAINER_SETTINGS and key not in (OAUTH, HTPASSWD))
     if unknown:
         raise SettingsError(f"unknown setting(s) {', '.join(unknown)}; this image reads "
-                            f"{', '.join(sorted([*known, *CONTAINER_SETTINGS, OAUTH]))}")
+                            f"{', '.join(sorted([*known, *CONTAINER_SETTINGS, OAUTH, HTPASSWD]))}")
     values = {name: environ.get(env_name, SETTINGS[name]) for env_name, name in known.items()
               if env_name in environ or SETTINGS[name] is not DEFAULT}
     for env_name, name in known.items():  # they land in nginx's configuration: no way to end or add a directive
@@ -167,17 +173,27 @@ def settings_from_environment(environ):
         raise SettingsError(f"OHIF_VIEWER_SSO_FRONT={values['ohif_viewer_sso_front']}: give true (an SSO front "
                             "authenticates users before this container) or false")
     values["ohif_viewer_sso_front"] = values["ohif_viewer_sso_front"].lower() == "true"
+    if values["ohif_viewer_tls_offloaded"].lower() not in ("true", "false"):
+        raise SettingsError(f"OHIF_VIEWER_TLS_OFFLOADED={values['ohif_viewer_tls_offloaded']}: give true (a front such "
+                            "as Container Apps' ingress ends TLS and sends plain HTTP) or false")
+    values["ohif_viewer_tls_offloaded"] = values["ohif_viewer_tls_offloaded"].lower() == "true"
+    if values["ohif_viewer_tls_offloaded"] and values["ohif_viewer_tls_cert_path"]:
+        raise SettingsError("OHIF_VIEWER_TLS_OFFLOADED=true serves plain HTTP to the front that ends TLS: give no "
+                            "OHIF_VIEWER_TLS_CERT_PATH/OHIF_VIEWER_TLS_KEY_PATH with it")
     mode = values["ohif_viewer_mode"]
     if mode not in ("onprem", "cloud"):
         raise SettingsError(f"OHIF_VIEWER_MODE={mode}: give onprem (Orthanc's DICOMweb, the viewer's Orthanc login "
                             "passed through) or cloud (the cloud DICOM service through the token broker)")
     if mode == "onprem":
-        given = [name.upper() for name in CLOUD_ONLY if name.upper() in environ] + ([OAUTH] if OAUTH in environ else [])
+        given = [name.upper() for name in CLOUD_ONLY if name.upper() in environ] + \
+            [name for name in (OAUTH, HTPASSWD) if name in environ]
         if given:
             raise SettingsError(f"{', '.join(given)}: for OHIF_VIEWER_MODE=cloud only (this container is on-prem: "
                                 "Orthanc checks each viewer's own login)")
     else:
         values["ohif_viewer_oauth"] = oauth_from_environment(environ)
+        if HTPASSWD in environ and values["ohif_viewer_htpasswd_path"]:
+            raise SettingsError(f"give {HTPASSWD} (the lines) or OHIF_VIEWER_HTPASSWD_PATH (a mounted file), not both")
     if not re.fullmatch(r"[A-Za-z0-9.-]+", values["ohif_viewer_server_name"]):
         raise SettingsError(f"OHIF_VIEWER_SERVER_NAME={values['ohif_viewer_server_name']}: give a host name")
     if not values["ohif_viewer_dicomweb_url"]:
@@ -216,6 +232,20 @@ def oauth_from_environment(environ):
                             "podman inspect and kubectl describe show: mount the secret as a file (a Kubernetes "
                             "Secret volume) and give its path as ClientSecretFile (StaticTokenFile for a static token)")
     return oauth
+
+
+def write_htpasswd(environ, run):
+    """OHIF_VIEWER_HTPASSWD's lines as the htpasswd file nginx reads (0600, this start only); its path."""
+    lines = environ[HTPASSWD].split()
+    bad = [index + 1 for index, line in enumerate(lines) if not HTPASSWD_LINE.fullmatch(line)]
+    if not lines or bad:
+        raise SettingsError(f"{HTPASSWD}: entry {', '.join(map(str, bad)) or '1'} is not user:hash (give hashed "
+                            "lines, e.g. from `openssl passwd -apr1` or `htpasswd -nB`, separated by spaces or line "
+                            "breaks; never a plain password)")
+    path = os.path.join(run, "htpasswd")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
 
 
 def broker_settings(variables):
@@ -285,7 +315,9 @@ def render(environ, run=RUN):
     env = jinja_environment([f"{ROLE}/templates", HOME])
     settings, ports = settings_from_environment(environ)
     os.makedirs(f"{run}/config", exist_ok=True)
-    if not settings["ohif_viewer_tls_cert_path"]:
+    if HTPASSWD in environ and settings["ohif_viewer_mode"] == "cloud":
+        settings["ohif_viewer_htpasswd_path"] = write_htpasswd(environ, run)
+    if not settings["ohif_viewer_tls_cert_path"] and not settings["ohif_viewer_tls_offloaded"]:
         cert, key = self_signed(run, settings["ohif_viewer_server_name"])
         settings.update(ohif_viewer_tls_cert_path=cert, ohif_viewer_tls_key_path=key)
     if settings["ohif_viewer_mode"] == "cloud":
@@ -334,6 +366,9 @@ SELF_TESTS = (  # at build time: the role's files render in both modes and nginx
     {"OHIF_VIEWER_DICOMWEB_URL": "http://127.0.0.1:8042/dicom-web"},
     {"OHIF_VIEWER_MODE": "cloud", "OHIF_VIEWER_DICOMWEB_URL": "https://127.0.0.1:8043/v2",
      "OHIF_VIEWER_OAUTH": '{"Provider": "managed_identity"}', "OHIF_VIEWER_SSO_FRONT": "true"},
+    {"OHIF_VIEWER_MODE": "cloud", "OHIF_VIEWER_DICOMWEB_URL": "https://127.0.0.1:8043/v2",  # as on Container Apps
+     "OHIF_VIEWER_OAUTH": '{"Provider": "managed_identity"}', "OHIF_VIEWER_TLS_OFFLOADED": "true",
+     "OHIF_VIEWER_HTPASSWD": "viewer:$apr1$abcdefgh$0123456789abcdefghijkl"},
 )
 
 
@@ -374,8 +409,9 @@ def main(argv):
     except SettingsError as exc:
         print(f"ohif-viewer: {exc}. Nothing was started.", file=sys.stderr)
         return 2
+    served = "HTTP behind a TLS front" if variables["ohif_viewer_tls_offloaded"] else "HTTPS"
     print(f"ohif-viewer: OHIF ({variables['ohif_viewer_mode']}) on port {variables['ohif_viewer_listen_port']} "
-          f"(HTTPS), DICOMweb from {variables['ohif_viewer_dicomweb_url']}", file=sys.stderr, flush=True)
+          f"({served}), DICOMweb from {variables['ohif_viewer_dicomweb_url']}", file=sys.stderr, flush=True)
     if variables["ohif_viewer_mode"] == "cloud":
         return serve_cloud(variables)
     os.execvp("nginx", ["nginx", "-c", variables["nginx_conf"]])
