@@ -21,7 +21,8 @@ pid {work}/nginx.pid;
 error_log {work}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-    access_log off;
+    log_format connections '$connection $connection_requests $ssl_session_reused $request_method $status';
+    access_log {access_log};
     client_body_temp_path {work}/body;
     proxy_temp_path {work}/proxy;
     fastcgi_temp_path {work}/fastcgi;
@@ -45,11 +46,14 @@ http {{
 
 
 class ObjectSink:
-    """start() -> self; url(path) is an HTTPS URL under the sink; stop() stops nginx by PID."""
+    """start() -> self; url(path) is an HTTPS URL under the sink; stop() stops nginx by PID. log_connections=True
+    writes one line per request (connection serial, its request count, TLS session reused 'r' or '.', method,
+    status): tests count the connections a client opened at the server."""
 
-    def __init__(self, workdir, cert, key):
+    def __init__(self, workdir, cert, key, log_connections=False):
         self.work = os.path.abspath(workdir)
         self.cert, self.key = cert, key
+        self.access_log = os.path.join(self.work, "access.log") if log_connections else None
         self.port = free_port()
         self.process = None
 
@@ -61,7 +65,8 @@ class ObjectSink:
         config = os.path.join(self.work, "nginx.conf")
         with open(config, "w", encoding="utf-8") as handle:
             handle.write(CONFIG.format(work=self.work, address=LOOPBACK, port=self.port, cert=self.cert,
-                                       key=self.key))
+                                       key=self.key, access_log=f"{self.access_log} connections"
+                                       if self.access_log else "off"))
         # nginx started as root drops its workers to 'nobody' unless told otherwise; the objects stay root's.
         self.process = subprocess.Popen([NGINX, "-c", config, "-g", "user root;"], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
@@ -73,6 +78,12 @@ class ObjectSink:
                 raise RuntimeError(f"nginx object sink did not start on port {self.port}: {error[-500:]}")
             time.sleep(0.05)
         return self
+
+    def requests(self):
+        """[(connection serial, TLS session reused, method, status)] logged so far (log_connections=True)."""
+        with open(self.access_log, encoding="ascii") as handle:
+            rows = [line.split() for line in handle if line.strip()]
+        return [(int(serial), reused == "r", method, int(status)) for serial, _n, reused, method, status in rows]
 
     def worker_pid(self):
         """The worker's PID (it does the work; the master only supervises), 0 when not running."""

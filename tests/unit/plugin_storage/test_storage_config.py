@@ -39,6 +39,7 @@ def test_s3_defaults():
     assert (s.auth, s.sts_endpoint, s.imds_endpoint) == ("aws_chain", "https://sts.eu-west-1.amazonaws.com/",
                                                          "http://169.254.169.254")
     assert s.public_view()["sse_kms"] is True
+    assert s.max_connections == 16  # connections shared by Orthanc's threads
 
 
 @pytest.mark.parametrize("section,expected", [
@@ -59,6 +60,8 @@ def test_s3_defaults():
      "MedimagingStorage.ImdsEndpoint: must be http(s):// on a link-local or loopback address"),
     ({"Backend": "s3", "Bucket": "orthanc", "Region": "eu-west-1", "MaxRetries": 50},
      "MedimagingStorage.MaxRetries: must be between 0 and 10"),
+    ({"Backend": "s3", "Bucket": "orthanc", "Region": "eu-west-1", "MaxConnections": 0},
+     "MedimagingStorage.MaxConnections: must be between 1 and 256"),
     ({"Backend": "s3", "Buckett": "orthanc"}, "MedimagingStorage.Buckett: unknown key (did you mean Bucket?)"),
 ])
 def test_errors_name_the_key(section, expected):

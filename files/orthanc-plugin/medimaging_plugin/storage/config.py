@@ -38,6 +38,8 @@ FIELDS = {
     "HttpTimeoutSeconds": Field(float, 30.0, limits=(0.5, 600)),
     "MaxRetries": Field(int, 4, limits=(0, 10)),
     "RetryBaseSeconds": Field(float, 0.2, limits=(0.01, 10)),
+    # connections to the storage shared by Orthanc's threads (kept alive; a thread waits when all are busy)
+    "MaxConnections": Field(int, 16, limits=(1, 256)),
     "CaBundle": Field(str),
     # azure_blob
     "ContainerUrl": Field(str),
@@ -72,6 +74,7 @@ class StorageSettings:
     timeout: float = 30.0
     max_retries: int = 4
     retry_base: float = 0.2
+    max_connections: int = 16
     ca_bundle: Optional[str] = None
     container_url: str = ""
     auth: str = ""  # token | sas_file | connection_string | aws_chain
@@ -187,5 +190,6 @@ def load_storage_settings(orthanc_config, environ):
         disk_root = orthanc_config.get("StorageDirectory") or "OrthancStorage"
     common = dict(enabled=True, root=normalise_root(cfg["RootPath"]), structure=structure, disk_root=disk_root,
                   timeout=cfg["HttpTimeoutSeconds"], max_retries=cfg["MaxRetries"],
-                  retry_base=cfg["RetryBaseSeconds"], ca_bundle=cfg["CaBundle"])
+                  retry_base=cfg["RetryBaseSeconds"], max_connections=cfg["MaxConnections"],
+                  ca_bundle=cfg["CaBundle"])
     return _blob(cfg, environ, common) if backend == "azure_blob" else _s3(cfg, environ, common)

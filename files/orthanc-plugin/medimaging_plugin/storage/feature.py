@@ -57,7 +57,7 @@ def _blob_credential(settings, environ):
 
 
 def build_store(settings, environ):
-    common = dict(timeout=settings.timeout, ca_bundle=settings.ca_bundle,
+    common = dict(timeout=settings.timeout, ca_bundle=settings.ca_bundle, max_connections=settings.max_connections,
                   retry=RetryPolicy(max_retries=settings.max_retries, base=settings.retry_base))
     if settings.backend == "azure_blob":
         return BlobStore(settings.container_url, _blob_credential(settings, environ), settings.api_version, **common)

@@ -1,7 +1,8 @@
 """What both object stores share: one request with retries, timeouts and secret-free errors.
 
 A backend (blob.py, s3.py) only says how to address and sign a request; this class sends it through the
-plugin's HttpClient (one kept-alive connection per thread, TLS verified) and applies the RetryPolicy.
+plugin's HttpClient (kept-alive connections shared by Orthanc's threads, at most max_connections, TLS verified
+and sessions resumed) and applies the RetryPolicy.
 """
 
 import base64
@@ -22,9 +23,10 @@ class ObjectStore:
 
     backend = "?"
 
-    def __init__(self, timeout=30.0, ca_bundle=None, retry=None, http=None, on_retry=None):
+    def __init__(self, timeout=30.0, ca_bundle=None, retry=None, http=None, on_retry=None, max_connections=16):
         # https_proxy/no_proxy honoured as for token endpoints (a hospital's egress proxy); plain http never proxied
-        self.http = http or HttpClient(timeout, ca_bundle=ca_bundle or None, use_env_proxy=True)
+        self.http = http or HttpClient(timeout, ca_bundle=ca_bundle or None, use_env_proxy=True,
+                                       pool_size=max_connections)
         self.retry = retry or RetryPolicy()
         self.on_retry = on_retry or (lambda operation: None)
 
