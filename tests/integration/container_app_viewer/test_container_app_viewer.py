@@ -145,6 +145,7 @@ class Scenario:
                    ANSIBLE_NOCOLOR="1", HOME=self.work, PATH=os.pathsep.join((bindir, os.environ["PATH"])))
         done = subprocess.run([os.path.join(bindir, "ansible-playbook"), "-i", "localhost,", "-c", "local",
                                "-e", "@" + self.vars, "-e", f"state={state}",
+                               "-e", f"ansible_python_interpreter={sys.executable}",
                                "-e", f"orthanc_container_app_viewer_image={image}", self.playbook],
                               cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
         with open(os.path.join(self.work, label + ".log"), "w", encoding="utf-8") as handle:
