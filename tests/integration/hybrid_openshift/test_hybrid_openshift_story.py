@@ -1,0 +1,194 @@
+"""playbooks/hybrid_openshift.yml, unchanged, over inventories/hybrid_openshift_lab: the hybrid story with the PACS on
+a lab OpenShift cluster onboarded to the emulator's Azure Arc. One converge for the module; the tests run in order and
+tell the story: onboarded (Connected) and deployed under restricted-v2 -> a modality's C-STOREs (DCMTK's storescu)
+through the NodePort reach the cloud DICOM service -> the oldest studies move to the Blob archive, verified before
+local deletion -> a returning patient's archived prior comes back -> the cluster's link to the cloud is cut (refused,
+then silently dropped) while the modality keeps sending, heals, and the backlog drains: nothing lost."""
+import json
+import os
+import time
+
+import sys
+
+import pytest
+import requests
+from hybrid_openshift_world import CLUSTER, HERE, PROJECT, REPO, running_world, wait_for
+
+from lab.story.places import Archive, Cloud, OnPrem
+
+sys.path.insert(0, os.path.join(REPO, "tests", "integration", "azure"))
+from playbook_runner import run_local_playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with running_world(str(tmp_path_factory.mktemp("hybrid-openshift"))) as the_world:
+        yield the_world
+
+
+@pytest.fixture(scope="module")
+def deployed(world):
+    done = world.playbook(label="converge")
+    dicom = world.resource("Microsoft.HealthcareApis/workspaces/ocplabws/dicomservices/pacs").json()["properties"]
+    account = world.resource("Microsoft.Storage/storageAccounts/ocplabarchive").json()["properties"]
+    audience = (dicom.get("authenticationConfiguration", {}).get("audiences") or
+                ["https://dicom.healthcareapis.azure.com"])[0]
+    user, password = world.orthanc_auth()
+    places = {
+        "onprem": OnPrem(world.orthanc_url(), user, password),
+        "cloud": Cloud(dicom["serviceUrl"], world.identity, world.env["ca_bundle"], audience + "/.default"),
+        "archive": Archive(account["primaryEndpoints"]["blob"].rstrip("/") + "/studies", world.identity,
+                           world.env["ca_bundle"], world.env["authority_host"]),
+        "account_url": account["primaryEndpoints"]["blob"],
+    }
+    return done, places
+
+
+def where(world, places, studies=None):
+    """Per instance of the ledger (or of these studies): on-prem, in the cloud, in the archive, lost."""
+    counts = {"instances": 0, "onprem": 0, "cloud": 0, "archive": 0, "lost": 0, "missing_in_cloud": 0}
+    for study, record in world.sent.items():
+        if studies is not None and study not in studies:
+            continue
+        wanted = set(record["sop_uids"])
+        here, there = places["onprem"].instances(study), places["cloud"].instances(study)
+        archived = places["archive"].instances(study)
+        counts["instances"] += len(wanted)
+        counts["onprem"] += len(wanted & here)
+        counts["cloud"] += len(wanted & there)
+        counts["archive"] += len(wanted & archived)
+        counts["lost"] += len(wanted - here - there - archived)
+        counts["missing_in_cloud"] += len(wanted - there)
+    return counts
+
+
+def router_status(places):
+    onprem = places["onprem"]
+    return requests.get(onprem.url + "/medimaging/router/status", auth=onprem.auth, timeout=30).json()
+
+
+def test_onboarded_to_arc_and_the_pacs_deployed_under_restricted_v2(world, deployed):
+    cluster = world.resource("Microsoft.Kubernetes/connectedClusters/" + CLUSTER)
+    props = cluster.json()["properties"]
+    assert props["connectivityStatus"] == "Connected", props      # the stand-in agents proved the role's key
+    assert props["distribution"] == "openshift"
+    assert props["oidcIssuerProfile"]["issuerUrl"] and props["securityProfile"]["workloadIdentity"]["enabled"]
+    pods = world.kube("/api/v1/namespaces/%s/pods" % PROJECT)["items"]
+    pacs = [p for p in pods if p["status"].get("phase") == "Running"]
+    assert pacs, [p["status"] for p in pods]
+    for pod in pacs:                                              # admitted by restricted-v2, not another SCC
+        assert pod["metadata"]["annotations"].get("openshift.io/scc") == "restricted-v2"
+    _done, places = deployed
+    status = router_status(places)
+    assert status["state"] == "running", status                   # the router's queue in the hospital's PostgreSQL
+    assert "cloud" in status["destinations"]
+
+
+def test_a_modality_sends_through_the_node_port_and_studies_reach_the_cloud(world, deployed):
+    _done, places = deployed
+    for patient, ages in (("OCP00001", (900, 500, 20)), ("OCP00002", (700, 5))):
+        for number, days in enumerate(ages):
+            world.send(patient, days, seed=hash((patient, number)) % 1000)
+    assert where(world, places)["onprem"] == sum(len(r["sop_uids"]) for r in world.sent.values())
+    counts = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
+    assert counts, where(world, places)                           # every instance routed to the cloud
+
+
+def test_the_oldest_studies_move_to_the_archive_verified_then_priors_come_back(world, deployed):
+    _done, places = deployed
+    user, password = world.orthanc_auth()
+    extra = {"archive_orthanc_url": places["onprem"].url, "archive_orthanc_user": user,
+             "archive_orthanc_password": password, "archive_account_url": places["account_url"],
+             "archive_container": "studies", "archive_identity": world.identity,
+             "archive_authority_host": world.env["authority_host"], "archive_ca_bundle": world.env["ca_bundle"],
+             "archive_counts_file": os.path.join(world.workdir, "archive-counts.json")}
+    done = run_local_playbook(os.path.join(HERE, "archive.yml"), extra, world.workdir, "archive", timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    with open(extra["archive_counts_file"], encoding="utf-8") as handle:
+        counts = json.load(handle)
+    old = {s for s, r in world.sent.items() if r["days_ago"] > 365}
+    recent = set(world.sent) - old
+    old_instances = sum(len(world.sent[s]["sop_uids"]) for s in old)
+    assert counts["studies"] == counts["studies_verified"] == len(old), counts
+    assert counts["uploaded"] == counts["deleted_local"] == old_instances and counts["studies_failed"] == 0, counts
+    archived = where(world, places, old)
+    assert archived["onprem"] == 0 and archived["archive"] == archived["instances"] == archived["cloud"], archived
+    kept = where(world, places, recent)
+    assert kept["onprem"] == kept["instances"], kept                # recent studies stay local
+
+    # The returning patient (past the 20 s priors window): the archived 500-day study is one of the two most recent
+    # priors, so it comes back from the cloud.
+    time.sleep(21)
+    prior = next(s for s, r in world.sent.items() if r["patient"] == "OCP00001" and r["days_ago"] == 500)
+    world.send("OCP00001", 0, seed=901)
+    back = wait_for(lambda: places["onprem"].instances(prior), 150)
+    assert back == set(world.sent[prior]["sop_uids"])
+
+
+def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, deployed):
+    _done, places = deployed
+    during = set()
+    world.link.cut("reject")                                      # the link refuses: TCP resets at once
+    try:
+        during.add(world.send("OCP00003", 3, seed=301))
+        during.add(world.send("OCP00004", 2, seed=302))
+        time.sleep(15)                                             # the router tries and fails fast for a while
+        world.link.cut("drop")                                     # then it goes silent: requests time out
+        during.add(world.send("OCP00005", 1, seed=303))
+        time.sleep(20)
+        cut = where(world, places, during)
+        assert cut["onprem"] == cut["instances"]                   # the site keeps working offline
+        assert cut["cloud"] == 0, cut                               # the cut is real
+        pending = router_status(places)["destinations"]["cloud"]
+        assert pending["pending"] + pending["inflight"] >= 1, pending
+    finally:
+        world.link.heal()
+    drained = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
+    final = where(world, places)
+    assert drained, final                                          # the backlog drained: all of it in the cloud
+    assert final["lost"] == 0, final
+    status = router_status(places)["destinations"]["cloud"]
+    assert status["dead"] == 0, status
+
+
+def test_arc_workload_identity_a_pacs_service_account_token_is_exchanged_for_an_azure_token(world, deployed):
+    """The federated path the plugin's workload_identity provider takes: a token of the PACS's service account,
+    issued by the cluster Arc publishes as the connected cluster's OIDC issuer, is exchanged by Entra ID for an access
+    token of a user-assigned identity whose federated credential names that issuer and subject. (The lab's OpenShift
+    flavour has no workload-identity webhook to mount the token into the pod: the exchange is made here.)"""
+    import jwt
+    issuer = world.resource("Microsoft.Kubernetes/connectedClusters/" + CLUSTER).json()[
+        "properties"]["oidcIssuerProfile"]["issuerUrl"]
+    pod = next(p for p in world.kube("/api/v1/namespaces/%s/pods" % PROJECT)["items"]
+               if p["status"].get("phase") == "Running")
+    account = pod["spec"].get("serviceAccountName") or "default"
+    identity = world.resource("Microsoft.ManagedIdentity/userAssignedIdentities/pacs-workload", "PUT",
+                              {"location": world.env["location"]})
+    assert identity.ok, identity.text
+    client_id = identity.json()["properties"]["clientId"]
+    audience = "api://AzureADTokenExchange"
+    subject = "system:serviceaccount:%s:%s" % (PROJECT, account)
+    credential = world.resource(
+        "Microsoft.ManagedIdentity/userAssignedIdentities/pacs-workload/federatedIdentityCredentials/pacs", "PUT",
+        {"properties": {"issuer": issuer, "subject": subject, "audiences": [audience]}})
+    assert credential.ok, credential.text
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+               "spec": {"audiences": [audience], "expirationSeconds": 3600}}
+    token = world.kube("/api/v1/namespaces/%s/serviceaccounts/%s/token" % (PROJECT, account), request)["status"][
+        "token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == issuer and claims["sub"] == subject
+
+    def exchange(assertion):
+        return requests.post("%s/%s/oauth2/v2.0/token" % (world.env["authority_host"].rstrip("/"),
+                                                          world.env["tenant_id"]), timeout=30,
+                             verify=world.env["ca_bundle"],
+                             data={"grant_type": "client_credentials", "client_id": client_id,
+                                   "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                   "client_assertion": assertion,
+                                   "scope": "https://dicom.healthcareapis.azure.com/.default"})
+    answer = exchange(token)
+    assert answer.status_code == 200 and answer.json()["access_token"], answer.text
+    # Another service account of the same cluster is not the federated subject: refused.
+    other = world.kube("/api/v1/namespaces/%s/serviceaccounts/default/token" % PROJECT, request)["status"]["token"]
+    assert exchange(other).status_code in (400, 401)
