@@ -38,7 +38,7 @@ def step_send(context, ledger, args):
                                           seed=args.seed, implicit_vr=args.implicit_vr)
     for study in sent:
         ledger.add_study(study["study_uid"], study["patient_id"], study["modality"], study["study_date"],
-                         study["sop_uids"], study["bytes"])
+                         study["sop_uids"], study["bytes"], patient_name=study["patient_name"])
     result = {"studies": len(sent), "instances": instances, "bytes": size, "seconds": round(seconds, 2),
               "instances_per_second": round(instances / seconds, 1) if seconds else None,
               "study_uids": [s["study_uid"] for s in sent]}

@@ -7,6 +7,7 @@ encrypted or powered-off PACS looks like to everyone else on the network. The vi
 a hospital keeps it deployed in the cloud, ready (the role's README says how).
 """
 import os
+import re
 import time
 
 import requests
@@ -62,25 +63,25 @@ def _cloud_viewer(work, context, identity):
     return viewers
 
 
-def _study_list(page, url, patient_ids):
-    """The cloud viewer's study list: which of the patients it shows (OHIF's MRN column) and its study count."""
+def _study_list(page, url, patient_names):
+    """The cloud viewer's study list: which of the patients it shows (by name: OHIF 3.13's list has no MRN column)
+    and how many studies it counts ("1-19 of 19")."""
     try:
-        text = browser.study_list(page, url, patient_ids, timeout=60)
-    except AssertionError as exc:  # some patient missing: report what the list does show
-        text = str(exc)
-    count = page.locator('[data-cy="num-studies"]')  # OHIF's count above the list
-    shown = count.first.inner_text(timeout=5000).strip() if count.count() else ""
-    return {"patients_listed": sorted(p for p in patient_ids if p in text),
-            "studies_listed": int(shown) if shown.isdigit() else shown or None}
+        text = browser.study_list(page, url, patient_names, timeout=60)
+    except AssertionError:  # some patient missing: report what the list does show
+        text = page.inner_text("body")
+    counted = re.search(r"\b\d+-\d+ of (\d+)\b", text)
+    return {"patients_listed": sorted(n for n in patient_names if n.replace("^", ", ") in text),
+            "studies_listed": int(counted.group(1)) if counted else None}
 
 
-def _open_all(viewers, study_uids, patient_ids, screenshots):
+def _open_all(viewers, study_uids, patient_names, screenshots):
     """The study list, then each study in Chromium: ({study_uid: seconds to a rendered, non-black image, or the
     error}, what the study list showed)."""
     opened = {}
     with browser.chromium() as chromium:
         page = browser.new_page(chromium, VIEWER_LOGIN)
-        listed = _study_list(page, viewers.url("drill"), patient_ids)
+        listed = _study_list(page, viewers.url("drill"), patient_names)
         browser.screenshot(page, screenshots, "ransomware-drill-study-list")
         for index, uid in enumerate(study_uids):
             try:
@@ -115,7 +116,8 @@ def run(context, ledger, identity, work):
     try:
         podman("stop", "-t", "20", container)
         pacs_down = container_state(container) != "running"
-        patients = sorted({ledger.studies[uid]["patient_id"] for uid in routed})
+        patients = sorted({ledger.studies[uid].get("patient_name") or ledger.studies[uid]["patient_id"]
+                           for uid in routed})
         opened, listed = _open_all(viewers, routed, patients, os.path.join(work, "screenshots"))
     finally:
         viewers.stop()

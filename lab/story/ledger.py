@@ -11,9 +11,9 @@ class Ledger:
             with open(path, encoding="utf-8") as handle:
                 self.data = json.load(handle)
 
-    def add_study(self, study_uid, patient_id, modality, study_date, sop_uids, size):
+    def add_study(self, study_uid, patient_id, modality, study_date, sop_uids, size, patient_name=None):
         self.data["studies"][study_uid] = {"patient_id": patient_id, "modality": modality, "study_date": study_date,
-                                           "sop_uids": sorted(sop_uids), "bytes": size}
+                                           "sop_uids": sorted(sop_uids), "bytes": size, "patient_name": patient_name}
 
     def record(self, step, values):
         self.data["steps"][step] = values

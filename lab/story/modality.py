@@ -58,6 +58,7 @@ def send(plans, host, port, called_aet, calling_aet="LABMODALITY", seed=0, impli
                 instances += 1
                 size += len(raw)
             sent.append({"study_uid": str(dataset.StudyInstanceUID), "patient_id": plan["patient_id"],
+                         "patient_name": plan["patient_name"],
                          "modality": plan["modality"], "study_date": plan["study_date"].strftime("%Y%m%d"),
                          "sop_uids": sop_uids, "bytes": sum(len(r) for r in files)})
     finally:

@@ -208,7 +208,7 @@ def test_the_viewer_app_opens_a_study_on_its_managed_identity_and_nothing_secret
     exchanges = []
     page.on("requestfinished", lambda request: exchanges.append(request))
     text = browser.study_list(page, url, [study.patient_name])
-    assert study.patient_id in text
+    assert "1-1 of 1" in text, text[:300]  # the service holds this one study
     seconds, state = browser.open_study(page, url, study.study_uid)
     browser.screenshot(page, ARTIFACTS, "container-app-viewer-study")
     assert state["nonBlack"] > 10000, state
