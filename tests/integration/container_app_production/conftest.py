@@ -50,7 +50,18 @@ def production_lab(tmp_path_factory):
 
 @pytest.fixture(scope="package")
 def check_from_empty(production_lab):
-    """--check against the empty lab, before anything exists: (process, recap, requests meanwhile)."""
+    """--check against the empty resource group, before anything of the scenario exists: (process, recap, requests
+    meanwhile). The group is made first: the modules refuse, in check mode too, a resource whose parent is missing."""
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    env = production_lab.env
+    credential = ClientSecretCredential(env["tenant_id"], env["client_id"], env["client_secret"],
+                                        authority=env["authority_host"], disable_instance_discovery=True,
+                                        connection_verify=env["ca_bundle"])
+    ResourceManagementClient(credential, env["subscription_id"], base_url=env["arm_endpoint"],
+                             credential_scopes=["https://management.azure.com/.default"],
+                             connection_verify=env["ca_bundle"]).resource_groups.create_or_update(
+        "rg-production-lab", {"location": env["location"]})
     return production_lab.converge("--check", label="check-from-empty")
 
 
