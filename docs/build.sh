@@ -12,5 +12,7 @@ cd "$repo"  # ansible.cfg's collections_path is relative: the collection is foun
 antsibull-docs --config-file "$here/antsibull-docs.cfg" collection --use-current --fail-on-error \
     --dest-dir "$out/rst" medimaging.orthanc
 cp -r "$here/rst/." "$out/rst/"
+python3 "$here/plugin_settings.py" "$out/rst"   # the plugin's settings, from its configuration schema
+python3 "$here/check_coverage.py" "$out/rst"    # every module, filter, role entry point, playbook and plugin section
 sphinx-build -W --keep-going -n -q -b html -c "$here" "$out/rst" "$out/html"
 echo "docs: $out/html/index.html"
