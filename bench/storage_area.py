@@ -1,15 +1,18 @@
 """Storage area benchmark: Orthanc's files in Azurite (Blob, OAuth token) and moto (S3, SigV4) through the plugin vs
 Orthanc's own filesystem storage, on the same generated CT instances, in one run.
 
-For each of filesystem / azure_blob / s3 (one Orthanc each, started and stopped in turn, rounds alternating):
+For each side (one Orthanc each, started and stopped in turn; each round starts with the next side, so no side is
+always first or last):
 - ingest: C-STORE of --count instances over --associations parallel associations (TCP_NODELAY both sides);
 - retrieve: GET /instances/ID/file of every instance with 4 threads (the storage read behind WADO; Debian 12's
-  Orthanc answers 404 on /wado here);
+  Orthanc answers 404 on /wado here). Orthanc's storage cache is off (MaximumStorageCacheSize 0, --storage-cache-mb):
+  with its default 128 MB, files just stored are served from RAM and the storage area is never read;
 - memory: Orthanc's VmHWM (peak RSS) and VmRSS after the load, from /proc; "plugin_storage_off" is the plugin
   loaded with MedimagingStorage disabled (files on disk): the feature's own cost is blob/s3 minus that.
 - CPU: seconds used by Orthanc and by the emulator (Azurite, moto) over ingest + retrieve, per instance.
-Prints JSON: instances/s and MB/s per backend and round, the ratios backend/filesystem (best round of each; goal
->= 0.8), and peak RSS with the feature on (blob, s3) vs off (filesystem, no plugin).
+Prints JSON: instances/s and MB/s per backend and round, the ratios backend/filesystem (best round of each, and
+median rounds; goal >= 0.8), peak RSS with the feature on (blob, s3) vs off (filesystem, no plugin), and the load
+average before and after (the machine is shared: read the ratios with it).
 The lab's Azurite (Node, one process) and moto (Python) are the limits here, not the plugin: read the ratios as
 "plugin + emulator" vs "local disk". "azure_blob_sink" is the same Blob configuration pointed at nginx storing the
 bodies (lab/object_sink.py): what the plugin and HTTPS cost when the server costs next to nothing.
@@ -18,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -53,8 +57,8 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(workdir, name, section=None, env=None):
-    config = orthanc_config(section)
+def start(workdir, name, section=None, env=None, cache_mb=0):
+    config = orthanc_config(section, MaximumStorageCacheSize=cache_mb)
     plugins = ["Python"] if section is not None else []
     environment = {"PYTHONPATH": plugin_site_packages() or "", "PYTHONDONTWRITEBYTECODE": "1"}
     environment.update(env or {})
@@ -92,8 +96,11 @@ def main():
     parser.add_argument("--count", type=int, default=80)
     parser.add_argument("--rows", type=int, default=512, help="image side: 512 -> ~513 KiB per instance")
     parser.add_argument("--associations", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--storage-cache-mb", type=int, default=0, help="Orthanc's MaximumStorageCacheSize")
+    parser.add_argument("--sides", default="", help="comma-separated subset of the sides (filesystem always runs)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     workdir = tempfile.mkdtemp(prefix="bench-storage-")
     lab = StorageLab(os.path.join(workdir, "lab")).start()
     files = make_study(instances=args.count, modality="CT", rows=args.rows, columns=args.rows, patient_id="BENCH",
@@ -105,11 +112,20 @@ def main():
              "azure_blob": (lab.blob_section(RootPath="bench"), None),
              "azure_blob_sink": (lab.blob_section(RootPath="bench", ContainerUrl=sink.url("account/orthanc")), None),
              "s3": (lab.s3_section(RootPath="bench", KmsKeyId=None), lab.s3_env())}
+    if args.sides:
+        wanted = {"filesystem"} | set(args.sides.split(","))
+        unknown = wanted - set(sides)
+        if unknown:
+            parser.error("unknown side(s) %s; choose from %s" % (", ".join(sorted(unknown)), ", ".join(sides)))
+        sides = {name: value for name, value in sides.items() if name in wanted}
     results = {name: [] for name in sides}
+    order = list(sides)
     try:
         for round_number in range(args.rounds):
-            for name, (section, env) in sides.items():
-                orthanc = start(workdir, "%s-%d" % (name, round_number), section, env)
+            shift = round_number % len(order)
+            for name in order[shift:] + order[:shift]:
+                section, env = sides[name]
+                orthanc = start(workdir, "%s-%d" % (name, round_number), section, env, args.storage_cache_mb)
                 try:
                     c_store(orthanc.dicom_port, files[:1])  # warm-up: association, token, credentials
                     orthanc.request("DELETE", "/instances/%s" % orthanc.get_json("/instances")[0])
@@ -132,15 +148,22 @@ def main():
         sink.stop()
         lab.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    best = {name: {key: max(r[key] for r in rounds) for key in ("ingest_inst_s", "retrieve_inst_s")}
-            for name, rounds in results.items()}
+    keys = ("ingest_inst_s", "retrieve_inst_s")
+    best = {name: {key: max(r[key] for r in rounds) for key in keys} for name, rounds in results.items()}
+    median = {name: {key: statistics.median(r[key] for r in rounds) for key in keys} for name, rounds in results.items()}
+
+    def ratios(values):
+        return {name: {"ingest": round(values[name]["ingest_inst_s"] / values["filesystem"]["ingest_inst_s"], 2),
+                       "retrieve": round(values[name]["retrieve_inst_s"] / values["filesystem"]["retrieve_inst_s"], 2)}
+                for name in values if name != "filesystem"}
+
     summary = {
         "instances": args.count, "megabytes": round(megabytes, 1), "associations": args.associations,
+        "storage_cache_mb": args.storage_cache_mb,
+        "load_average": {"before": [round(v, 2) for v in load_before], "after": [round(v, 2) for v in os.getloadavg()]},
         "rounds": results,
-        "ratios_vs_filesystem": {name: {"ingest": round(best[name]["ingest_inst_s"] / best["filesystem"]["ingest_inst_s"], 2),
-                                        "retrieve": round(best[name]["retrieve_inst_s"]
-                                                          / best["filesystem"]["retrieve_inst_s"], 2)}
-                                 for name in ("azure_blob", "azure_blob_sink", "s3", "plugin_storage_off")},
+        "ratios_vs_filesystem": ratios(best),
+        "median_ratios_vs_filesystem": ratios(median),
         "orthanc_cpu_ms_per_instance": {name: round(min(r["orthanc_cpu_ms_per_instance"] for r in rounds), 1)
                                         for name, rounds in results.items()},
         "emulator_cpu_ms_per_instance": {name: round(min(r["emulator_cpu_ms_per_instance"] for r in rounds), 1)

@@ -82,7 +82,12 @@ class _Origin:
             conn.close()
 
     def give_back(self, conn):
-        session = getattr(conn.sock, "session", None)
+        # The session of each new TLS connection, once: reading SSLSocket.session copies it (certificates
+        # included) and costs about a millisecond, too much to repeat at every request.
+        session = None
+        if not getattr(conn, "session_taken", True):
+            conn.session_taken = True
+            session = conn.sock.session
         with self.lock:
             if session is not None:
                 self.tls_session = session
@@ -115,6 +120,7 @@ class _ResumingHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, *args, origin=None, **kwargs):
         super().__init__(*args, **kwargs)
         self._origin = origin
+        self.session_taken = False  # the origin keeps this connection's TLS session once it carried a request
 
     def connect(self):
         http.client.HTTPConnection.connect(self)  # TCP, and the CONNECT tunnel when set
