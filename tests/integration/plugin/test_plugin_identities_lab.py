@@ -189,8 +189,9 @@ def wait_for_token(orthanc, server, timeout=20.0):
     deadline = time.monotonic() + timeout
     status = None
     while time.monotonic() < deadline:
-        status = status_of(orthanc, server)
-        if status["token_valid"] or status["last_error"]:
+        # The plugin lists its servers once its token manager runs, a moment after Orthanc answers REST.
+        status = orthanc.get_json("/medimaging/oauth/status")["servers"].get(server)
+        if status and (status["token_valid"] or status["last_error"]):
             return status
         time.sleep(0.1)
     raise AssertionError(f"no token for {server} after {timeout:.0f}s: {status}")
