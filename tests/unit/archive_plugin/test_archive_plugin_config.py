@@ -61,7 +61,7 @@ def test_token_server_uses_oauth_server_keys_and_storage_scope(tmp_path):
     ({"SasTokenEnv": "X"}, r"ContainerUrl: missing"),
     ({"ContainerUrl": URL}, r"no credential configured"),
     ({"ContainerUrl": "http://account.blob.core.windows.net/archive", "SasTokenEnv": "X"}, r"plain http"),
-    ({"ContainerUrl": URL + "?sv=1&sig=abc", "SasTokenEnv": "X"}, r"must not carry a query string"),
+    ({"ContainerUrl": URL + "?sv=1&sig=abc", "SasTokenEnv": "X"}, r"must carry no query string"),
     ({"ContainerUrl": "https://account.blob.core.windows.net/", "SasTokenEnv": "X"}, r"container name"),
     ({"ContainerUrl": URL, "SasTokenFile": "/nonexistent/sas"}, r"SasTokenFile.*does not exist"),
     ({"ContainerUrl": URL, "SasTokenEnv": "X", "TokenServer": {"UseManagedIdentity": True}}, r"mutually exclusive"),

@@ -35,7 +35,7 @@ def container_url(section, value, missing="missing"):
     check_url(path, value, "ContainerUrl")
     parts = urlsplit(value)
     if "?" in value or "#" in value:  # even empty: blob names appended after them would not be path segments
-        raise ConfigError(path, "must not carry a query string or fragment (a SAS is a credential: give it in a "
+        raise ConfigError(path, "must carry no query string or fragment (a SAS is a credential: give it in a "
                                 "file, SasTokenFile)")
     segments = parts.path.rstrip("/").split("/")[1:]
     if "" in segments[:-1]:
