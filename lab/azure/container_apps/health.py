@@ -22,6 +22,15 @@ def deadline_seconds(probe):
     return min(max(probe.get("initialDelaySeconds", 0) + period * failures, 20), 240)
 
 
+def start_deadline_seconds(container, target_port):
+    """How long a new revision's replica may take: its Startup probe's budget (kubelet keeps waiting while the
+    container starts) before the readiness budget of deadline_seconds."""
+    startup = next((p for p in container.get("probes") or [] if p.get("type") == "Startup"), None)
+    budget = startup.get("initialDelaySeconds", 0) + startup.get("periodSeconds", 10) * startup.get(
+        "failureThreshold", 3) if startup else 0
+    return min(budget + deadline_seconds(probe_of(container, target_port)), 480)
+
+
 def check(address, probe):
     """(ready, reason)."""
     if probe is None:

@@ -81,7 +81,8 @@ def _start(ctx, app, rev_name):
                                   {**base, **container_env(container, values)}, net, index)
             private_access.connect(ctx, name, gateway)
     probes = [health.probe_of(c, target_port) for c in template.get("containers") or []]
-    deadline = time.monotonic() + max(health.deadline_seconds(p) for p in probes)
+    deadline = time.monotonic() + max(health.start_deadline_seconds(c, target_port)
+                                      for c in template.get("containers") or [])
     reason = "not ready"
     while time.monotonic() < deadline:
         running = replicas.of_revision(ctx, rev_id)

@@ -43,6 +43,11 @@ def test_the_readiness_probe_wins_and_without_probes_the_target_port_is_checked(
     assert health.probe_of({}, None) is None
     assert health.deadline_seconds({"initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 10}) == 110
     assert health.deadline_seconds({"periodSeconds": 1, "failureThreshold": 1}) == 20  # boot time for any image
+    # a Startup probe's budget comes first: kubelet waits for the container to start, then for readiness
+    starting = {"probes": [{"type": "Startup", "tcpSocket": {"port": 8042}, "periodSeconds": 10, "failureThreshold": 10},
+                           {"type": "Readiness", "tcpSocket": {"port": 8042}, "periodSeconds": 5, "failureThreshold": 3}]}
+    assert health.start_deadline_seconds(starting, 8042) == 100 + 20
+    assert health.start_deadline_seconds({}, 8042) == 30   # the default TCP probe: 10 s x 3
 
 
 def test_checks_against_a_real_server(replica):
