@@ -14,5 +14,13 @@ antsibull-docs --config-file "$here/antsibull-docs.cfg" collection --use-current
 cp -r "$here/rst/." "$out/rst/"
 python3 "$here/plugin_settings.py" "$out/rst"   # the plugin's settings, from its configuration schema
 python3 "$here/check_coverage.py" "$out/rst"    # every module, filter, role entry point, playbook and plugin section
+# Release notes: what `antsibull-changelog release` would write for galaxy.yml's version from changelogs/ and the
+# fragments, made in a scratch copy (a release consumes the fragments). Fragments may use `single backticks`.
+notes="$(mktemp -d)" && trap 'rm -rf "$notes"' EXIT
+cp -r galaxy.yml changelogs plugins roles meta "$notes/"
+version="$(python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' galaxy.yml)"
+(cd "$notes" && antsibull-changelog release --version "$version" > "$notes/release.log" 2>&1) \
+    || { cat "$notes/release.log" >&2; exit 1; }
+{ printf '.. default-role:: literal\n\n'; cat "$notes/CHANGELOG.rst"; } > "$out/rst/changelog.rst"
 sphinx-build -W --keep-going -n -q -b html -c "$here" "$out/rst" "$out/html"
 echo "docs: $out/html/index.html"
