@@ -20,7 +20,7 @@ description:
     O(secret_file) holds its value; an expired one is replaced (the new one is added first, the expired one
     removed after).
   - V(absent) removes the credentials of that name (C(removePassword) by key id) and O(secret_file).
-  - Rotation in two steps, so that the old secret keeps working until its successor is proven: O(rotate=true) adds
+  - Rotation in two steps, so that the old secret keeps working until its successor is proven; O(rotate=true) adds
     a new credential of that name and writes its value to O(secret_file), leaving the others in place; once the new
     one works, V(absent) with O(keep_key_id) removes the others of that name and keeps O(secret_file).
 options:
