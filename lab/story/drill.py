@@ -8,6 +8,7 @@ a hospital keeps it deployed in the cloud, ready (the role's README says how).
 """
 import os
 import re
+import sys
 import time
 
 import requests
@@ -67,8 +68,9 @@ def _study_list(page, url, patient_names):
     """The cloud viewer's study list: which of the patients it shows (by name: OHIF 3.13's list has no MRN column)
     and how many studies it counts ("1-19 of 19")."""
     try:
-        text = browser.study_list(page, url, patient_names, timeout=60)
-    except AssertionError:  # some patient missing: report what the list does show
+        text = browser.study_list(page, url, patient_names, timeout=120)
+    except AssertionError as exc:  # some patient missing: report what the list does show
+        print(f"study list: {str(exc)[:800]}", file=sys.stderr)
         text = page.inner_text("body")
     counted = re.search(r"\b\d+-\d+ of (\d+)\b", text)
     return {"patients_listed": sorted(n for n in patient_names if n.replace("^", ", ") in text),

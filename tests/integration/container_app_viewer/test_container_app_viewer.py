@@ -156,9 +156,10 @@ class Scenario:
 
     def arm(self, path):
         from azure.identity import ClientSecretCredential  # pylint: disable=import-outside-toplevel
-        token = ClientSecretCredential(self.env["tenant_id"], self.env["client_id"], self.env["client_secret"],
-                                       authority=self.env["authority_host"], disable_instance_discovery=True
-                                       ).get_token("https://management.azure.com/.default").token
+        with ca_bundle_for_sdks(self.env["ca_bundle"]):
+            token = ClientSecretCredential(self.env["tenant_id"], self.env["client_id"], self.env["client_secret"],
+                                           authority=self.env["authority_host"], disable_instance_discovery=True
+                                           ).get_token("https://management.azure.com/.default").token
         answer = requests.get(f"{self.env['arm_endpoint']}{path}", params={"api-version": "2026-07-01"},
                               headers={"Authorization": "Bearer " + token}, verify=self.env["ca_bundle"], timeout=30)
         return answer.status_code, answer.json() if answer.content else {}
