@@ -5,10 +5,12 @@ For each side (one Orthanc each, started and stopped in turn; each round starts 
 always first or last):
 - ingest: C-STORE of --count instances over --associations parallel associations (TCP_NODELAY both sides);
 - retrieve: GET /instances/ID/file of every instance with 4 threads (the storage read behind WADO; Debian 12's
-  Orthanc answers 404 on /wado here). Orthanc's storage cache is off (MaximumStorageCacheSize 0, --storage-cache-mb):
-  with its default 128 MB, files just stored are served from RAM and the storage area is never read;
+  Orthanc answers 404 on /wado here). Orthanc's storage cache is off (MaximumStorageCacheSize 0, as lab/orthanc.py
+  sets it; --storage-cache-mb): with Orthanc's default 128 MB, files just stored would be served from RAM;
 - memory: Orthanc's VmHWM (peak RSS) and VmRSS after the load, from /proc; "plugin_storage_off" is the plugin
-  loaded with MedimagingStorage disabled (files on disk): the feature's own cost is blob/s3 minus that.
+  loaded with MedimagingStorage disabled (files on disk): the feature's own cost is blob/s3 minus that;
+  "python_empty_script" (only with --sides) is orthanc-python running an empty script: what loading any Python
+  plugin costs Orthanc, below which the plugin cannot go.
 - CPU: seconds used by Orthanc and by the emulator (Azurite, moto) over ingest + retrieve, per instance.
 Prints JSON: instances/s and MB/s per backend and round, the ratios backend/filesystem (best round of each, and
 median rounds; goal >= 0.8), peak RSS with the feature on (blob, s3) vs off (filesystem, no plugin), and the load
@@ -38,6 +40,9 @@ from lab.object_sink import ObjectSink  # noqa: E402
 from lab.orthanc import OrthancProcess  # noqa: E402
 
 
+EMPTY_SCRIPT = {"empty script": True}  # a marker, not a MedimagingStorage section
+
+
 def proc_memory(pid):
     values = {}
     with open("/proc/%d/status" % pid, encoding="ascii") as handle:
@@ -59,6 +64,12 @@ def cpu_seconds(pid):
 
 def start(workdir, name, section=None, env=None, cache_mb=0):
     config = orthanc_config(section, MaximumStorageCacheSize=cache_mb)
+    if section == EMPTY_SCRIPT:
+        script = os.path.join(workdir, "empty_script.py")
+        with open(script, "w", encoding="ascii") as handle:
+            handle.write("# orthanc-python with nothing registered\n")
+        del config["MedimagingStorage"]
+        config.update({"Python": {"Path": script}, "PythonScript": script})
     plugins = ["Python"] if section is not None else []
     environment = {"PYTHONPATH": plugin_site_packages() or "", "PYTHONDONTWRITEBYTECODE": "1"}
     environment.update(env or {})
@@ -98,7 +109,9 @@ def main():
     parser.add_argument("--associations", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--storage-cache-mb", type=int, default=0, help="Orthanc's MaximumStorageCacheSize")
-    parser.add_argument("--sides", default="", help="comma-separated subset of the sides (filesystem always runs)")
+    parser.add_argument("--sides", default="", help="comma-separated sides to run (filesystem always runs): "
+                        "plugin_storage_off, azure_blob, azure_blob_sink, s3, python_empty_script; default all but "
+                        "the last")
     args = parser.parse_args()
     load_before = os.getloadavg()
     workdir = tempfile.mkdtemp(prefix="bench-storage-")
@@ -112,11 +125,14 @@ def main():
              "azure_blob": (lab.blob_section(RootPath="bench"), None),
              "azure_blob_sink": (lab.blob_section(RootPath="bench", ContainerUrl=sink.url("account/orthanc")), None),
              "s3": (lab.s3_section(RootPath="bench", KmsKeyId=None), lab.s3_env())}
+    optional = {"python_empty_script": (EMPTY_SCRIPT, None)}
     if args.sides:
         wanted = {"filesystem"} | set(args.sides.split(","))
+        sides.update({name: value for name, value in optional.items() if name in wanted})
         unknown = wanted - set(sides)
         if unknown:
-            parser.error("unknown side(s) %s; choose from %s" % (", ".join(sorted(unknown)), ", ".join(sides)))
+            parser.error("unknown side(s) %s; choose from %s" % (", ".join(sorted(unknown)),
+                                                                 ", ".join(list(sides) + list(optional))))
         sides = {name: value for name, value in sides.items() if name in wanted}
     results = {name: [] for name in sides}
     order = list(sides)
