@@ -9,11 +9,18 @@
 - EC2 CreateLaunchTemplate: AWS keeps the template's own tags (TagSpecifications of type launch-template) on the
   template, moto also copies them into version 1's LaunchTemplateData (amazon.aws.ec2_launch_template then sees a
   difference and adds a version on the second run).
+- S3 bucket policies: AWS applies a statement only when its Condition holds, moto ignores Conditions, so the role's
+  TLS-only statement (Deny when aws:SecureTransport is false) denied every object request. The lab's plain-http moto
+  stands for AWS's https endpoints: statements conditioned on aws:SecureTransport=false are left out (the TLS case);
+  every other statement is evaluated as moto does.
 """
+import json
+
 from moto.ec2.models import launch_templates as ec2_launch_templates
 from moto.kms import models as kms_models
 from moto.rds import exceptions as rds_exceptions
 from moto.rds import models as rds_models
+from moto.s3 import models as s3_models
 
 
 def _describe_db_parameter_groups(original):
@@ -59,6 +66,31 @@ def _schedule_key_deletion(original):
     return schedule
 
 
+def _insecure_transport_only(statement):
+    """True for a statement that applies only to requests without TLS (Bool aws:SecureTransport false)."""
+    condition = statement.get("Condition") or {}
+    value = (condition.get("Bool") or {}).get("aws:SecureTransport")
+    return list(condition) == ["Bool"] and list(condition["Bool"]) == ["aws:SecureTransport"] and (
+        value in ("false", False) or value in (["false"], [False]))
+
+
+def _get_permission(original):
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return original(self, action, resource)
+        document = json.loads(self.policy)
+        statements = document.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        kept = [statement for statement in statements if not _insecure_transport_only(statement)]
+        if len(kept) == len(statements):
+            return original(self, action, resource)
+        from moto.iam.access_control import IAMPolicy, PermissionResult  # noqa: PLC0415 (as moto imports it)
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(dict(document, Statement=kept))).is_action_permitted(action, resource)
+    return get_permission
+
+
 def apply():
     backend = rds_models.RDSBackend
     backend.describe_db_parameter_groups = _describe_db_parameter_groups(backend.describe_db_parameter_groups)
@@ -67,3 +99,4 @@ def apply():
     kms.schedule_key_deletion = _schedule_key_deletion(kms.schedule_key_deletion)
     templates = ec2_launch_templates.LaunchTemplateBackend
     templates.create_launch_template = _create_launch_template(templates.create_launch_template)
+    s3_models.FakeBucket.get_permission = _get_permission(s3_models.FakeBucket.get_permission)

@@ -59,6 +59,10 @@ class Database:
         self.psql(f"CREATE ROLE {_ident(user)} LOGIN PASSWORD {_sql_literal(password)}")
         self.psql(f"CREATE DATABASE {_ident(database)} OWNER {_ident(user)}")
 
+    def set_password(self, login):
+        """What RDS does on ModifyDBInstance MasterUserPassword: the login's new password; open sessions stay."""
+        self.psql(f"ALTER ROLE {_ident(login['username'])} PASSWORD {_sql_literal(login['password'])}")
+
     def wait_ready(self, timeout=60):
         deadline = time.monotonic() + timeout
         while podman("exec", self.name, "pg_isready", "-q", "-h", "127.0.0.1", check=False).returncode != 0:

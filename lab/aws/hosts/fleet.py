@@ -29,7 +29,8 @@ from lab.proc import free_port, pid_alive, read_pidfile, start_daemon, stop_pid,
 IMAGE = "aws-host-bookworm"
 SITE_NAME = "localhost"  # in the site certificate: clients reach the Elastic IP's forwarder at localhost:PORT
 BOOTSTRAP_TIMEOUT = 300
-DAEMONS = ("relay", "imds", "site_address")
+HOST_AWS_PORT = 4566  # on each host's loopback: systemd-socket-proxyd to moto's relay at the gateway
+DAEMONS = ("relay", "imds", "site_address", "instance_state")
 
 
 class Fleet:
@@ -45,14 +46,15 @@ class Fleet:
 
     # before the converge -------------------------------------------------------------------------------------------
     def converge_vars(self):
-        """Role variables for the lab: trust the lab CA for the database, reach moto through the network's gateway,
-        and name the site 'localhost' in its certificate (the Elastic IP's forwarder listens on 127.0.0.1)."""
+        """Role variables for the lab: trust the lab CA for the database, reach moto at the host's own loopback port
+        (forwarded to the network's gateway: the plugin sends signed requests over plain http to loopback only), and
+        name the site 'localhost' in its certificate (the Elastic IP's forwarder listens on 127.0.0.1)."""
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         self.ca.ensure()
         with open(self.ca.cert_path, encoding="ascii") as handle:
             ca_pem = handle.read()
         return {"aws_orthweb_db_ca_pem": ca_pem, "aws_orthweb_site_names": [SITE_NAME],
-                "aws_orthweb_host_aws_endpoint_url": f"http://{self.gateway}:{self.moto.port}"}
+                "aws_orthweb_host_aws_endpoint_url": f"http://127.0.0.1:{HOST_AWS_PORT}"}
 
     # after the converge --------------------------------------------------------------------------------------------
     def client(self, service):
@@ -109,11 +111,12 @@ class Fleet:
         return database
 
     def _start_daemons(self):
-        """moto reachable from the hosts (relay at the gateway), the IMDS stand-in, the Elastic IP's forwarder."""
+        """moto reachable from the hosts (relay at the gateway), the IMDS stand-in, the Elastic IP's forwarder, and
+        the follower of the instances' stop/start."""
         [address] = self.client("ec2").describe_addresses(
             Filters=[{"Name": "tag:Name", "Values": [f"{self.name}-site"]}])["Addresses"]
         self.imds_port = free_port()
-        self.ports = {"https": free_port(), "dicom_tls": free_port()}
+        self.ports = {"https": free_port(), "dicom_tls": free_port(), "dicom_plain": free_port()}
         python = [sys.executable, "-m"]
         argv = {"relay": python + ["lab.site.relay", "--listen", self.gateway, "--port", str(self.moto.port)],
                 "imds": python + ["lab.aws.hosts.imds", "--listen", self.gateway, "--port", str(self.imds_port),
@@ -121,7 +124,11 @@ class Fleet:
                 "site_address": python + ["lab.aws.hosts.site_address", "--moto", self.moto.endpoint,
                                           "--region", self.region, "--public-ip", address["PublicIp"],
                                           "--port", f"{self.ports['https']}:443",
-                                          "--port", f"{self.ports['dicom_tls']}:11112"]}
+                                          "--port", f"{self.ports['dicom_tls']}:11112",
+                                          "--port", f"{self.ports['dicom_plain']}:4242"],
+                "instance_state": python + ["lab.aws.hosts.instance_state", "--moto", self.moto.endpoint,
+                                            "--region", self.region, "--project", self.name,
+                                            "--prefix", self.container("")]}
         env = dict(os.environ, PYTHONPATH=REPO_ROOT)
         for daemon in DAEMONS:
             start_daemon(argv[daemon], self._path(daemon + ".log"), self._path(daemon + ".pid"), env=env,
@@ -143,9 +150,20 @@ class Fleet:
         imds = f"[Manager]\nDefaultEnvironment=AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{self.gateway}:{self.imds_port}\n"
         files = {"var/lib/cloud/seed/nocloud/user-data": base64.b64decode(user_data),
                  "var/lib/cloud/seed/nocloud/meta-data": meta_data.encode(),
-                 "etc/systemd/system.conf.d/lab-imds.conf": imds.encode()}
+                 "etc/systemd/system.conf.d/lab-imds.conf": imds.encode(), **self._aws_endpoint_units()}
         podman("cp", "-", f"{name}:/", input_bytes=_tar(files))
         podman("start", name)
+
+    def _aws_endpoint_units(self):
+        """127.0.0.1:HOST_AWS_PORT on the host, forwarded to moto's relay at the gateway (AWS's endpoints are https
+        names; the lab's moto is plain http, which the plugin accepts on loopback only)."""
+        unit = "lab-aws-endpoint"
+        return {f"etc/systemd/system/{unit}.socket":
+                f"[Socket]\nListenStream=127.0.0.1:{HOST_AWS_PORT}\n".encode(),
+                f"etc/systemd/system/{unit}.service":
+                f"[Service]\nExecStart=/lib/systemd/systemd-socket-proxyd {self.gateway}:{self.moto.port}\n".encode(),
+                # a drop-in instead of an enable symlink: the seed is a tar of plain files
+                f"etc/systemd/system/sockets.target.d/{unit}.conf": f"[Unit]\nWants={unit}.socket\n".encode()}
 
     def wait_bootstrapped(self, name, timeout=BOOTSTRAP_TIMEOUT):
         """Wait for cloud-init to finish the user data; a clear error with its output when it failed."""
@@ -162,6 +180,7 @@ class Fleet:
         with open(ca_path, "w", encoding="ascii") as handle:
             handle.write(json.loads(secret)["tls_ca"])
         return {"https": f"https://{SITE_NAME}:{self.ports['https']}", "dicom_tls": (SITE_NAME, self.ports["dicom_tls"]),
+                "dicom_plain": (SITE_NAME, self.ports["dicom_plain"]),
                 "ca_file": ca_path, "database": database,
                 "hosts": {i["Name"]: self.container(i["Name"]) for i in self.instances()}}
 

@@ -6,6 +6,7 @@ from aws_harness import recap, succeeded
 
 NAME = "orthweb-lab"
 LAB_CIDR = "10.89.71.0/24"
+PLAIN_CIDR = "10.89.72.17/32"  # the lab inventory's modality without TLS
 
 
 def _vpc(scenario):
@@ -32,16 +33,35 @@ def test_network_spans_two_zones_and_s3_endpoint_serves_both_route_tables(scenar
                                                 {"Name": "tag:Project", "Values": [NAME]}])["RouteTables"]
     assert len(tables) == 2
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
-    assert [e["ServiceName"] for e in endpoints] == ["com.amazonaws.us-east-1.s3"]
-    assert sorted(endpoints[0]["RouteTableIds"]) == sorted(t["RouteTableId"] for t in tables)
+    [gateway] = [e for e in endpoints if e["VpcEndpointType"] == "Gateway"]
+    assert gateway["ServiceName"] == "com.amazonaws.us-east-1.s3"
+    assert sorted(gateway["RouteTableIds"]) == sorted(t["RouteTableId"] for t in tables)
     private = [t for t in tables if {x["Key"]: x["Value"] for x in t["Tags"]}["Name"] == NAME + "-private"][0]
     assert not [r for r in private["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
+
+
+def test_interface_endpoints_serve_the_hosts_subnets_and_only_the_hosts(scenario, converged):
+    ec2 = scenario.client("ec2")
+    vpc_id = _vpc(scenario)
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["VpcEndpoints"]
+    interface = {e["ServiceName"]: e for e in endpoints if e["VpcEndpointType"] == "Interface"}
+    assert sorted(interface) == ["com.amazonaws.us-east-1.%s" % s for s in ("kms", "secretsmanager", "ssm")]
+    public = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                                   {"Name": "tag:Tier", "Values": ["public"]}])["Subnets"]}
+    group = _group(scenario, NAME + "-endpoints")
+    for endpoint in interface.values():
+        assert set(endpoint["SubnetIds"]) == public
+        assert [g["GroupId"] for g in endpoint["Groups"]] == [group["GroupId"]]
+    [rule] = group["IpPermissions"]
+    assert (rule["FromPort"], rule["ToPort"]) == (443, 443) and not rule["IpRanges"]
+    assert [g["GroupId"] for g in rule["UserIdGroupPairs"]] == [_group(scenario, NAME + "-hosts")["GroupId"]]
 
 
 def test_security_groups_open_only_what_was_listed(scenario, converged):
     hosts = _group(scenario, NAME + "-hosts")
     opened = {(p["FromPort"], tuple(r["CidrIp"] for r in p["IpRanges"])) for p in hosts["IpPermissions"]}
-    assert opened == {(443, (LAB_CIDR,)), (11112, (LAB_CIDR,))}  # no 22, no 4242 (no plain-DICOM list given)
+    # no 22; plain DICOM only from its own list
+    assert opened == {(443, (LAB_CIDR,)), (11112, (LAB_CIDR,)), (4242, (PLAIN_CIDR,))}
     database = _group(scenario, NAME + "-database")
     [rule] = database["IpPermissions"]
     assert rule["FromPort"] == 5432 and not rule["IpRanges"]
@@ -65,6 +85,19 @@ def test_data_is_encrypted_with_the_rotated_key_and_the_bucket_is_private(scenar
     assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     [lifecycle] = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert [(t["Days"], t["StorageClass"]) for t in lifecycle["Transitions"]] == [(30, "STANDARD_IA"), (365, "GLACIER")]
+    assert lifecycle["Filter"]["Prefix"] == "orthanc/"  # the studies only: the hosts' plugin is never in Glacier
+    [plugin] = s3.list_objects_v2(Bucket=bucket, Prefix="deploy/")["Contents"]
+    assert plugin["Key"].startswith("deploy/medimaging-plugin-")
+    head = s3.head_object(Bucket=bucket, Key=plugin["Key"])
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key_arn
+    # server access logs go to their own private bucket (SSE-S3: S3 delivers logs to no SSE-KMS bucket)
+    logging = s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"]
+    assert logging == {"TargetBucket": bucket + "-logs", "TargetPrefix": bucket + "/"}
+    [log_rule] = s3.get_bucket_encryption(Bucket=bucket + "-logs")["ServerSideEncryptionConfiguration"]["Rules"]
+    assert log_rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(s3.get_public_access_block(Bucket=bucket + "-logs")["PublicAccessBlockConfiguration"].values())
+    [expiry] = s3.get_bucket_lifecycle_configuration(Bucket=bucket + "-logs")["Rules"]
+    assert expiry["Expiration"]["Days"] == 365
     secrets = scenario.client("secretsmanager")
     for name in (NAME + "/database", NAME + "/host"):
         assert secrets.describe_secret(SecretId=name)["KmsKeyId"] == key_arn

@@ -40,6 +40,16 @@ def test_user_data_installs_the_stack_and_holds_no_secret(user_data):
     orthanc = json.loads(_file(config, "/etc/orthanc/orthanc.json"))
     assert orthanc["AuthenticationEnabled"] and not orthanc["RemoteAccessAllowed"]
     assert "PostgreSQL" not in orthanc and "RegisteredUsers" not in orthanc  # written at start from the secrets
+    storage = orthanc["MedimagingStorage"]  # Orthanc's files in the bucket, no key: the instance role
+    assert (storage["Backend"], storage["Bucket"], storage["RootPath"]) == ("s3", NAME + "-studies", "orthanc")
+    assert storage["KmsKeyId"].startswith("arn:aws:kms:") and not {"AccessKey", "SecretKey"} & set(storage)
+    python = json.loads(_file(config, "/etc/orthanc/python.json"))
+    assert python["PythonScript"] == "/usr/local/lib/orthweb/medimaging-plugin/entrypoint.py"
+    assert "orthanc-python" in config["packages"] and "ORTHWEB_PLUGIN_SHA256=" in settings
+
+
+def test_user_data_fits_ec2s_limit(user_data):
+    assert len(user_data[0].read_bytes()) <= 16384  # EC2 refuses more (before base64): the plugin comes from S3
 
 
 def test_secrets_script_compiles(user_data, tmp_path):
