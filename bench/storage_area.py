@@ -41,6 +41,8 @@ from lab.orthanc import OrthancProcess  # noqa: E402
 
 
 EMPTY_SCRIPT = {"empty script": True}  # a marker, not a MedimagingStorage section
+SIDES = ("filesystem", "plugin_storage_off", "azure_blob", "azure_blob_sink", "s3", "python_empty_script")
+OPTIONAL_SIDE = "python_empty_script"  # run only when named in --sides
 
 
 def proc_memory(pid):
@@ -113,30 +115,28 @@ def main():
                         "plugin_storage_off, azure_blob, azure_blob_sink, s3, python_empty_script; default all but "
                         "the last")
     args = parser.parse_args()
+    wanted = {"filesystem"} | set(filter(None, args.sides.split(","))) if args.sides else set(SIDES) - {OPTIONAL_SIDE}
+    if wanted - set(SIDES):
+        parser.error("unknown side(s) %s; choose from %s" % (", ".join(sorted(wanted - set(SIDES))), ", ".join(SIDES)))
     load_before = os.getloadavg()
     workdir = tempfile.mkdtemp(prefix="bench-storage-")
     lab = StorageLab(os.path.join(workdir, "lab")).start()
-    files = make_study(instances=args.count, modality="CT", rows=args.rows, columns=args.rows, patient_id="BENCH",
-                       seed=7)
-    megabytes = sum(len(f) for f in files) / 1e6
-    lab.container()
-    sink = ObjectSink(os.path.join(workdir, "sink"), *lab.blob.ca.issue_server_cert("sink")).start()
-    sides = {"filesystem": (None, None), "plugin_storage_off": ({"Enabled": False}, None),
-             "azure_blob": (lab.blob_section(RootPath="bench"), None),
-             "azure_blob_sink": (lab.blob_section(RootPath="bench", ContainerUrl=sink.url("account/orthanc")), None),
-             "s3": (lab.s3_section(RootPath="bench", KmsKeyId=None), lab.s3_env())}
-    optional = {"python_empty_script": (EMPTY_SCRIPT, None)}
-    if args.sides:
-        wanted = {"filesystem"} | set(args.sides.split(","))
-        sides.update({name: value for name, value in optional.items() if name in wanted})
-        unknown = wanted - set(sides)
-        if unknown:
-            parser.error("unknown side(s) %s; choose from %s" % (", ".join(sorted(unknown)),
-                                                                 ", ".join(list(sides) + list(optional))))
-        sides = {name: value for name, value in sides.items() if name in wanted}
-    results = {name: [] for name in sides}
-    order = list(sides)
+    sink = None
     try:
+        files = make_study(instances=args.count, modality="CT", rows=args.rows, columns=args.rows, patient_id="BENCH",
+                           seed=7)
+        megabytes = sum(len(f) for f in files) / 1e6
+        lab.container()
+        sink = ObjectSink(os.path.join(workdir, "sink"), *lab.blob.ca.issue_server_cert("sink")).start()
+        sides = {"filesystem": (None, None), "plugin_storage_off": ({"Enabled": False}, None),
+                 "azure_blob": (lab.blob_section(RootPath="bench"), None),
+                 "azure_blob_sink": (lab.blob_section(RootPath="bench", ContainerUrl=sink.url("account/orthanc")),
+                                     None),
+                 "s3": (lab.s3_section(RootPath="bench", KmsKeyId=None), lab.s3_env()),
+                 OPTIONAL_SIDE: (EMPTY_SCRIPT, None)}
+        sides = {name: value for name, value in sides.items() if name in wanted}
+        results = {name: [] for name in sides}
+        order = list(sides)
         for round_number in range(args.rounds):
             shift = round_number % len(order)
             for name in order[shift:] + order[:shift]:
@@ -161,12 +161,14 @@ def main():
                                       "orthanc_cpu_ms_per_instance": 1000 * cpu[0] / args.count,
                                       "emulator_cpu_ms_per_instance": 1000 * cpu[1] / args.count})
     finally:
-        sink.stop()
+        if sink is not None:
+            sink.stop()
         lab.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     keys = ("ingest_inst_s", "retrieve_inst_s")
     best = {name: {key: max(r[key] for r in rounds) for key in keys} for name, rounds in results.items()}
-    median = {name: {key: statistics.median(r[key] for r in rounds) for key in keys} for name, rounds in results.items()}
+    median = {name: {key: statistics.median(r[key] for r in rounds) for key in keys}
+              for name, rounds in results.items()}
 
     def ratios(values):
         return {name: {"ingest": round(values[name]["ingest_inst_s"] / values["filesystem"]["ingest_inst_s"], 2),
