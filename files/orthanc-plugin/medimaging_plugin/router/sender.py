@@ -235,8 +235,9 @@ class DicomWebSender:
     def _refuse_unreachable(self, uids, tally):
         for uid in uids:
             tally.refused.append((uid, None, "%s needs it re-encoded but the router cannot send STOW-RS itself: "
-                                  "configure the server in DicomWebOAuth or with its Url in DicomWeb.Servers (Transcode: [] in "
-                                  "Destinations.%s sends instances as stored)" % (self.server, self.server)))
+                                  "configure the server in DicomWebOAuth or with its Url in DicomWeb.Servers "
+                                  "(Transcode: [] in Destinations.%s sends instances as stored)"
+                                  % (self.server, self.server)))
 
     def _resolve(self, item, batch, error, tally):
         """A batch failed: which of its instances are in fact there, which are refused (and why, when the
