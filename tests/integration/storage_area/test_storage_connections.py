@@ -7,6 +7,7 @@ parallel reads travel on at most MaxConnections kept-alive connections, and a co
 resumes its TLS session.
 """
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from storage_lab import c_store, make_files, md5, start_orthanc
@@ -36,6 +37,10 @@ def test_burst_and_reads_share_few_kept_alive_connections(orthanc_factory, stora
         assert read == stored
 
         requests = sink.requests()
+        deadline = time.monotonic() + 10
+        while sum(r[2] == "GET" for r in requests) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.1)  # nginx logs a request after its answer is sent
+            requests = sink.requests()
         puts = [r for r in requests if r[2] == "PUT"]
         gets = [r for r in requests if r[2] == "GET"]
         # Orthanc 1.10 writes two attachments per instance (the file and its dicom-until-pixel-data head)
