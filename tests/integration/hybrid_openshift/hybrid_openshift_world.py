@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ import urllib.parse
 import requests
 
 from lab.app_registration import ensure as app_registration
+from lab.ca import LabCA
 from lab.containers import images
 from lab.containers.runtime import remove_labelled
 from lab.dicom_factory import make_study
@@ -40,6 +42,8 @@ class World:
         self.node_port = free_node_port()
         self.arm = arm_session(env)
         self.sent = {}                 # study UID -> {patient, date, sop_uids}: the ledger of what the modality sent
+        self.modality_tls = []         # storescu's TLS options (a client certificate of the lab CA)
+        self.converge_failed = False
 
     # ---- the scenario ----
     def playbook(self, *args, label="run", timeout=1200):
@@ -98,8 +102,9 @@ class World:
             return "radiology", handle.read().split()[0]
 
     # ---- the modality ----
-    def send(self, patient, days_ago, instances=3, seed=0):
-        """One study C-STOREd by DCMTK's storescu through the NodePort; recorded in the ledger."""
+    def send(self, patient, days_ago, instances=3, seed=0, tls=None):
+        """One study C-STOREd by DCMTK's storescu through the NodePort (DICOM TLS with the modality's certificate
+        unless tls says otherwise); recorded in the ledger. tls=[] sends without TLS and returns storescu's result."""
         import datetime
         files = make_study(instances=instances, patient_id=patient, patient_name="LAB^" + patient, modality="CT",
                            study_date=datetime.date.today() - datetime.timedelta(days=days_ago), station_ae="LABCT",
@@ -114,8 +119,11 @@ class World:
                 handle.write(raw)
             dataset = dcmread(io.BytesIO(raw))
             sops.append(str(dataset.SOPInstanceUID))
-        done = subprocess.run([STORESCU, "-aet", "LABCT", "-aec", AET, "127.0.0.1", str(self.node_port), *paths],
-                              capture_output=True, text=True, timeout=120, check=False)
+        options = self.modality_tls if tls is None else tls
+        done = subprocess.run([STORESCU, *options, "-to", "20", "-aet", "LABCT", "-aec", AET, "127.0.0.1",
+                               str(self.node_port), *paths], capture_output=True, text=True, timeout=120, check=False)
+        if tls is not None:
+            return done
         assert done.returncode == 0, "storescu failed: %s %s" % (done.stdout, done.stderr)
         study = str(dataset.StudyInstanceUID)
         self.sent[study] = {"patient": patient, "days_ago": days_ago, "sop_uids": sops}
@@ -140,7 +148,9 @@ def running_world(workdir):
                              lab.layout.ca_dir).start()
             relay = TcpRelay(cluster.gateway, env["postgres_port"]).start()
             hospital_database(lab, env)
-            yield World(lab, env, cluster, link, workdir)
+            world = World(lab, env, cluster, link, workdir)
+            world.modality_tls = dicom_tls(lab, env)
+            yield world
         finally:
             if link is not None:
                 link.shutdown()
@@ -163,6 +173,19 @@ def hospital_database(lab, env):
     postgres = lab.parts(lab.facts())["postgres"]
     postgres.create_role("orthanc_ocp", password)
     postgres.create_database("orthanc_ocp", "orthanc_ocp")
+
+
+def dicom_tls(lab, env):
+    """The PACS's DICOM TLS certificate where the inventory reads it ($LAB_DIR/ocp-lab), and the modality's client
+    certificate, both of the lab CA: the storescu options of a modality that trusts the lab CA."""
+    ca = LabCA(lab.layout.ca_dir)
+    cert, key = ca.issue_server_cert("ocp-pacs-dicom", sans=("127.0.0.1", "localhost"))
+    folder = os.path.join(env["lab_dir"], "ocp-lab")
+    for source, name in ((cert, "dicom-tls.pem"), (key, "dicom-tls.key")):
+        shutil.copyfile(source, os.path.join(folder, name))
+        os.chmod(os.path.join(folder, name), 0o600)
+    client_cert, client_key = ca.issue_client_cert("ocp-modality", common_name="LABCT")
+    return ["+tls", client_key, client_cert, "+cf", ca.cert_path]
 
 
 def arm_session(env):

@@ -28,7 +28,11 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def deployed(world):
+    if world.converge_failed:                      # a module fixture that raised runs again for each test: not here
+        pytest.fail("the converge failed (see the first test's error)")
+    world.converge_failed = True
     done = world.playbook(label="converge")
+    world.converge_failed = False
     dicom = world.resource("Microsoft.HealthcareApis/workspaces/ocplabws/dicomservices/pacs").json()["properties"]
     account = world.resource("Microsoft.Storage/storageAccounts/ocplabarchive").json()["properties"]
     audience = (dicom.get("authenticationConfiguration", {}).get("audiences") or
@@ -90,6 +94,11 @@ def test_a_modality_sends_through_the_node_port_and_studies_reach_the_cloud(worl
         for number, days in enumerate(ages):
             world.send(patient, days, seed=hash((patient, number)) % 1000)
     assert where(world, places)["onprem"] == sum(len(r["sop_uids"]) for r in world.sent.values())
+    # DICOM TLS is required: a modality without TLS, or with TLS but no client certificate, stores nothing.
+    sent_before = places["onprem"].study_count()
+    assert world.send("OCP09999", 1, seed=999, tls=[]).returncode != 0
+    assert world.send("OCP09998", 1, seed=998, tls=["+tla", "+cf", world.modality_tls[-1]]).returncode != 0
+    assert places["onprem"].study_count() == sent_before
     counts = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
     assert counts, where(world, places)                           # every instance routed to the cloud
 
