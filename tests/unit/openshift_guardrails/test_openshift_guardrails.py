@@ -1,7 +1,7 @@
 """Static check: files/helm/orthanc rendered with values-openshift.yaml (`helm template`, real helm) satisfies
-restricted-v2 as the SCC spells it (REFERENCE.md: no runAsUser, so the project's range applies; GID 0; no privilege,
-escalation or added capabilities; drop ALL; seccomp RuntimeDefault; only the volume types it allows; no host
-namespaces) and the seed's guardrails (no latest tag, resource limits on every container, no privileged container).
+restricted-v2 as the SCC spells it (REFERENCE.md: no runAsUser, so the project's range applies; GID 0: no runAsGroup
+other than 0; no privilege, escalation or added capabilities; drop ALL; seccomp RuntimeDefault; only the volume types
+it allows; no host namespaces) and the seed's guardrails (no latest tag, resource limits on every container, no privileged container).
 The checker is shown to catch each violation, so a green run means something."""
 import copy
 
@@ -30,6 +30,8 @@ def violations(docs):
         for key in ("runAsUser", "fsGroup", "supplementalGroups"):
             if key in pod:
                 found.append("%s: pod %s is pinned (the project's range gives it)" % (where, key))
+        if pod.get("runAsGroup", 0) != 0:       # arbitrary UID with GID 0: the image's files are group 0
+            found.append("%s: pod runAsGroup is not 0" % where)
         if (pod.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
             found.append("%s: pod seccompProfile is not RuntimeDefault" % where)
         found += ["%s: %s" % (where, key) for key in ("hostNetwork", "hostPID", "hostIPC") if spec.get(key)]
@@ -45,6 +47,8 @@ def violations(docs):
                 found.append(at + ": privileged")
             if "runAsUser" in sc:
                 found.append(at + ": runAsUser")
+            if sc.get("runAsGroup", 0) != 0:
+                found.append(at + ": runAsGroup is not 0")
             if sc.get("allowPrivilegeEscalation") is not False:
                 found.append(at + ": allowPrivilegeEscalation is not false")
             if capabilities.get("add"):
@@ -81,6 +85,9 @@ MUTATIONS = {
     "privileged": (lambda d: _container(d)["securityContext"].update(privileged=True), "privileged"),
     "run-as-user": (lambda d: _pod(d)["securityContext"].update(runAsUser=1000), "pod runAsUser is pinned"),
     "container-run-as-user": (lambda d: _container(d)["securityContext"].update(runAsUser=0), ": runAsUser"),
+    "run-as-group": (lambda d: _pod(d)["securityContext"].update(runAsGroup=1000), "pod runAsGroup is not 0"),
+    "container-run-as-group": (lambda d: _container(d)["securityContext"].update(runAsGroup=1000),
+                               ": runAsGroup is not 0"),
     "capabilities": (lambda d: _container(d)["securityContext"]["capabilities"].update(add=["NET_ADMIN"]),
                      "adds ['NET_ADMIN']"),
     "escalation": (lambda d: _container(d)["securityContext"].pop("allowPrivilegeEscalation"),
