@@ -9,6 +9,10 @@
 - EC2 CreateLaunchTemplate: AWS keeps the template's own tags (TagSpecifications of type launch-template) on the
   template, moto also copies them into version 1's LaunchTemplateData (amazon.aws.ec2_launch_template then sees a
   difference and adds a version on the second run).
+- EC2 DeleteLaunchTemplateVersions: not implemented in moto (500), and amazon.aws.ec2_launch_template state=absent
+  calls it for every non-default version before deleting the template (a template with two versions could not be
+  torn down). The lab answers as AWS does (the listed non-default versions deleted, the default one refused); moto
+  keeps the versions in its list (it finds versions by position) until the template itself is deleted.
 - S3 bucket policies: AWS applies a statement only when its Condition holds, moto ignores Conditions, so the role's
   TLS-only statement (Deny when aws:SecureTransport is false) denied every object request. The lab's plain-http moto
   stands for AWS's https endpoints: statements conditioned on aws:SecureTransport=false are left out (the TLS case);
@@ -16,7 +20,9 @@
 """
 import json
 
+from moto.core.responses import ActionResult
 from moto.ec2.models import launch_templates as ec2_launch_templates
+from moto.ec2.responses import launch_templates as ec2_launch_template_responses
 from moto.kms import models as kms_models
 from moto.rds import exceptions as rds_exceptions
 from moto.rds import models as rds_models
@@ -66,6 +72,27 @@ def _schedule_key_deletion(original):
     return schedule
 
 
+def _delete_launch_template_versions(self):
+    name, template_id = self._get_param("LaunchTemplateName"), self._get_param("LaunchTemplateId")
+    self.error_on_dryrun()
+    backend = self.ec2_backend
+    template = backend.get_launch_template_by_name(name) if name else backend.get_launch_template(template_id)
+    deleted, refused = [], []
+    for number in (str(v) for v in self._get_param("Versions", [])):
+        entry = {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name, "VersionNumber": int(number)}
+        if not number.isdigit() or not 1 <= int(number) <= len(template.versions):
+            refused.append(dict(entry, VersionNumber=0, ResponseError={
+                "Code": "launchTemplateVersionDoesNotExist", "Message": "version %s does not exist" % number}))
+        elif int(number) == template.default_version_number:
+            refused.append(dict(entry, ResponseError={
+                "Code": "launchTemplateVersionIsDefaultVersion",
+                "Message": "the default version of a launch template cannot be deleted"}))
+        else:
+            deleted.append(entry)
+    return ActionResult({"SuccessfullyDeletedLaunchTemplateVersions": deleted,
+                         "UnsuccessfullyDeletedLaunchTemplateVersions": refused})
+
+
 def _insecure_transport_only(statement):
     """True for a statement that applies only to requests without TLS (Bool aws:SecureTransport false)."""
     condition = statement.get("Condition") or {}
@@ -100,3 +127,4 @@ def apply():
     templates = ec2_launch_templates.LaunchTemplateBackend
     templates.create_launch_template = _create_launch_template(templates.create_launch_template)
     s3_models.FakeBucket.get_permission = _get_permission(s3_models.FakeBucket.get_permission)
+    ec2_launch_template_responses.LaunchTemplates.delete_launch_template_versions = _delete_launch_template_versions

@@ -1,5 +1,6 @@
 """The lab's AWS pieces added for S3 and stop/start: the bucket-policy gap fix (moto ignored the TLS-only statement's
-Condition and denied every object request) and the instance-state follower's transitions."""
+Condition and denied every object request), the instance-state follower's transitions, and DeleteLaunchTemplateVersions
+(not in moto: a template with two versions could not be torn down)."""
 import json
 
 from moto.iam.access_control import PermissionResult
@@ -42,3 +43,22 @@ def test_follower_acts_on_transitions_only():
     assert act("c", "stopping", "stopped") is None
     assert act("c", "pending", "running") is None
     assert act("c", "running", "running") is None  # a failed host (container stopped, EC2 says running) stays down
+
+
+def test_a_template_with_two_versions_can_be_torn_down():
+    import boto3
+    from moto import mock_aws
+
+    gaps.apply()
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        data = {"ImageId": "ami-03c3da4cfa8e8943a"}
+        ec2.create_launch_template(LaunchTemplateName="orthweb-lab-host", LaunchTemplateData=data)
+        ec2.create_launch_template_version(LaunchTemplateName="orthweb-lab-host", LaunchTemplateData=data)
+        ec2.modify_launch_template(LaunchTemplateName="orthweb-lab-host", DefaultVersion="2")
+        answer = ec2.delete_launch_template_versions(LaunchTemplateName="orthweb-lab-host", Versions=["1", "2"])
+        assert [v["VersionNumber"] for v in answer["SuccessfullyDeletedLaunchTemplateVersions"]] == [1]
+        [refused] = answer["UnsuccessfullyDeletedLaunchTemplateVersions"]
+        assert refused["ResponseError"]["Code"] == "launchTemplateVersionIsDefaultVersion"
+        ec2.delete_launch_template(LaunchTemplateName="orthweb-lab-host")
+        assert not ec2.describe_launch_templates()["LaunchTemplates"]
