@@ -201,3 +201,19 @@ def test_arc_workload_identity_a_pacs_service_account_token_is_exchanged_for_an_
     # Another service account of the same cluster is not the federated subject: refused.
     other = world.kube("/api/v1/namespaces/%s/serviceaccounts/default/token" % PROJECT, request)["status"]["token"]
     assert exchange(other).status_code in (400, 401)
+
+
+def test_teardown_removes_the_pacs_then_offboards_then_the_cloud_side_keeping_the_claims(world, deployed):
+    """The same playbook with -e hybrid_state=absent: the PACS first (its claims kept), then the cluster offboarded,
+    then the cloud side (the resource group kept: hybrid_remove_resource_group is false)."""
+    world.playbook("-e", "hybrid_state=absent", label="teardown")
+    assert world.resource("Microsoft.Kubernetes/connectedClusters/" + CLUSTER).status_code == 404
+    assert world.kube("/api/v1/namespaces/azure-arc").get("code") == 404
+    assert world.resource("Microsoft.HealthcareApis/workspaces/ocplabws/dicomservices/pacs").status_code == 404
+    assert world.arm.get("%s/subscriptions/%s/resourceGroups/rg-hybrid-ocp-lab" % (
+        world.env["arm_endpoint"].rstrip("/"), world.env["subscription_id"]),
+        params={"api-version": "2021-04-01"}).status_code == 200
+    deployments = world.kube("/apis/apps/v1/namespaces/%s/deployments" % PROJECT)["items"]
+    assert deployments == []
+    claims = world.kube("/api/v1/namespaces/%s/persistentvolumeclaims" % PROJECT)["items"]
+    assert claims, "the patient images' claim must stay unless openshift_pacs_remove_pvcs"
