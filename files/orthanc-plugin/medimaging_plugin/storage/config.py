@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Optional
 from urllib.parse import urlsplit
 
+from ..config import blob_target
+from ..config.blob_target import DEFAULT_API_VERSION, STORAGE_SCOPE  # noqa: F401 (STORAGE_SCOPE: tests import it)
 from ..config.checks import check_file, check_url
 from ..config.errors import ConfigError
-from ..config.oauth import server_settings, token_server_field
 from ..config.schema import Field, load_section
 from ..config.secret_source import SecretSource
 from .layout import STRUCTURES, normalise_root
@@ -27,9 +28,7 @@ from .layout import STRUCTURES, normalise_root
 SECTION = "MedimagingStorage"
 BACKENDS = ("azure_blob", "s3")
 HYBRID_MODES = ("Disabled", "WriteToObjectStorage")
-STORAGE_SCOPE = "https://storage.azure.com/.default"
-DEFAULT_API_VERSION = "2025-11-05"
-FIELDS = {
+FIELDS = dict(blob_target.FIELDS, **{
     "Enabled": Field(bool, True),
     "Backend": Field(str),
     "RootPath": Field(str),
@@ -41,12 +40,7 @@ FIELDS = {
     # connections to the storage shared by Orthanc's threads (kept alive; a thread waits when all are busy)
     "MaxConnections": Field(int, 16, limits=(1, 256)),
     "CaBundle": Field(str),
-    # azure_blob
-    "ContainerUrl": Field(str),
-    "TokenServer": token_server_field(STORAGE_SCOPE),
-    "SasTokenFile": Field(str),
-    "ConnectionStringFile": Field(str),
-    "ApiVersion": Field(str, DEFAULT_API_VERSION),
+    "ConnectionStringFile": Field(str),  # azure_blob, with blob_target.FIELDS
     # s3
     "Bucket": Field(str),
     "Region": Field(str),
@@ -54,14 +48,12 @@ FIELDS = {
     "KmsKeyId": Field(str),
     "ImdsEndpoint": Field(str),
     "StsEndpoint": Field(str),
-}
+})
 BLOB_KEYS = ("ContainerUrl", "TokenServer", "SasTokenFile", "ConnectionStringFile")
 S3_KEYS = ("Bucket", "Region", "Endpoint", "KmsKeyId", "ImdsEndpoint", "StsEndpoint")
 BLOB_AUTH_KEYS = ("TokenServer", "SasTokenFile", "ConnectionStringFile")
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+){1,4}")
-_CONTAINER_URL_RE = re.compile(r"https?://[^/?#]+(/[^/?#]+)*/[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}/?")
-_API_VERSION_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -123,28 +115,15 @@ def _check_imds(url):
 
 
 def _blob(cfg, environ, common):
-    if not cfg["ContainerUrl"]:
-        raise ConfigError(SECTION + ".ContainerUrl", "missing for Backend azure_blob",
-                          "e.g. https://ACCOUNT.blob.core.windows.net/orthanc")
-    url = cfg["ContainerUrl"]
-    check_url(SECTION + ".ContainerUrl", url, "ContainerUrl")
-    if not _CONTAINER_URL_RE.fullmatch(url):
-        raise ConfigError(SECTION + ".ContainerUrl", "must end with a container name (3-63 lower-case letters, "
-                          "digits, '-') and carry no query string (a SAS belongs in SasTokenFile)")
-    if not _API_VERSION_RE.fullmatch(cfg["ApiVersion"]):
-        raise ConfigError(SECTION + ".ApiVersion", "expected an x-ms-version date such as 2025-11-05")
-    given = [k for k in BLOB_AUTH_KEYS if cfg[k]]
-    if len(given) != 1:
-        raise ConfigError(SECTION, ("%s are mutually exclusive" % " and ".join(given)) if given else
-                          "no credential for azure_blob", "set TokenServer (managed identity, workload identity "
-                          "or client credentials); SasTokenFile or ConnectionStringFile only as a fallback")
-    common.update(backend="azure_blob", container_url=url.rstrip("/"), api_version=cfg["ApiVersion"])
-    if cfg["TokenServer"]:
-        body = dict(cfg["TokenServer"], Url=url)  # the resource the token is for; never sent to the token endpoint
-        server = server_settings("storage", body, environ, common["ca_bundle"], SECTION + ".TokenServer")
+    url = blob_target.container_url(SECTION, cfg["ContainerUrl"], "missing for Backend azure_blob")
+    version = blob_target.api_version(SECTION, cfg["ApiVersion"])
+    key = blob_target.one_credential(SECTION, cfg, BLOB_AUTH_KEYS, "no credential for azure_blob",
+                                     "set TokenServer (managed identity, workload identity or client credentials); "
+                                     "SasTokenFile or ConnectionStringFile only as a fallback")
+    common.update(backend="azure_blob", container_url=url, api_version=version)
+    if key == "TokenServer":
+        server = blob_target.token_server("storage", SECTION, cfg, url, environ, common["ca_bundle"])
         return StorageSettings(auth="token", token_server=server, **common)
-    key = given[0]
-    check_file(SECTION + "." + key, cfg[key], "secret file")
     auth = "sas_file" if key == "SasTokenFile" else "connection_string"
     return StorageSettings(auth=auth, secret=SecretSource("file", cfg[key]), **common)
 
