@@ -188,8 +188,8 @@ class HttpClient:
         bundle = ca_bundle or self.ca_bundle
         origin = self._origin((parts.scheme, parts.netloc, bundle))
         if not origin.slots.acquire(timeout=self.timeout):
-            raise HttpError("%s: all %d connections stayed busy for %ss" % (parts.netloc, self.pool_size,
-                                                                           self.timeout))
+            raise HttpError("%s: all %d connections stayed busy for %ss"
+                            % (parts.netloc, self.pool_size, self.timeout))
         try:
             return self._exchange(origin, parts, bundle, method, target, headers, data)
         finally:

@@ -18,7 +18,6 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from ..config import blob_target
-from ..config.blob_target import DEFAULT_API_VERSION, STORAGE_SCOPE  # noqa: F401 (STORAGE_SCOPE: tests import it)
 from ..config.checks import check_file, check_url
 from ..config.errors import ConfigError
 from ..config.schema import Field, load_section
@@ -26,6 +25,8 @@ from ..config.secret_source import SecretSource
 from .layout import STRUCTURES, normalise_root
 
 SECTION = "MedimagingStorage"
+DEFAULT_API_VERSION = blob_target.DEFAULT_API_VERSION
+STORAGE_SCOPE = blob_target.STORAGE_SCOPE  # the token scope of Blob (tests and callers read it here)
 BACKENDS = ("azure_blob", "s3")
 HYBRID_MODES = ("Disabled", "WriteToObjectStorage")
 FIELDS = dict(blob_target.FIELDS, **{
