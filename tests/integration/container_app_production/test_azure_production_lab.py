@@ -3,7 +3,8 @@
 plugin gets its tokens through the app's managed identity (no client secret anywhere), the app's configuration holds
 Key Vault references only, the DICOM service is closed to the public and reached through the workspace's private
 endpoint, DICOM answers a C-ECHO through additionalPortMappings; a second converge and --check write nothing, bad
-inputs are refused before any change, and the test_deployment operation passes against it."""
+inputs are refused before any change, and the test_deployment operation passes against it. The update and the
+rotation come after these (test_production_operations.py)."""
 import base64
 import json
 import os
@@ -180,42 +181,3 @@ def test_the_test_deployment_operation_passes(reruns, production_lab):
     assert summary["changed"] == 0 and "test_deployment of orthanc" in done.stdout
     assert [r for r in sent if r[0] in WRITES and not r[1].endswith(READS)] == []
 
-
-def pg_login(lab, secret):
-    """Whether the scenario's PostgreSQL login accepts this password (the lab's real server)."""
-    import psycopg2
-    try:
-        psycopg2.connect(host=lab.env["postgres_host"], port=lab.env["postgres_port"], user="orthanc_prod",
-                         password=secret, dbname="orthanc_prod", connect_timeout=10).close()
-        return True
-    except psycopg2.OperationalError:
-        return False
-
-
-def test_rotation_moves_the_app_to_a_new_postgresql_password(reruns, converged, production_lab, arm):
-    """Last (it changes the password): the inventory's vault gets a new one, rotate_secrets applies it to the server
-    and Key Vault, a new revision logs in with it, and the old one is refused."""
-    path = os.path.join(production_lab.env["lab_dir"], "production-lab", "pg-password")
-    with open(path, encoding="utf-8") as handle:
-        old = "Pg1" + handle.read().strip()
-    assert pg_login(production_lab, old)
-    fresh = base64.b32encode(os.urandom(15)).decode().lower()   # letters and digits, as the inventory's lookup makes
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(fresh + "\n")
-    new = "Pg1" + fresh
-    before = arm.resource("app")["properties"]["latestReadyRevisionName"]
-    done, _, sent = production_lab.operation("container_app_rotate_secrets", label="rotate")
-    assert done.returncode == 0, done.stdout[-5000:]
-    assert old not in done.stdout + done.stderr and new not in done.stdout + done.stderr   # never printed
-    text = " ".join(done.stdout.split())
-    assert re.search(r"rotate_secrets: revision orthanc--rot\d+ serves .*PostgreSQL password applied to prod-lab-index",
-                     text), text[-3000:]
-    assert pg_login(production_lab, new) and not pg_login(production_lab, old)
-    # The new revision started Orthanc on its PostgreSQL index with the new password (Orthanc does not start when the
-    # login fails) and serves; the old revision is gone.
-    after = arm.resource("app")["properties"]["latestReadyRevisionName"]
-    assert after != before and after.startswith("orthanc--rot")
-    system = orthanc_get(production_lab, app_url(converged[0].stdout), "/system")
-    assert "PostgreSQL" in system["DatabaseBackendPlugin"]
-    writes = [r for r in sent if r[0] in WRITES and not r[1].endswith(READS)]
-    assert [p for m, p in writes if "/flexibleServers/prod-lab-index" in p and m == "PATCH"], writes
