@@ -17,10 +17,18 @@
   TLS-only statement (Deny when aws:SecureTransport is false) denied every object request. The lab's plain-http moto
   stands for AWS's https endpoints: statements conditioned on aws:SecureTransport=false are left out (the TLS case);
   every other statement is evaluated as moto does.
+- Budgets UpdateBudget and DescribeSubscribersForNotification: not implemented in moto (medimaging.orthanc.aws_budget
+  changes a limit with the first and reads an alert's addresses with the second). The lab answers as AWS does.
+- EC2 CreateFlowLogs to S3: AWS accepts a bucket ARN with a folder (arn:aws:s3:::bucket/folder/), moto looks for a
+  bucket named "bucket/folder/" and reports the destination missing. The lab checks the bucket and keeps the folder.
 """
 import json
 
+from moto.budgets import exceptions as budgets_exceptions
+from moto.budgets import responses as budgets_responses
 from moto.core.responses import ActionResult
+from moto.core.utils import unix_time
+from moto.ec2.models import flow_logs as ec2_flow_logs
 from moto.ec2.models import launch_templates as ec2_launch_templates
 from moto.ec2.responses import launch_templates as ec2_launch_template_responses
 from moto.kms import models as kms_models
@@ -118,7 +126,48 @@ def _get_permission(original):
     return get_permission
 
 
+def _budget(response, verb):
+    account, name = response._get_param("AccountId"), response._get_param("BudgetName")
+    name = name or (response._get_param("NewBudget") or {}).get("BudgetName")
+    budget = response.backend.budgets[account].get(name)
+    if budget is None:
+        raise budgets_exceptions.NotFoundException("Unable to %s: %s - the budget doesn't exist." % (verb, name))
+    return budget
+
+
+def _update_budget(self):
+    budget = _budget(self, "update budget")
+    budget.budget.update(self._get_param("NewBudget"), LastUpdatedTime=unix_time())
+    return json.dumps({})
+
+
+def _describe_subscribers_for_notification(self):
+    notification = self._get_param("Notification")
+    for kept in _budget(self, "get notification").notifications:
+        if kept.details == notification:
+            return json.dumps({"Subscribers": kept.subscribers})
+    raise budgets_exceptions.NotFoundException("Unable to get subscribers - the notification doesn't exist.")
+
+
+def _create_flow_logs(original):
+    def create(self, **request):
+        destination = request.get("log_destination") or ""
+        bucket, _, folder = destination.partition(":::")[2].partition("/")
+        if request.get("log_destination_type") != "s3" or not folder:
+            return original(self, **request)
+        flow_logs, errors = original(self, **dict(request, log_destination=destination.split(":::")[0] + ":::" + bucket))
+        for flow_log in flow_logs:
+            flow_log.log_destination = destination
+        return flow_logs, errors
+    return create
+
+
 def apply():
+    flow_logs = ec2_flow_logs.FlowLogsBackend
+    flow_logs.create_flow_logs = _create_flow_logs(flow_logs.create_flow_logs)
+    budgets = budgets_responses.BudgetsResponse
+    budgets.update_budget = _update_budget
+    budgets.describe_subscribers_for_notification = _describe_subscribers_for_notification
     backend = rds_models.RDSBackend
     backend.describe_db_parameter_groups = _describe_db_parameter_groups(backend.describe_db_parameter_groups)
     backend.create_db_parameter_group = _create_db_parameter_group(backend.create_db_parameter_group)
