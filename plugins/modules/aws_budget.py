@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: aws_budget
 short_description: Create, update or delete an AWS cost budget with e-mail alerts
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes a cost budget of the account match a limit per period, and its notifications match the thresholds, each
     sent by e-mail to the same addresses.
@@ -189,7 +189,7 @@ class Budgets(object):
         return budget, found
 
 
-def subscribers(emails):
+def email_subscribers(emails):
     return [{'SubscriptionType': 'EMAIL', 'Address': email} for email in emails]
 
 
@@ -241,7 +241,7 @@ def main():
     if not found:
         if not aws.check_mode:
             budgets.call('Creating', 'create_budget', Budget=want, NotificationsWithSubscribers=[
-                {'Notification': a, 'Subscribers': subscribers(emails)} for a in alerts])
+                {'Notification': a, 'Subscribers': email_subscribers(emails)} for a in alerts])
         after = shown(want, [(a, emails) for a in alerts])
         aws.done(True, {}, after, budget=after)
 
@@ -260,7 +260,7 @@ def main():
             budgets.call('Deleting an alert', 'delete_notification', BudgetName=params['name'], Notification=notification)
         for notification in missing:
             budgets.call('Creating an alert', 'create_notification', BudgetName=params['name'], Notification=notification,
-                         Subscribers=subscribers(emails))
+                         Subscribers=email_subscribers(emails))
     after = shown(dict(budget, **want), [(a, emails) for a in alerts])
     aws.done(changed, before, after, budget=after)
 

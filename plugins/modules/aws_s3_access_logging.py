@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: aws_s3_access_logging
 short_description: Turn S3 server access logging of a bucket on or off, without ACLs
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets where S3 writes the access logs of a bucket (PutBucketLogging), and nothing else.
   - Unlike community.aws.s3_logging it never adds an ACL grant to the log bucket (AWS refuses ACLs on buckets whose

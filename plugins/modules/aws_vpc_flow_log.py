@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: aws_vpc_flow_log
 short_description: Create or delete the flow log of a VPC (to CloudWatch Logs or S3)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes one flow log of a VPC, identified by its destination (a log group, or an S3 ARN), match the options.
   - AWS cannot change a flow log, so a different traffic type, delivery role or aggregation interval replaces it
@@ -142,7 +142,7 @@ def wanted(params):
 def seen(described):
     """The fields this module manages, from a DescribeFlowLogs entry."""
     kept = ('FlowLogId', 'ResourceId', 'TrafficType', 'LogDestinationType', 'LogGroupName',
-                   'DeliverLogsPermissionArn', 'LogDestination', 'MaxAggregationInterval')
+            'DeliverLogsPermissionArn', 'LogDestination', 'MaxAggregationInterval')
     flow_log = dict((key, described[key]) for key in kept if described.get(key) is not None)
     flow_log['Tags'] = dict((tag['Key'], tag['Value']) for tag in described.get('Tags', []))
     if flow_log.get('LogDestinationType') == 'cloud-watch-logs':
