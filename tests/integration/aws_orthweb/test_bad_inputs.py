@@ -18,6 +18,9 @@ CASES = {
     "DICOM TLS open to the world": ({"aws_orthweb_dicom_tls_cidrs": ["0.0.0.0/0"]},
                                     "set aws_orthweb_dicom_world_confirmed to true if you mean it"),
     "plain DICOM open to the world": ({"aws_orthweb_dicom_plain_cidrs": ["::/0"]}, "would be open to ::/0"),
+    "budget without addresses": ({"aws_orthweb_budget_emails": []}, "needs 1 to 10 addresses in aws_orthweb_budget_emails"),
+    "access logs into the studies bucket": ({"aws_orthweb_log_bucket_name": "{{ aws_orthweb_bucket_name }}"},
+                                            "a valid S3 name other than the studies bucket"),
 }
 
 

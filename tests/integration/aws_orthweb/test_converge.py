@@ -68,10 +68,16 @@ def test_security_groups_open_only_what_was_listed(scenario, converged):
     assert [g["GroupId"] for g in rule["UserIdGroupPairs"]] == [hosts["GroupId"]]
 
 
+def _key_arn(scenario):
+    kms = scenario.client("kms")
+    key_id = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/" + NAME][0]["TargetKeyId"]
+    return kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+
+
 def test_data_is_encrypted_with_the_rotated_key_and_the_bucket_is_private(scenario, converged):
     kms, s3 = scenario.client("kms"), scenario.client("s3")
-    key_id = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/" + NAME][0]["TargetKeyId"]
-    key_arn = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    key_arn = _key_arn(scenario)
+    key_id = key_arn.rsplit("/", 1)[1]
     assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
     bucket = NAME + "-studies"
     [rule] = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -144,6 +150,64 @@ def test_hosts_require_imdsv2_encrypted_root_and_the_site_address_is_on_the_prim
     assert {g["GroupId"] for h in hosts.values() for g in h["SecurityGroups"]} == {host_group}
     [address] = ec2.describe_addresses(Filters=[{"Name": "tag:Name", "Values": [NAME + "-site"]}])["Addresses"]
     assert address["InstanceId"] == hosts[NAME + "-primary"]["InstanceId"]
+
+
+def test_vpc_flow_logs_record_all_traffic_into_the_encrypted_log_group(scenario, converged):
+    key_arn = _key_arn(scenario)
+    [flow_log] = scenario.client("ec2").describe_flow_logs(
+        Filters=[{"Name": "resource-id", "Values": [_vpc(scenario)]}])["FlowLogs"]
+    assert (flow_log["TrafficType"], flow_log["LogDestinationType"], flow_log["LogGroupName"]) == (
+        "ALL", "cloud-watch-logs", "/%s/vpc-flow-logs" % NAME)
+    iam = scenario.client("iam")
+    role = iam.get_role(RoleName=NAME + "-flow-logs")["Role"]
+    assert flow_log["DeliverLogsPermissionArn"] == role["Arn"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    [writes] = iam.get_role_policy(RoleName=NAME + "-flow-logs", PolicyName=NAME + "-flow-logs")["PolicyDocument"][
+        "Statement"]
+    assert all(":log-group:/%s/vpc-flow-logs" % NAME in resource for resource in writes["Resource"])
+    [group] = scenario.client("logs").describe_log_groups(logGroupNamePrefix="/%s/vpc-flow-logs" % NAME)["logGroups"]
+    assert group["kmsKeyId"] == key_arn and group["retentionInDays"] == 365
+    # the key lets CloudWatch Logs use it, for this site's log groups only
+    policy = json.loads(scenario.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
+    [logs] = [s for s in policy["Statement"] if s["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}]
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"].endswith(":log-group:/%s/*" % NAME)
+
+
+def test_studies_bucket_access_logs_go_to_a_log_bucket_allowed_by_policy_not_acl(scenario, converged):
+    s3 = scenario.client("s3")
+    logs = NAME + "-studies-logs"
+    assert s3.get_bucket_logging(Bucket=NAME + "-studies")["LoggingEnabled"] == {
+        "TargetBucket": logs, "TargetPrefix": "s3-access/"}
+    assert s3.get_bucket_ownership_controls(Bucket=logs)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert [g["Grantee"]["Type"] for g in s3.get_bucket_acl(Bucket=logs)["Grants"]] == ["CanonicalUser"]  # no ACL grant
+    [rule] = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # S3 cannot log into SSE-KMS
+    assert all(s3.get_public_access_block(Bucket=logs)["PublicAccessBlockConfiguration"].values())
+    statements = {s["Sid"]: s for s in json.loads(s3.get_bucket_policy(Bucket=logs)["Policy"])["Statement"]}
+    assert sorted(statements) == ["DenyInsecureTransport", "S3ServerAccessLogs"]
+    allowed = statements["S3ServerAccessLogs"]
+    assert allowed["Principal"] == {"Service": "logging.s3.amazonaws.com"} and allowed["Action"] == "s3:PutObject"
+    assert allowed["Resource"] == "arn:aws:s3:::%s/s3-access/*" % logs
+    assert allowed["Condition"] == {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::%s-studies" % NAME},
+                                    "StringEquals": {"aws:SourceAccount": "123456789012"}}
+    [expiry] = s3.get_bucket_lifecycle_configuration(Bucket=logs)["Rules"]
+    assert expiry["Expiration"]["Days"] == 365 and expiry["Status"] == "Enabled"
+
+
+def test_monthly_budget_alerts_by_mail(scenario, converged):
+    budgets = scenario.client("budgets")
+    budget = budgets.describe_budget(AccountId="123456789012", BudgetName=NAME + "-monthly")["Budget"]
+    assert (budget["BudgetType"], budget["TimeUnit"], float(budget["BudgetLimit"]["Amount"]),
+            budget["BudgetLimit"]["Unit"]) == ("COST", "MONTHLY", 50.0, "USD")
+    alerts = {}
+    for notification in budgets.describe_notifications_for_budget(AccountId="123456789012",
+                                                                  BudgetName=NAME + "-monthly")["Notifications"]:
+        subscribers = budgets.describe_subscribers_for_notification(
+            AccountId="123456789012", BudgetName=NAME + "-monthly", Notification=notification)["Subscribers"]
+        alerts[(notification["NotificationType"], notification["Threshold"])] = [s["Address"] for s in subscribers]
+    assert alerts == {("ACTUAL", 80.0): ["pacs-admins@example.org"], ("FORECASTED", 100.0): ["pacs-admins@example.org"]}
 
 
 def test_user_data_holds_no_password(scenario, converged):

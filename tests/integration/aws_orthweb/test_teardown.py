@@ -15,5 +15,10 @@ def test_teardown_removes_the_deployment(scenario, converged):
     assert not running["Reservations"]
     assert not [d for d in rds.describe_db_instances()["DBInstances"] if d["DBInstanceIdentifier"] == NAME + "-db"]
     assert NAME + "-studies" not in [b["Name"] for b in scenario.client("s3").list_buckets()["Buckets"]]
-    assert not [r for r in scenario.client("iam").list_roles()["Roles"] if r["RoleName"] == NAME + "-host"]
+    assert not [r for r in scenario.client("iam").list_roles()["Roles"] if r["RoleName"] in (NAME + "-host",
+                                                                                             NAME + "-flow-logs")]
+    assert not ec2.describe_flow_logs()["FlowLogs"]
+    assert NAME + "-studies-logs" not in [b["Name"] for b in scenario.client("s3").list_buckets()["Buckets"]]
+    assert not scenario.client("logs").describe_log_groups(logGroupNamePrefix="/%s/" % NAME)["logGroups"]
+    assert not scenario.client("budgets").describe_budgets(AccountId="123456789012").get("Budgets")
     assert succeeded(scenario.play("aws_orthweb_teardown.yml", {"aws_orthweb_purge_data": True}))["changed"] == 0
