@@ -21,8 +21,12 @@
   changes a limit with the first and reads an alert's addresses with the second). The lab answers as AWS does.
 - EC2 CreateFlowLogs to S3: AWS accepts a bucket ARN with a folder (arn:aws:s3:::bucket/folder/), moto looks for a
   bucket named "bucket/folder/" and reports the destination missing. The lab checks the bucket and keeps the folder.
+- S3 PutBucketLogging: moto reads every statement of the log bucket's policy as having a Principal mapping and
+  answers 500 to a policy with a Principal "*" statement (such as the TLS-only Deny). The lab checks the logging
+  service's permission among the statements with a Principal mapping only, as AWS finds it among all of them.
 """
 import json
+import types
 
 from moto.budgets import exceptions as budgets_exceptions
 from moto.budgets import responses as budgets_responses
@@ -162,7 +166,23 @@ def _create_flow_logs(original):
     return create
 
 
+def _log_permissions_enabled_policy(original):
+    def check(target_bucket, target_prefix):
+        document = json.loads(target_bucket.policy.decode()) if target_bucket.policy else {}
+        statements = document.get("Statement", [])
+        statements = [statements] if isinstance(statements, dict) else statements
+        kept = [statement for statement in statements if isinstance(statement.get("Principal"), dict)]
+        if len(kept) == len(statements):
+            return original(target_bucket, target_prefix)
+        shown = types.SimpleNamespace(name=target_bucket.name, partition=target_bucket.partition,
+                                      policy=json.dumps(dict(document, Statement=kept)).encode())
+        return original(shown, target_prefix)
+    return staticmethod(check)
+
+
 def apply():
+    bucket = s3_models.FakeBucket
+    bucket._log_permissions_enabled_policy = _log_permissions_enabled_policy(bucket._log_permissions_enabled_policy)
     flow_logs = ec2_flow_logs.FlowLogsBackend
     flow_logs.create_flow_logs = _create_flow_logs(flow_logs.create_flow_logs)
     budgets = budgets_responses.BudgetsResponse

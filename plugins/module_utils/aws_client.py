@@ -31,8 +31,6 @@ except ImportError:
     class ClientError(Exception):
         pass
 
-AWS_ERRORS = (BotoCoreError, ClientError)
-
 CONNECTION_SPEC = dict(
     region=dict(type='str', aliases=['aws_region'], fallback=(env_fallback, ['AWS_REGION', 'AWS_DEFAULT_REGION'])),
     endpoint_url=dict(type='str', aliases=['aws_endpoint_url'],

@@ -98,7 +98,7 @@ budget:
 import re
 from decimal import Decimal
 
-from ansible_collections.medimaging.orthanc.plugins.module_utils.aws_client import AWS_ERRORS, AWSModule, error_code
+from ansible_collections.medimaging.orthanc.plugins.module_utils.aws_client import AWSModule, BotoCoreError, ClientError, error_code
 
 ACCOUNT = re.compile(r'^[0-9]{12}$')
 EMAIL = re.compile(r'^[^@\s]+@[^@\s]+\.[^@\s]+$')
@@ -168,14 +168,14 @@ class Budgets(object):
     def call(self, asked, method, **request):
         try:
             return getattr(self.api, method)(AccountId=self.account, **request)
-        except AWS_ERRORS as error:
+        except (BotoCoreError, ClientError) as error:
             self.aws.fail_aws(error, '%s (budget %s)' % (asked, self.name))
 
     def read(self):
         """The budget and its notifications with their addresses, or None."""
         try:
             budget = self.api.describe_budget(AccountId=self.account, BudgetName=self.name)['Budget']
-        except AWS_ERRORS as error:
+        except (BotoCoreError, ClientError) as error:
             if error_code(error) == 'NotFoundException':
                 return None
             self.aws.fail_aws(error, 'Reading budget %s' % self.name)
@@ -225,7 +225,7 @@ def main():
     if not account:
         try:
             account = aws.client('sts').get_caller_identity()['Account']
-        except AWS_ERRORS as error:
+        except (BotoCoreError, ClientError) as error:
             aws.fail_aws(error, 'Finding the account id (STS GetCallerIdentity)', 'Give account_id.')
     budgets = Budgets(aws, account)
     found = budgets.read()

@@ -61,7 +61,7 @@ logging:
 
 import re
 
-from ansible_collections.medimaging.orthanc.plugins.module_utils.aws_client import AWS_ERRORS, AWSModule
+from ansible_collections.medimaging.orthanc.plugins.module_utils.aws_client import AWSModule, BotoCoreError, ClientError
 
 BUCKET = re.compile(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')
 
@@ -93,7 +93,7 @@ def main():
     s3 = aws.client('s3')
     try:
         current = s3.get_bucket_logging(Bucket=params['bucket']).get('LoggingEnabled', {})
-    except AWS_ERRORS as error:
+    except (BotoCoreError, ClientError) as error:
         aws.fail_aws(error, 'Reading the access logging of bucket %s' % params['bucket'])
     before = dict((k, current[k]) for k in ('TargetBucket', 'TargetPrefix') if k in current)
     if before:
@@ -105,7 +105,7 @@ def main():
         status = {'LoggingEnabled': after} if after else {}
         try:
             s3.put_bucket_logging(Bucket=params['bucket'], BucketLoggingStatus=status)
-        except AWS_ERRORS as error:
+        except (BotoCoreError, ClientError) as error:
             aws.fail_aws(error, 'Setting the access logging of bucket %s' % params['bucket'],
                          'The log bucket must exist in the same region and account, use SSE-S3, and have a policy '
                          'allowing logging.s3.amazonaws.com s3:PutObject under the prefix.')

@@ -100,7 +100,7 @@ replaced:
 
 import re
 
-from ansible_collections.medimaging.orthanc.plugins.module_utils.aws_client import AWS_ERRORS, AWSModule
+from ansible_collections.medimaging.orthanc.plugins.module_utils.aws_client import AWSModule, BotoCoreError, ClientError
 
 VPC_ID = re.compile(r'^vpc-[0-9a-f]{8,17}$')
 ROLE_ARN = re.compile(r'^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$')
@@ -170,7 +170,7 @@ def create(aws, ec2, want):
                                          'Tags': [{'Key': k, 'Value': v} for k, v in sorted(want['Tags'].items())]}]
     try:
         answer = ec2.create_flow_logs(**request)
-    except AWS_ERRORS as error:
+    except (BotoCoreError, ClientError) as error:
         aws.fail_aws(error, 'Creating the flow log of %s' % want['ResourceId'],
                      'Check that the VPC, the destination and the delivery role exist.')
     if answer.get('Unsuccessful'):
@@ -188,7 +188,7 @@ def retag(aws, ec2, flow_log_id, have, want):
             ec2.delete_tags(Resources=[flow_log_id], Tags=removed)
         if added:
             ec2.create_tags(Resources=[flow_log_id], Tags=added)
-    except AWS_ERRORS as error:
+    except (BotoCoreError, ClientError) as error:
         aws.fail_aws(error, 'Tagging flow log %s' % flow_log_id)
 
 
@@ -197,7 +197,7 @@ def delete(aws, ec2, flow_log_ids):
         return
     try:
         answer = ec2.delete_flow_logs(FlowLogIds=flow_log_ids)
-    except AWS_ERRORS as error:
+    except (BotoCoreError, ClientError) as error:
         aws.fail_aws(error, 'Deleting flow logs %s' % ', '.join(flow_log_ids))
     if answer.get('Unsuccessful'):
         aws.fail('Deleting flow logs failed: AWS answered %s' % answer['Unsuccessful'])
@@ -220,7 +220,7 @@ def main():
     ec2 = aws.client('ec2')
     try:
         described = ec2.describe_flow_logs(Filters=[{'Name': 'resource-id', 'Values': [params['vpc_id']]}])['FlowLogs']
-    except AWS_ERRORS as error:
+    except (BotoCoreError, ClientError) as error:
         aws.fail_aws(error, 'Reading the flow logs of %s' % params['vpc_id'])
     mine = [seen(entry) for entry in described if same_destination(seen(entry), params)]
     before = mine[0] if mine else {}

@@ -12,6 +12,9 @@ def _log_bucket(aws, name, prefix):
     s3 = aws("s3")
     s3.create_bucket(Bucket=name, ObjectOwnership="BucketOwnerEnforced")
     s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::%s" % name, "arn:aws:s3:::%s/*" % name],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, {
         "Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
         "Action": "s3:PutObject", "Resource": "arn:aws:s3:::%s/%s*" % (name, prefix),
         "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]}))
