@@ -127,7 +127,13 @@ def _files_under(directory):
 
 def test_wrong_secret_is_a_clear_error_without_retry_storm(plugin_lab):
     lab = plugin_lab
+    # The token manager's first attempt runs beside Orthanc's start: wait until it has an answer (the CI run read
+    # 'pending' right after the previous test's restart).
+    deadline = time.monotonic() + 20
     status = lab.oauth_status()["servers"]["wrongsecret"]
+    while status["state"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = lab.oauth_status()["servers"]["wrongsecret"]
     assert status["state"] == "error" and status["last_error_permanent"] is True
     assert "HTTP 401 invalid_client" in status["last_error"] and "Invalid client secret" in status["last_error"]
     # one attempt at start (and one at the restart of the previous test), none in between
