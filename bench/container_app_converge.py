@@ -71,7 +71,8 @@ def measure(sent, subscription_id):
             writes.append("%s %s" % (method, short))
     return {"arm_requests": sum(reads.values()) + len(writes) + polls, "resources_read": len(reads),
             "arm_reads": sum(reads.values()), "arm_writes": len(writes), "lro_polls": polls,
-            "reads_per_resource": reads, "write_requests": writes, "other_requests": others,
+            "reads_per_resource": reads, "read_more_than_once": sorted(k for k, n in reads.items() if n > 1),
+            "write_requests": writes, "other_requests": others,
             "goal_met": bool(reads) and not writes and not polls and set(reads.values()) == {1}}
 
 
