@@ -20,7 +20,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 try:
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    # imported here for the modules, which catch them
+    from botocore.exceptions import BotoCoreError, ClientError  # pylint: disable=unused-import
     BOTO3_IMPORT_ERROR = None
 except ImportError:
     BOTO3_IMPORT_ERROR = traceback.format_exc()
