@@ -130,8 +130,10 @@ def test_the_oldest_studies_move_to_the_archive_verified_then_priors_come_back(w
     time.sleep(21)
     prior = next(s for s, r in world.sent.items() if r["patient"] == "OCP00001" and r["days_ago"] == 500)
     world.send("OCP00001", 0, seed=901)
-    back = wait_for(lambda: places["onprem"].instances(prior), 150)
-    assert back == set(world.sent[prior]["sop_uids"])
+    # The priors job fetches a study instance by instance: wait for the whole study, not its first instance.
+    expected = set(world.sent[prior]["sop_uids"])
+    back = wait_for(lambda: (lambda got: got if got == expected else None)(places["onprem"].instances(prior)), 150)
+    assert back == expected, places["onprem"].instances(prior)
 
 
 def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, deployed):
