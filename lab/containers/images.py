@@ -61,6 +61,10 @@ IMAGES = {
     "orthanc": Image("localhost/medimaging/orthanc:trixie", containerfile="images/orthanc/Containerfile",
                      stage=ORTHANC_IMAGE_FILES, bases=("orthanc-base-trixie",),
                      build_args=(("BASE_IMAGE", "localhost/medimaging/orthanc-base:trixie"),)),
+    # The chart's in-cluster PostgreSQL (database.mode inCluster): Debian 12's PostgreSQL 15, any UID in group 0.
+    "postgres": Image("localhost/medimaging/postgres:15", containerfile="lab/images/postgres/Containerfile",
+                      context="lab/images/postgres", bases=("debian-bookworm",),
+                      build_args=(("BASE_IMAGE", "localhost/medimaging/debian:bookworm"),)),
     # The lab's execution environment base (lab/ee builds the collection's EE over it; users build over awx-ee).
     "ee-base-trixie": Image("localhost/medimaging/ee-base:trixie", containerfile="lab/images/ee-base/Containerfile",
                             stage=("lab/images/ee-base",), bases=("debian-trixie",),
