@@ -1,86 +1,16 @@
-"""The AKS flavour: the Azure Workload Identity webhook, wired to the lab's Entra emulator.
+"""The AKS flavour: the Azure Workload Identity webhook, always installed, wired to the lab's Entra emulator.
 
 The OIDC issuer (discovery and JWKS) and projected service-account tokens are the API's own (lab/kube/tokens.py);
-what AKS adds is the webhook. Its AZURE_AUTHORITY_HOST is the Entra a pod reaches: when that is the lab's emulator
-on 127.0.0.1, start() offers it on the cluster network's gateway (gateway_tls.GatewayTls, same port) and pods get
-https://<gateway>:<port>/. Without a lab, the public cloud's https://login.microsoftonline.com/ as on AKS.
-
-Which lab: the options (tenant_id + authority_host, or lab_dir), else the lab whose CA the cluster uses
-(<lab>/ca, as `python -m lab.kube up` arranges), looked up at start().
+what AKS adds is the webhook and the Entra its pods reach (pod_identity.py, shared with the OpenShift flavour, where
+Arc installs the same webhook when the connected cluster has workload identity on).
 """
-import os
-import urllib.parse
+from lab.kube.flavours.pod_identity import PUBLIC_AUTHORITY, PodWorkloadIdentity, lab_defaults  # noqa: F401
 
-from lab.ca import LabCA
-from lab.kube.flavours.gateway_tls import GatewayTls
-from lab.kube.flavours import write_report
-from lab.kube.flavours.workload_identity import WorkloadIdentityWebhook
-
-PUBLIC_AUTHORITY = "https://login.microsoftonline.com/"
-LOOPBACK = "127.0.0.1"
+__all__ = ["AksExtension", "PUBLIC_AUTHORITY", "lab_defaults"]
 
 
-def lab_defaults(lab_dir):
-    """tenant, authority host and CA of the lab in lab_dir, or {} when there is none (or it is down)."""
-    from lab.cli import Lab, LabError   # late: lab.cli pulls in the whole launcher
-    if not lab_dir or not os.path.exists(os.path.join(lab_dir, "lab.json")):
-        return {}
-    try:
-        env = Lab(lab_dir).env()
-    except (LabError, OSError, KeyError):
-        return {}
-    return {"tenant_id": env["tenant_id"], "authority_host": env["authority_host"], "ca_file": env["lab_ca_cert"]}
-
-
-class AksExtension:
+class AksExtension(PodWorkloadIdentity):
     name = "aks"
 
     def __init__(self, tenant_id=None, authority_host=None, ca_file=None, lab_dir=None):
-        self.tenant_id, self.authority_host, self.ca_file = tenant_id, authority_host, ca_file
-        if lab_dir:
-            self._use_lab(lab_dir)
-        self.webhook = WorkloadIdentityWebhook(self.tenant_id or "", self.authority_host or PUBLIC_AUTHORITY)
-        self.relay = None
-        self.cluster = None
-
-    def _use_lab(self, lab_dir):
-        found = lab_defaults(lab_dir)
-        self.tenant_id = self.tenant_id or found.get("tenant_id")
-        self.authority_host = self.authority_host or found.get("authority_host")
-        self.ca_file = self.ca_file or found.get("ca_file")
-
-    def resources(self):
-        return []
-
-    def admissions(self):
-        return [self.webhook]
-
-    def http_paths(self):
-        return {}
-
-    def start(self, cluster):
-        self.cluster = cluster
-        if not (self.tenant_id and self.authority_host):     # the lab that holds the cluster's CA (<lab>/ca)
-            self._use_lab(os.path.dirname(os.path.dirname(os.path.abspath(cluster.ca_file))))
-        self.authority_host = self.authority_host or PUBLIC_AUTHORITY
-        self.webhook.tenant_id, self.webhook.authority_host = self.tenant_id or "", self.authority_host
-        parsed = urllib.parse.urlsplit(self.authority_host)
-        if parsed.hostname != LOOPBACK or not cluster.gateway:    # no pod network: pods reach nothing anyway
-            write_report(cluster.state_dir, self.report())
-            return
-        ca = LabCA(os.path.dirname(cluster.ca_file))
-        cert, key = ca.issue_server_cert(f"kube-{cluster.name}-gateway", sans=(cluster.gateway,))
-        self.relay = GatewayTls(cluster.gateway, parsed.port, parsed.port, cert, key,
-                                self.ca_file or cluster.ca_file).start()
-        self.webhook.authority_host = f"https://{cluster.gateway}:{parsed.port}/"
-        write_report(cluster.state_dir, self.report())
-
-    def stop(self):
-        if self.relay:
-            self.relay.stop()
-            self.relay = None
-
-    def report(self):
-        return {"workloadIdentity": {
-            "issuer": self.cluster.tokens.issuer if self.cluster else None, "tenantId": self.tenant_id,
-            "authorityHost": self.authority_host, "authorityHostFromPods": self.webhook.authority_host}}
+        super().__init__(tenant_id, authority_host, ca_file, lab_dir)

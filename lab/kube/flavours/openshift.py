@@ -4,10 +4,15 @@
                 security.openshift.io/v1 SecurityContextConstraints (restricted-v2, anyuid, privileged; seeded
                 at start, read by the SCC admission on every pod)
     admission   namespace security allocation, ProjectRequest/Project -> Namespace, Route defaulting and
-                validation, SCC on pods
+                validation, the Azure workload identity webhook (see below), SCC on pods
     start()     the router (router.Router) on 127.0.0.1 ports, and the Project mirror of Namespaces
-    report()    {"router": {"http", "https", "appsDomain", "defaultCertificate"}} for the launcher to print
-                (also written to <state>/flavour.json when started)
+    report()    {"router": {"http", "https", "appsDomain", "defaultCertificate"}, "workloadIdentity": {...}} for the
+                launcher to print (also written to <state>/flavour.json when started)
+
+Workload identity (option workload_identity): "arc" (default) installs the webhook AKS has (pod_identity.py) while
+the Azure Arc connected cluster backed by this cluster is Connected with workload identity on (arc_gate.py asks the
+lab's ARM), as Arc's agents install and remove it; "on" always; "off" never. workload_identity_relay=False: something
+else already offers the lab's Entra on the cluster gateway (the hybrid world's site link).
 
 Not emulated: OpenShift's RBAC for projects (self-provisioner), project templates, and Routes' alternateBackends.
 """
@@ -17,6 +22,8 @@ import re
 from lab.ca import LabCA
 from lab.kube.contracts import AdmissionDenied, Conflict, ResourceType, UserInfo
 from lab.kube.flavours import haproxy_config, namespaces, routes, scc, write_report
+from lab.kube.flavours.arc_gate import ArcWorkloadIdentityGate
+from lab.kube.flavours.pod_identity import PodWorkloadIdentity, lab_dir_of
 from lab.kube.flavours.router import Every, Router
 from lab.proc import free_port
 
@@ -91,9 +98,15 @@ class ProjectAdmission:
 class OpenShiftExtension:
     name = "openshift"
 
-    def __init__(self, apps_domain=None, http_port=None, https_port=None, sync_interval=0.5):
+    def __init__(self, apps_domain=None, http_port=None, https_port=None, sync_interval=0.5, workload_identity="arc",
+                 workload_identity_relay=True):
         self._apps_domain, self.http_port, self.https_port = apps_domain, http_port, https_port
         self.sync_interval = sync_interval
+        if workload_identity not in ("arc", "on", "off"):
+            raise ValueError(f"workload_identity {workload_identity!r}: use arc, on or off")
+        self.workload_identity_mode, self.arc_gate = workload_identity, None
+        self.identity = None if workload_identity == "off" else PodWorkloadIdentity(
+            relay=workload_identity_relay, enabled=None if workload_identity == "on" else self._arc_workload_identity)
         self.store = None
         self.cluster = None
         self.router = None
@@ -114,8 +127,9 @@ class OpenShiftExtension:
         return [routes.ROUTE, PROJECT, PROJECT_REQUEST, SCC]
 
     def admissions(self):
+        identity = self.identity.admissions() if self.identity else []
         return [namespaces.NamespaceSecurityAllocation(self.allocator), ProjectAdmission(self),
-                routes.RouteAdmission(lambda: self.apps_domain), scc.SccAdmission()]
+                routes.RouteAdmission(lambda: self.apps_domain), *identity, scc.SccAdmission()]
 
     def http_paths(self):
         return {}
@@ -140,6 +154,10 @@ class OpenShiftExtension:
                                            self._default_certificate(cluster, directory), cluster.ca_file)
         self.router = Router(cluster.store, paths, self.apps_domain, interval=self.sync_interval)
         self.router.start()
+        if self.identity:
+            self.identity.start(cluster, report=False)
+            if self.workload_identity_mode == "arc":
+                self.arc_gate = self._gate_for(cluster)
         write_report(cluster.state_dir, self.report())
         self._mirror = Every("openshift-projects", self.sync_interval, self.mirror).start()
 
@@ -148,12 +166,32 @@ class OpenShiftExtension:
             self._mirror.stop()
         if self.router:
             self.router.stop()
+        if self.identity:
+            self.identity.stop()
 
     def report(self):
         if not self.router:
             return {}
-        return {"router": {"http": self.http_port, "https": self.https_port, "appsDomain": self.apps_domain,
-                           "defaultCertificate": self.router.paths.default_pem}}
+        report = {"router": {"http": self.http_port, "https": self.https_port, "appsDomain": self.apps_domain,
+                             "defaultCertificate": self.router.paths.default_pem}}
+        if self.identity:
+            report.update(self.identity.report())
+            report["workloadIdentity"]["mode"] = self.workload_identity_mode   # arc, on
+        return report
+
+    # ---- workload identity (Arc) ------------------------------------------------------------------------
+    @staticmethod
+    def _gate_for(cluster):
+        from lab.cli import Lab, LabError   # late: lab.cli pulls in the whole launcher
+        if not os.path.exists(os.path.join(lab_dir_of(cluster), "lab.json")):
+            return None
+        try:
+            return ArcWorkloadIdentityGate(Lab(lab_dir_of(cluster)).env(), cluster.name)
+        except (LabError, OSError, KeyError):
+            return None                      # no lab, no Azure: no connected cluster turns the webhook on
+
+    def _arc_workload_identity(self):
+        return bool(self.arc_gate and self.arc_gate())
 
     # ---- parts ------------------------------------------------------------------------------------------
     def _default_certificate(self, cluster, directory):

@@ -94,17 +94,21 @@ def mutate(pod, service_account, default_tenant, authority_host):
 
 
 class WorkloadIdentityWebhook:
-    """mutate() as an Admission on pod CREATE; the service account comes from the API's lookup."""
+    """mutate() as an Admission on pod CREATE; the service account comes from the API's lookup. `enabled`, when
+    given, is asked for each selected pod whether the webhook is installed now (an Arc cluster's follows Azure)."""
     name = WEBHOOK
     mutating = True
 
-    def __init__(self, tenant_id, authority_host):
+    def __init__(self, tenant_id, authority_host, enabled=None):
         self.tenant_id = tenant_id
         self.authority_host = authority_host   # what pods use: the lab's Entra as the cluster network reaches it
+        self.enabled = enabled
 
     def admit(self, request):
         if request.operation != "CREATE" or request.resource.plural != "pods" or request.subresource \
                 or not request.obj or not selected(request.obj):
+            return
+        if self.enabled is not None and not self.enabled():
             return
         sa_name = (request.obj.get("spec") or {}).get("serviceAccountName") or "default"
         account = request.lookup("v1", "serviceaccounts", request.namespace, sa_name) if request.lookup else None
