@@ -245,7 +245,7 @@ def test_liveness_failure_restarts_then_backs_off(pods):
     (container,) = status["containerStatuses"]
     assert container["lastState"]["terminated"]["reason"] == "Error"
     assert container["lastState"]["terminated"]["exitCode"] in (137, 143)
-    crash = pods.wait_for("liveness", lambda s: "waiting" in s["containerStatuses"][0]["state"], timeout=30)
+    crash = pods.wait_for("liveness", lambda s: "waiting" in s["containerStatuses"][0]["state"], timeout=90)
     waiting = crash["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == "CrashLoopBackOff" and "restarting failed container=main" in waiting["message"]
     assert crash["phase"] == "Running" and condition(crash, "Ready") == "False"
@@ -253,7 +253,7 @@ def test_liveness_failure_restarts_then_backs_off(pods):
 
 def test_missing_image_is_err_image_pull_and_never_ready(pods):
     status = pods.wait_for("missing-image", lambda s: s["containerStatuses"][0]["state"]["waiting"]["reason"]
-                           == "ImagePullBackOff", timeout=30)
+                           == "ImagePullBackOff", timeout=90)
     assert status["phase"] == "Pending" and condition(status, "Ready") == "False"
     waiting = status["containerStatuses"][0]["state"]["waiting"]
     assert "localhost/medimaging/not-built-anywhere:1" in waiting["message"]
@@ -270,7 +270,7 @@ def test_memory_limit_kills_the_container_with_oomkilled(pods):
 
 def test_run_as_non_root_refuses_a_root_image(pods):
     status = pods.wait_for("rootless", lambda s: s["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
-                           == "CreateContainerConfigError", timeout=30)
+                           == "CreateContainerConfigError", timeout=90)
     message = status["containerStatuses"][0]["state"]["waiting"]["message"]
     assert message.startswith("container has runAsNonRoot and image will run as root")
     assert status["phase"] == "Pending"
@@ -286,7 +286,7 @@ def test_init_containers_run_in_order_and_the_job_succeeds(pods):
 
 
 def test_on_failure_restarts_a_failing_job_container(pods):
-    status = pods.wait_for("failing-job", lambda s: s["containerStatuses"][0]["restartCount"] >= 1, timeout=30)
+    status = pods.wait_for("failing-job", lambda s: s["containerStatuses"][0]["restartCount"] >= 1, timeout=90)
     assert status["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 3
     assert status["phase"] == "Running"
 
@@ -294,7 +294,7 @@ def test_on_failure_restarts_a_failing_job_container(pods):
 def test_delete_removes_the_pod_and_its_containers(pods):
     removal = pods.runtime.delete("default", "failing-job", grace_seconds=0)
     assert pods.status("failing-job") is None                  # forgotten at once, removed in the background
-    removal.result(timeout=30)
+    removal.result(timeout=90)
     assert podman("pod", "exists", "kube-kubelet-it_default_failing-job", check=False).returncode == 1
 
 
@@ -308,7 +308,7 @@ def test_a_missing_config_map_holds_the_pod_until_it_exists(pods):
     waiting = status["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == "ContainerCreating" and 'configmap "late" not found' in waiting["message"]
     pods.resolver.config_maps[("default", "late")] = {"data": {"greeting": "hello"}}
-    pods.wait_for("late-config", lambda s: s["phase"] == "Running", timeout=30)
+    pods.wait_for("late-config", lambda s: s["phase"] == "Running", timeout=90)
     assert exec_in("late-config", "cat", "/late/greeting").stdout == b"hello"
 
 
@@ -330,7 +330,7 @@ def test_a_claim_is_the_resolvers_folder_writable_through_fs_group(pods):
 
 def test_an_image_that_appears_later_starts_the_container(pods):
     pods.wait_for("late-image", lambda s: s["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
-                  in ("ErrImagePull", "ImagePullBackOff"), timeout=30)
+                  in ("ErrImagePull", "ImagePullBackOff"), timeout=90)
     podman("tag", ORTHANC, LATE_IMAGE)
     try:
         status = pods.wait_for("late-image", lambda s: s["phase"] == "Running", timeout=60)
