@@ -133,6 +133,22 @@ def test_s3_put_carries_sse_kms_session_token_and_sigv4(tmp_path):
     assert "x-amz-server-side-encryption" in headers["Authorization"] and "content-md5" in headers["Authorization"]
 
 
+@pytest.mark.parametrize("endpoint, expected", [
+    (None, "UNSIGNED-PAYLOAD"),  # https: TLS protects the body, the signed Content-MD5 checks it
+    ("http://127.0.0.1:9000", hashlib.sha256(b"DICM").hexdigest()),  # plain http: the signature covers the body
+])
+def test_s3_put_hashes_the_payload_only_without_tls(endpoint, expected):
+    http = FakeHttp(200)
+    creds = CredentialChain(None, {"AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"})
+    store = S3Store("orthanc", "eu-west-1", creds, endpoint=endpoint, http=http,
+                    clock=lambda: datetime.datetime(2026, 12, 3, tzinfo=datetime.timezone.utc))
+    store.put("r/%s.dcm" % UUID, b"DICM")
+    _m, _url, headers, data = http.sent[0]
+    assert data == b"DICM" and headers["x-amz-content-sha256"] == expected
+    assert headers["Content-MD5"] == base64.b64encode(hashlib.md5(b"DICM").digest()).decode()  # noqa: S324
+    assert "content-md5;" in headers["Authorization"] and "x-amz-content-sha256" in headers["Authorization"]
+
+
 def test_web_identity_then_cache_until_expiry(tmp_path):
     token = tmp_path / "token"
     token.write_text("eyJ.web.identity")
