@@ -173,6 +173,8 @@ class Cluster:
             self._loops.append(node)
         for extension in self.extensions:
             extension.start(self.context)
+            if hasattr(self.runtime, "sandbox_hooks") and hasattr(extension, "sandbox_ready"):   # OVN's firewall
+                self.runtime.sandbox_hooks.append(extension.sandbox_ready)
         return self
 
     def _bootstrap(self):

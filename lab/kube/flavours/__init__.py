@@ -2,7 +2,8 @@
 
     load("plain") -> []
     load("aks", tenant_id=..., authority_host=...)  -> [AksExtension]        (workload identity webhook)
-    load("openshift", apps_domain=...)              -> [OpenShiftExtension]  (Routes on HAProxy, projects, SCC)
+    load("openshift", apps_domain=...)              -> [OpenShiftExtension, OvnExtension]  (Routes on HAProxy,
+                                                       projects, SCC; the EgressFirewall of OVN-Kubernetes)
 
 Options are keyword arguments of the flavour's extension (each has defaults that work for tests). A started
 extension writes its report() to <cluster state>/flavour.json (ports, domains), for launchers in another process.
@@ -13,6 +14,8 @@ import os
 
 FLAVOURS = {"plain": None, "aks": ("lab.kube.flavours.aks", "AksExtension"),
             "openshift": ("lab.kube.flavours.openshift", "OpenShiftExtension")}
+# Extensions a flavour brings besides its own (no options): OpenShift's default network, OVN-Kubernetes.
+COMPANIONS = {"openshift": (("lab.kube.flavours.egress_firewall", "OvnExtension"),)}
 
 
 def load(name, **options):
@@ -21,7 +24,8 @@ def load(name, **options):
     if FLAVOURS[name] is None:
         return []
     module, cls = FLAVOURS[name]
-    return [getattr(importlib.import_module(module), cls)(**options)]
+    companions = [getattr(importlib.import_module(m), c)() for m, c in COMPANIONS.get(name, ())]
+    return [getattr(importlib.import_module(module), cls)(**options), *companions]
 
 
 def write_report(state_dir, report):

@@ -76,7 +76,7 @@ class _Pod:
         self.conditions = Conditions()
         self.conditions.set("PodScheduled", True)
         self.conditions.set("PodReadyToStartContainers", False)
-        self.ip = ""
+        self.ip, self.infra_pid = "", 0
         self.start_time = rfc3339()
         self.initialized = not pod["spec"].get("initContainers")
         self.failed = self.deleted = False
@@ -106,6 +106,9 @@ class PodmanRuntime:
         self.state_dir, self.node_name = state_dir, node_name
         self.network = (network or ClusterNetwork(cluster)).ensure()
         self.backoff_base, self.tick, self.on_change = backoff_base, tick, on_change
+        # fn(namespace, name, uid, pid) each, once the pod's network namespace exists (pid: its infra process) and
+        # before any container starts: network policy of the pod (the OVN EgressFirewall) is in place from the start.
+        self.sandbox_hooks = []
         self._pods = {}
         self._lock = threading.RLock()
         self._reported = {}
@@ -199,6 +202,8 @@ class PodmanRuntime:
         if entry.deleted:                             # deleted while the sandbox was being made
             podman("pod", "rm", "-f", entry.podman_name, check=False)
             return
+        for hook in self.sandbox_hooks:
+            hook(entry.namespace, entry.name, entry.uid, entry.infra_pid)
         self._write_hosts(entry)
         with self._lock:
             entry.conditions.set("PodReadyToStartContainers", True)
@@ -232,8 +237,9 @@ class PodmanRuntime:
             podman(*create)
         podman("pod", "start", entry.podman_name)
         infra = podman("pod", "inspect", "--format", "{{.InfraContainerID}}", entry.podman_name).stdout.decode()
-        networks = podman_json("container", "inspect", infra.strip())[0]["NetworkSettings"]["Networks"]
-        entry.ip = networks[self.network.name]["IPAddress"]
+        details = podman_json("container", "inspect", infra.strip())[0]
+        entry.ip = details["NetworkSettings"]["Networks"][self.network.name]["IPAddress"]
+        entry.infra_pid = details["State"]["Pid"]
 
     def _run_init(self, entry, container):
         """Run one init container to completion, restarting it on failure unless restartPolicy is Never."""

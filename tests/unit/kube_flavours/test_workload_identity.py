@@ -132,6 +132,6 @@ def test_flavours_load_by_name():
     assert flavours.load("plain") == []
     aks = flavours.load("aks", tenant_id=TENANT, authority_host="https://login.microsoftonline.com/")[0]
     assert aks.name == "aks" and aks.admissions() == [aks.webhook] and aks.resources() == []
-    assert [e.name for e in flavours.load("openshift")] == ["openshift"]
+    assert [e.name for e in flavours.load("openshift")] == ["openshift", "ovn-kubernetes"]
     with pytest.raises(ValueError, match="unknown cluster flavour 'eks': choose one of plain, aks, openshift"):
         flavours.load("eks")
