@@ -103,7 +103,8 @@ def step_priors(context, ledger, args):
     expected = len(gone)
     started = time.monotonic()
     while True:
-        back = [uid for uid in gone if onprem.instances(uid)]
+        # a study is back when all of it is: the priors job retrieves it instance by instance
+        back = [uid for uid in gone if set(ledger.studies[uid]["sop_uids"]) <= onprem.instances(uid)]
         if len(back) >= expected or time.monotonic() - started >= args.wait:
             break
         time.sleep(2)
