@@ -1,6 +1,6 @@
 """Priors: a returning patient's new study pulls the N most recent priors from the cloud, once."""
 import datetime
-import time
+import re
 
 from lab.dicom_factory import make_study
 from router_harness import fast_router, onprem_kwargs, queue_rows, wait_until
@@ -11,6 +11,11 @@ def _study_uids(orthanc, patient_id):
                                                           "Expand": True})
     found.raise_for_status()
     return {s["MainDicomTags"]["StudyInstanceUID"]: s["MainDicomTags"].get("StudyDate") for s in found.json()}
+
+
+def _lookups(metrics_text, result):
+    found = re.search(r'^medimaging_priors_lookups_total\{result="%s"\} (\S+)$' % result, metrics_text, re.M)
+    return float(found.group(1)) if found else 0
 
 
 def test_new_study_pulls_two_most_recent_priors_once(pg_database, orthanc_factory, cloud):
@@ -30,13 +35,14 @@ def test_new_study_pulls_two_most_recent_priors_once(pg_database, orthanc_factor
     # A second new study within the window: no new lookup.
     for blob in make_study(instances=1, patient_id="PRIOR01", study_date=datetime.date(2024, 6, 1)):
         onprem.upload(blob)
-    time.sleep(3)  # give a (wrong) second lookup the time to happen
+    # Every new study of the patient is looked up and gated by the window: the two retrieved priors and this one.
+    # Wait for those three answers (a fixed pause raced with a loaded machine's worker) and only then count studies.
+    metrics = wait_until(lambda: (lambda text: text if _lookups(text, "window") >= 3 else None)(
+        onprem.request("GET", "/medimaging/metrics").text), 60, "three lookups gated by the window")
     assert sorted(_study_uids(onprem, "PRIOR01").values()) == ["20210301", "20220301", "20240501", "20240601"]
     status = onprem.get_json("/medimaging/priors/status")
     assert status["state"] == "running" and status["config"]["window_store"] == "postgresql"
-    metrics = onprem.request("GET", "/medimaging/metrics").text
-    assert 'medimaging_priors_lookups_total{result="fetched"} 1.0' in metrics
-    assert 'medimaging_priors_lookups_total{result="window"}' in metrics
+    assert _lookups(metrics, "fetched") == 1 and _lookups(metrics, "window") == 3, metrics
 
 
 def test_priors_are_not_routed_back_to_the_cloud_they_came_from(pg_database, orthanc_factory, cloud):
