@@ -96,8 +96,10 @@ class RoleLab:
 
 
 def free_node_port():
-    """A node port (30000-32767) free on 127.0.0.1, where the lab's node listens for it."""
-    for port in random.sample(range(30000, 32768), 50):
+    """A node port (30200-32767) free on 127.0.0.1, where the lab's node listens for it. Not the bottom of the
+    range: every lab cluster of the parts running beside this one hands out 30001, 30002 ... to Services without
+    a nodePort, and binds them on the same 127.0.0.1 (lab/kube/api/defaults.py)."""
+    for port in random.sample(range(30200, 32768), 50):
         if not port_in_use(port):
             return port
     raise RuntimeError("no free node port on 127.0.0.1")
