@@ -13,18 +13,22 @@ always first or last), measured twice in the same Orthanc, the order of the two 
 What is timed:
 - ingest: C-STORE of --count instances over --associations parallel associations (TCP_NODELAY both sides; the files
   are sent as they are, without pydicom re-encoding, so the modality costs little);
-- retrieve: GET /instances/ID/file of every instance, --read-passes times, --read-threads (4) threads with kept-alive connections
-  (the storage read behind WADO; Debian 12's Orthanc answers 404 on /wado here). Orthanc's storage cache is off
-  (MaximumStorageCacheSize 0, as lab/orthanc.py sets it; --storage-cache-mb): with Orthanc's default 128 MB, files
-  just stored would be served from RAM;
+- retrieve: every instance read --read-passes times by --read-threads (4) threads over kept-alive connections, twice:
+  GET /instances/ID/file (the bare storage read) and WADO-RS /dicom-web/studies/S/series/R/instances/I (the DICOMweb
+  plugin, loaded on every side). Orthanc's storage cache is off (MaximumStorageCacheSize 0, as lab/orthanc.py sets
+  it; --storage-cache-mb): with Orthanc's default 128 MB, files just stored would be served from RAM. The files just
+  written are in the kernel's page cache, so the filesystem side reads from RAM: the object sides pay a request
+  and TLS per read against that;
 - CPU: seconds used by Orthanc, by the store and by this process (modality + reader) over ingest + retrieve, per
   instance;
 - memory: Orthanc's VmHWM (peak RSS) over both measurements and VmRSS after them, from /proc. "plugin_storage_off"
   is the plugin loaded with MedimagingStorage disabled (files on disk): the feature's own cost is blob/s3 minus
   that; "python_empty_script" (only with --sides) is orthanc-python running an empty script: what loading any
   Python plugin costs Orthanc, below which the plugin cannot go.
-Prints JSON: per side, mode and round the rates; per mode the ratios side/filesystem (best round of each, and median
-rounds; goal >= 0.8) with the CPU per instance of Orthanc and of the store beside them; peak RSS with the feature on
+Prints JSON: per side, mode, round and phase (ingest, retrieve, wado_rs) the rate and the CPU ms per operation of
+Orthanc, the store and this process; per mode the throughput ratios side/filesystem (best rounds, median rounds; goal
+>= 0.8), Orthanc's CPU cost ratio (filesystem ms / side ms per operation: steady under load, and what the throughput
+ratio tends to when Orthanc's core is the only limit) and the store's CPU beside them; peak RSS with the feature on
 vs off; the load average before and after (the machine is shared: read the ratios with it).
 """
 import argparse
@@ -41,7 +45,7 @@ for path in (REPO_ROOT, os.path.join(REPO_ROOT, "tests", "integration", "storage
     sys.path.insert(0, path)
 
 from storage_lab import ADMIN, StorageLab, orthanc_config, plugin_site_packages  # noqa: E402
-from storage_area_clients import Reader, ingest, write_files  # noqa: E402
+from storage_area_clients import WADO_RS_ACCEPT, Reader, ingest, wado_rs_paths, write_files  # noqa: E402
 from storage_area_probes import cpu_seconds, memory_mib, pin  # noqa: E402
 from lab.dicom_factory import make_study  # noqa: E402
 from lab import proc  # noqa: E402
@@ -63,7 +67,7 @@ def start(workdir, name, section=None, env=None, cache_mb=0):
             handle.write("# orthanc-python with nothing registered\n")
         del config["MedimagingStorage"]
         config.update({"Python": {"Path": script}, "PythonScript": script})
-    plugins = ["Python"] if section is not None else []
+    plugins = ["DicomWeb"] + (["Python"] if section is not None else [])
     environment = {"PYTHONPATH": plugin_site_packages() or "", "PYTHONDONTWRITEBYTECODE": "1"}
     environment.update(env or {})
     orthanc = OrthancProcess(os.path.join(workdir, name), config=config, plugins=plugins, auth=ADMIN, name=name,
@@ -81,47 +85,60 @@ def place(mode, orthanc_pid, store_pids, cores):
     os.sched_setaffinity(0, outside)
 
 
+PHASES = ("ingest", "retrieve", "wado_rs")
+
+
+def timed(work, operations, orthanc_pid, store_pids):
+    """Run work(); -> operations per second and the CPU ms per operation of Orthanc, the store and this process."""
+    cpu = cpu_seconds([orthanc_pid]), cpu_seconds(store_pids), time.process_time()
+    started = time.perf_counter()
+    work()
+    elapsed = time.perf_counter() - started
+    return {"per_s": operations / elapsed,
+            "orthanc_cpu_ms": 1000 * (cpu_seconds([orthanc_pid]) - cpu[0]) / operations,
+            "store_cpu_ms": 1000 * (cpu_seconds(store_pids) - cpu[1]) / operations,
+            "client_cpu_ms": 1000 * (time.process_time() - cpu[2]) / operations}
+
+
 def measure(orthanc, paths, store_pids, associations, read_passes, read_threads):
-    """Ingest then retrieve on an empty Orthanc; the instances are deleted afterwards (untimed)."""
-    cpu_before = cpu_seconds([orthanc.pid]), cpu_seconds(store_pids), time.process_time()
-    started = time.perf_counter()
-    ingest(orthanc.dicom_port, paths, associations)
-    ingest_s = time.perf_counter() - started
-    urls = ["/instances/%s/file" % i for i in orthanc.get_json("/instances")] * read_passes
+    """Ingest, then both retrieves, on an empty Orthanc (per phase: rate and CPU per instance stored or read); the
+    instances are deleted afterwards (untimed)."""
     reader = Reader(orthanc.http_port, ADMIN)
-    started = time.perf_counter()
-    retrieved = reader.read_all(urls, read_threads)
-    retrieve_s = time.perf_counter() - started
-    count = len(paths)
-    result = {"ingest_inst_s": count / ingest_s, "retrieve_inst_s": len(urls) / retrieve_s,
-              "retrieve_mb_s": retrieved / 1e6 / retrieve_s,
-              "orthanc_cpu_ms_per_instance": 1000 * (cpu_seconds([orthanc.pid]) - cpu_before[0]) / count,
-              "store_cpu_ms_per_instance": 1000 * (cpu_seconds(store_pids) - cpu_before[1]) / count,
-              "client_cpu_ms_per_instance": 1000 * (time.process_time() - cpu_before[2]) / count}
+    result = {"ingest": timed(lambda: ingest(orthanc.dicom_port, paths, associations), len(paths), orthanc.pid,
+                              store_pids)}
+    urls = ["/instances/%s/file" % i for i in orthanc.get_json("/instances")] * read_passes
+    result["retrieve"] = timed(lambda: reader.read_all(urls, read_threads), len(urls), orthanc.pid, store_pids)
+    wado = wado_rs_paths(orthanc) * read_passes
+    result["wado_rs"] = timed(lambda: reader.read_all(wado, read_threads, WADO_RS_ACCEPT), len(wado), orthanc.pid,
+                              store_pids)
     for patient in orthanc.get_json("/patients"):
         assert orthanc.request("DELETE", "/patients/%s" % patient).status_code == 200
     return result
 
 
 def summarise(results, mode):
-    """Ratios side/filesystem for one mode (best rounds, median rounds) and the CPU per instance (median)."""
-    rows = {name: [r[mode] for r in rounds] for name, rounds in results.items()}
-    keys = ("ingest_inst_s", "retrieve_inst_s")
-    best = {name: {key: max(r[key] for r in runs) for key in keys} for name, runs in rows.items()}
-    median = {name: {key: statistics.median(r[key] for r in runs) for key in keys} for name, runs in rows.items()}
+    """For one mode, per side and phase vs the filesystem: the throughput ratio (best rounds, median rounds) and
+    Orthanc's CPU cost ratio (filesystem ms / side ms per operation, medians: what the throughput ratio tends to
+    when Orthanc's core is the only limit); the CPU ms per operation of Orthanc and of the store (medians)."""
+    runs = {name: [r[mode] for r in rounds] for name, rounds in results.items()}
 
-    def ratios(values):
-        return {name: {"ingest": round(values[name]["ingest_inst_s"] / values["filesystem"]["ingest_inst_s"], 2),
-                       "retrieve": round(values[name]["retrieve_inst_s"] / values["filesystem"]["retrieve_inst_s"], 2)}
-                for name in values if name != "filesystem"}
+    def value(name, phase, key, pick):
+        return pick([run[phase][key] for run in runs[name]])
 
-    def cpu(key):
-        return {name: round(statistics.median(r[key] for r in runs), 1) for name, runs in rows.items()}
-
-    return {"ratios_vs_filesystem_best_rounds": ratios(best), "ratios_vs_filesystem_median_rounds": ratios(median),
-            "orthanc_cpu_ms_per_instance": cpu("orthanc_cpu_ms_per_instance"),
-            "store_cpu_ms_per_instance": cpu("store_cpu_ms_per_instance"),
-            "client_cpu_ms_per_instance": cpu("client_cpu_ms_per_instance")}
+    out = {"throughput_ratio_best_rounds": {}, "throughput_ratio_median_rounds": {}, "orthanc_cpu_ratio": {},
+           "orthanc_cpu_ms": {}, "store_cpu_ms": {}}
+    for name in runs:
+        out["orthanc_cpu_ms"][name] = {p: round(value(name, p, "orthanc_cpu_ms", statistics.median), 2) for p in PHASES}
+        out["store_cpu_ms"][name] = {p: round(value(name, p, "store_cpu_ms", statistics.median), 2) for p in PHASES}
+        if name == "filesystem":
+            continue
+        for key, pick in (("throughput_ratio_best_rounds", max), ("throughput_ratio_median_rounds", statistics.median)):
+            out[key][name] = {p: round(value(name, p, "per_s", pick) / value("filesystem", p, "per_s", pick), 2)
+                              for p in PHASES}
+        out["orthanc_cpu_ratio"][name] = {
+            p: round(out["orthanc_cpu_ms"]["filesystem"][p] / max(out["orthanc_cpu_ms"][name][p], 1e-3), 2)
+            for p in PHASES}
+    return out
 
 
 def main():

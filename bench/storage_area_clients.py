@@ -63,13 +63,14 @@ class Reader:
         self.header = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % auth).encode()).decode()}
         self.local = threading.local()
 
-    def get(self, path):
+    def get(self, path, accept=None):
+        headers = dict(self.header, Accept=accept) if accept else self.header
         for attempt in (1, 2):  # a kept-alive connection the server closed: once more on a new one
             conn = getattr(self.local, "conn", None)
             if conn is None:
                 conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             try:
-                conn.request("GET", path, headers=self.header)
+                conn.request("GET", path, headers=headers)
                 answer = conn.getresponse()
                 body = answer.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
@@ -85,7 +86,20 @@ class Reader:
             return len(body)
         raise AssertionError("unreachable")
 
-    def read_all(self, paths, threads):
+    def read_all(self, paths, threads, accept=None):
         """Bytes read, every path once, `threads` at a time."""
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            return sum(pool.map(self.get, paths))
+            return sum(pool.map(lambda path: self.get(path, accept), paths))
+
+
+WADO_RS_ACCEPT = 'multipart/related; type="application/dicom"'
+
+
+def wado_rs_paths(orthanc):
+    """/dicom-web/studies/S/series/R/instances/I of every instance (the DICOMweb plugin's WADO-RS retrieve)."""
+    uids = {}
+    for series in orthanc.get_json("/series?expand"):
+        study = orthanc.get_json("/studies/%s" % series["ParentStudy"])["MainDicomTags"]["StudyInstanceUID"]
+        uids[series["ID"]] = (study, series["MainDicomTags"]["SeriesInstanceUID"])
+    return ["/dicom-web/studies/%s/series/%s/instances/%s" % (uids[i["ParentSeries"]] + (
+        i["MainDicomTags"]["SOPInstanceUID"],)) for i in orthanc.get_json("/instances?expand")]
