@@ -152,8 +152,10 @@ class PacsHost:
     def journal(self, service):
         return self.run("journalctl", "--unit", service, "--no-pager", "--output", "cat", check=False).stdout
 
-    def playbook(self, playbook, extra_vars, workdir, label, timeout=600, args=()):
-        """ansible-playbook PLAYBOOK against this host (extra vars from a 0600 JSON file); no judgement."""
+    def playbook(self, playbook, extra_vars, workdir, label, timeout=1200, args=()):
+        """ansible-playbook PLAYBOOK against this host (extra vars from a 0600 JSON file); no judgement.
+        1200 s: a first deployment installs Debian packages; at CI's load one took more than 600 s (TimeoutExpired
+        in badinput/test_plugin_config's setup). The part's own limit (TEST_PART_TIMEOUT) still bounds a hang."""
         vars_file = os.path.join(workdir, f"extra-vars-{label}.json")
         with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
             json.dump(extra_vars, handle)
@@ -300,7 +302,7 @@ class Deployment:
     def log_tail(self, lines=30):
         return _tail(self.log_text(), lines)
 
-    def wait_for_log(self, pattern, since=0, timeout=10):
+    def wait_for_log(self, pattern, since=0, timeout=60):  # each read is a podman exec: slow under load
         """The log text after offset `since` once it matches `pattern` (regex), or None after timeout."""
         deadline = time.monotonic() + timeout
         while True:

@@ -38,7 +38,7 @@ def tls_context(ca_file, cert=None, key=None):
 def associate(port, context=None, contexts=(Verification,)):
     """An association to Orthanc on 127.0.0.1 (TLS with `context`, plain without); the caller releases it."""
     ae = AE(ae_title=SCU_AET)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
+    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 30  # a loaded 2-core machine answers slowly
     for sop_class in contexts:
         ae.add_requested_context(sop_class, ExplicitVRLittleEndian)
     tls_args = (context, "localhost") if context else None
