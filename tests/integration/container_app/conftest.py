@@ -1,8 +1,10 @@
 """playbooks/azure_quickstart.yml over inventories/azure_quickstart_lab, converged ONCE for the module against a
 throwaway lab (the Azure emulator with Graph and Key Vault, PostgreSQL, Azurite), whose container app runs as a
 container of the project's image behind the lab's TLS ingress. The emulator's request log tells what each run sent."""
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -27,12 +29,12 @@ class QuickstartLab:
 
     def requests(self):
         """Every request the emulator logged so far: [(method, path)]."""
-        found = []
+        return [(entry.get("method"), entry.get("path")) for entry in self.log_entries()]
+
+    def log_entries(self):
+        """Every request the emulator logged so far, whole ({method, path, status, principal, ...})."""
         with open(self.env["request_log"], encoding="utf-8") as handle:
-            for line in handle:
-                entry = json.loads(line)
-                found.append((entry.get("method"), entry.get("path")))
-        return found
+            return [json.loads(line) for line in handle]
 
     def playbook(self, *args, label="run", timeout=600):
         """ansible-playbook -i inventories/azure_quickstart_lab playbooks/azure_quickstart.yml ARGS:
@@ -75,6 +77,33 @@ class QuickstartLab:
         return done
 
 
+def _bench():
+    """bench/container_app_converge.py, whose count of a run's requests the no-op tests reuse (loaded by path)."""
+    spec = importlib.util.spec_from_file_location("container_app_converge_bench",
+                                                  os.path.join(REPO, "bench", "container_app_converge.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def noop_requests(sent, subscription_id):
+    """A run's requests as the bench counts them: ARM reads per resource, writes, long-running-operation polls."""
+    return _bench().measure(sent, subscription_id)
+
+
+def dicom_service_leg(lab, stdout):
+    """What test_deployment's leg through the plugin sent to the lab's DICOM service for its test study (the study UID
+    from the summary): ({method: count} of the calls naming the study, {principal: count} of them, the status codes)."""
+    text = " ".join(stdout.split())
+    uid = re.search(r"test study ([0-9.]+) stored", text).group(1)
+    calls = [e for e in lab.log_entries() if e.get("path", "").startswith("/dicom/") and uid in e.get("path", "")]
+    methods, principals = {}, {}
+    for entry in calls:
+        methods[entry["method"]] = methods.get(entry["method"], 0) + 1
+        principals[entry.get("principal")] = principals.get(entry.get("principal"), 0) + 1
+    return methods, principals, sorted({e["status"] for e in calls})
+
+
 def recap(stdout):
     """{'ok': n, 'changed': n, ...} of the one host in PLAY RECAP."""
     line = [text for text in stdout.rsplit("PLAY RECAP", 1)[1].splitlines() if " ok=" in text][0]
@@ -99,5 +128,8 @@ def converged(quickstart_lab):
 
 @pytest.fixture(scope="package")
 def reruns(quickstart_lab, converged):
-    """A second converge and a --check run, side by side after the first converge."""
-    return quickstart_lab.playbooks_together({"second": (), "check": ("--check",)})
+    """A second converge, then a --check run: ({label: recap}, every request of both, the second's requests alone).
+    One after the other: the emulator's log cannot tell two runs' reads apart, and the second's are counted."""
+    _, second, noop_sent = quickstart_lab.playbook(label="second")
+    _, check, check_sent = quickstart_lab.playbook("--check", label="check")
+    return {"second": second, "check": check}, noop_sent + check_sent, noop_sent

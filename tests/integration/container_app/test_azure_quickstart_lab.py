@@ -8,6 +8,8 @@ import re
 import ssl
 import urllib.request
 
+from .conftest import noop_requests
+
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 
 
@@ -39,8 +41,12 @@ def test_orthanc_answers_through_the_ingress_with_secrets_from_key_vault(converg
         assert handle.read() not in done.stdout + done.stderr
 
 
-def test_a_second_converge_and_check_mode_change_and_write_nothing(reruns):
-    recaps, sent = reruns
+def test_a_second_converge_and_check_mode_change_and_write_nothing(reruns, quickstart_lab):
+    recaps, sent, noop_sent = reruns
     assert recaps["second"]["changed"] == 0, recaps["second"]
     assert recaps["check"]["failed"] == 0 and recaps["check"]["changed"] == 0, recaps["check"]
     assert [r for r in sent if r[0] in WRITES and not r[1].endswith(("/sharedKeys", "/token"))] == []
+    # The no-op converge reads each resource once (the vault's role assignments: one list for both grants).
+    counted = noop_requests(noop_sent, quickstart_lab.env["subscription_id"])
+    assert counted["resources_read"] > 10 and counted["read_more_than_once"] == [], counted["reads_per_resource"]
+    assert counted["arm_writes"] == 0 and counted["lro_polls"] == 0, counted

@@ -28,6 +28,8 @@ def _quickstart_module(name, filename):
 runner = _quickstart_module("container_app_runner", "conftest.py")
 runner.INVENTORY = os.path.join(REPO, "inventories", "azure_production_lab")  # this copy of the module only
 recap = runner.recap
+noop_requests = runner.noop_requests
+dicom_service_leg = runner.dicom_service_leg
 # The quickstart's counting client (every outcome kept), asking /statistics here: a question for the PostgreSQL
 # index (Orthanc answers /system from memory), so that a replica that lost its database login counts as a failure.
 clients = _quickstart_module("container_app_clients", "test_operations.py")
@@ -95,11 +97,14 @@ BAD_INPUTS = {
 
 @pytest.fixture(scope="package")
 def reruns(production_lab, converged):
-    """A second converge, a --check run and the bad inputs, side by side after the first converge."""
-    runs = {"second": (), "check": ("--check",)}
+    """A second converge alone (its reads are counted: the emulator's log cannot tell runs apart), then a --check run
+    and the bad inputs side by side: ({label: process}, every request of them all, the second's requests alone)."""
+    second, _, noop_sent = production_lab.converge(label="second")
+    runs = {"check": ("--check",)}
     for label, (extra, _) in BAD_INPUTS.items():
         path = os.path.join(production_lab.workdir, label + ".json")
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(extra, handle)
         runs[label] = ("-e", "@" + path)
-    return production_lab.together(runs)
+    done, sent = production_lab.together(runs)
+    return dict(done, second=second), noop_sent + sent, noop_sent

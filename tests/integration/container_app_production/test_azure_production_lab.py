@@ -18,7 +18,7 @@ import pytest
 
 from lab.dicom_echo import c_echo
 
-from .conftest import BAD_INPUTS, recap
+from .conftest import BAD_INPUTS, dicom_service_leg, noop_requests, recap
 
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 READS = ("/sharedKeys", "/token", "/listSecrets")
@@ -162,8 +162,8 @@ def test_check_mode_from_empty_reports_the_plan_and_writes_nothing(check_from_em
     assert [r for r in sent if r[0] in WRITES and not r[1].endswith(READS)] == []
 
 
-def test_a_second_converge_and_check_mode_write_nothing_and_bad_inputs_are_refused(reruns):
-    done, sent = reruns
+def test_a_second_converge_and_check_mode_write_nothing_and_bad_inputs_are_refused(reruns, production_lab):
+    done, sent, noop_sent = reruns
     second, check = recap(done["second"].stdout), recap(done["check"].stdout)
     assert second["failed"] == 0 and second["changed"] == 0, second
     assert check["failed"] == 0 and check["changed"] == 0, check
@@ -173,11 +173,25 @@ def test_a_second_converge_and_check_mode_write_nothing_and_bad_inputs_are_refus
         assert "plain-canary-8d1f" not in output + done[label].stderr
     # No run wrote anything (token requests, the workspace's sharedKeys and the app's listSecrets are POSTs that read).
     assert [r for r in sent if r[0] in WRITES and not r[1].endswith(READS)] == []
+    # The no-op converge read each resource once: the vault's role assignments in one list for both grants, the
+    # archive's account only by blob_archive (the app's role reuses that read to know the account is closed).
+    counted = noop_requests(noop_sent, production_lab.env["subscription_id"])
+    assert counted["resources_read"] > 20 and counted["read_more_than_once"] == [], counted["reads_per_resource"]
+    assert counted["arm_writes"] == 0 and counted["lro_polls"] == 0, counted
 
 
-def test_the_test_deployment_operation_passes(reruns, production_lab):
+def test_the_test_deployment_operation_passes(reruns, production_lab, arm):
     done, summary, sent = production_lab.operation("container_app_test_deployment")
     assert done.returncode == 0, done.stdout[-4000:]
     assert summary["changed"] == 0 and "test_deployment of orthanc" in done.stdout
-    assert [r for r in sent if r[0] in WRITES and not r[1].endswith(READS)] == []
+    assert [r for r in sent if r[0] in WRITES and not r[1].endswith(READS) and not r[1].startswith("/dicom/")] == []
+    # Through the plugin from a replica, via the workspace's private endpoint: the DICOM service stored the test
+    # study (STOW) and answered its QIDO, metadata (WADO-RS) and retrieve, then deleted it, every call with the token
+    # of the app's managed identity.
+    assert "DICOM service through the plugin: token acquired, test study stored (STOW-RS)" in " ".join(done.stdout.split())
+    assert [p for m, p in sent if m == "POST" and p.startswith("/dicom/") and p.rstrip("/").endswith("/v2/studies")]
+    methods, principals, statuses = dicom_service_leg(production_lab, done.stdout)
+    assert methods.get("GET", 0) >= 2 and methods.get("DELETE") == 1, methods
+    assert list(principals) == [arm.resource("identity")["properties"]["principalId"]], principals
+    assert statuses and max(statuses) < 300, statuses
 
