@@ -1,6 +1,12 @@
 """The podman containers of a revision. Names and labels tie each container to its revision; the image is the one
 the template names when it exists locally (the lab pulls nothing), the project's Orthanc image for the public
 orthancteam/orthanc image, and a missing image fails the revision as a failed pull does on Azure.
+
+Trust: on Azure a replica verifies Entra ID, Key Vault and the DICOM service with its image's public CAs. The lab's
+services carry certificates of the lab CA, so each replica gets the image's trust store as the lab sees it: the
+system CA bundle (this machine's public CAs) plus the lab CA, mounted read-only over the image's bundle path, which
+Orthanc's HTTP client (DICOMweb), Python's ssl and curl read, and named by SSL_CERT_FILE for clients that look there.
+A lab-only mechanism: the app's template stays exactly what Azure receives.
 """
 import hashlib
 import os
@@ -16,6 +22,23 @@ PROJECT_IMAGE = "localhost/medimaging/orthanc:trixie"
 # Public images the lab stands in for with the project's image (built by `python -m lab.containers build orthanc`).
 ALIASES = (re.compile(r"^(docker\.io/)?orthancteam/orthanc(:[\w.-]+)?$"),)
 MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*Gi")
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"   # Debian's path, in this machine and in the images
+
+
+def trust_bundle(ctx):
+    """The replicas' CA bundle (system CAs + the lab CA), written once per lab: its path on this machine."""
+    path = os.path.join(ctx.layout.azure_dir, "replica-ca-certificates.crt")
+    if not os.path.exists(path):
+        parts = []
+        for source in (SYSTEM_BUNDLE, ctx.ca_bundle):
+            if os.path.exists(source):
+                with open(source, encoding="utf-8") as handle:
+                    parts.append(handle.read().strip() + "\n")
+        with tempfile.NamedTemporaryFile("w", dir=ctx.layout.azure_dir, delete=False) as handle:
+            handle.write("".join(parts))
+        os.chmod(handle.name, 0o644)  # public certificates; replicas run as any UID
+        os.replace(handle.name, path)
+    return path
 
 
 def revision_key(ctx, revision_id):
@@ -53,7 +76,8 @@ def start(ctx, revision_id, app_name, container, env, network, index):
                                      "replicas cannot take.")
             handle.write(f"{key}={value}\n")
     argv = ["run", "-d", "--name", name, *labels(ctx), "--label", f"{REVISION_LABEL}={revision_key(ctx, revision_id)}",
-            "--network", network, "--env-file", handle.name]
+            "--network", network, "--env-file", handle.name,
+            "--volume", f"{trust_bundle(ctx)}:{SYSTEM_BUNDLE}:ro", "--env", f"SSL_CERT_FILE={SYSTEM_BUNDLE}"]
     memory = _memory_bytes(container)
     if memory:
         argv += ["--memory", str(memory)]

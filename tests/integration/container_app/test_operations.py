@@ -18,6 +18,8 @@ from lab.app_registration import GRAPH_SCOPE, _graph, _token
 from lab.azure.container_apps import LAB_LABEL, lab_key
 from lab.containers.runtime import podman
 
+from .conftest import dicom_service_leg
+
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 GOOD = "localhost/medimaging/orthanc:ops-update-%d" % os.getpid()
 BROKEN = "localhost/medimaging/orthanc:ops-never-listens-%d" % os.getpid()
@@ -26,7 +28,9 @@ NEVER_LISTENS = "FROM localhost/medimaging/orthanc:trixie\nENTRYPOINT [\"sleep\"
 
 
 def arm_writes(sent):
-    return [r for r in sent if r[0] in WRITES and not r[1].endswith(("/token", "/sharedKeys"))]
+    # ARM and Graph writes: the DICOM service's data plane (/dicom/..., test_deployment's test study) is not one
+    return [r for r in sent if r[0] in WRITES and not r[1].endswith(("/token", "/sharedKeys"))
+            and not r[1].startswith("/dicom/")]
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +110,15 @@ def test_test_deployment_passes_and_changes_nothing(app, quickstart_lab, reruns)
     assert "test_deployment of orthanc at %s: passed" % app["url"] in done.stdout
     assert re.search(r"test study [0-9.]+ stored,\s+found\s+by\s+QIDO", done.stdout)
     assert arm_writes(sent) == []
+    # Through the plugin from the replica: the DICOM service got the study (STOW) and answered its QIDO, metadata
+    # (WADO-RS) and retrieve, then deleted it; every call carried the plugin's token (the app registration's, not the
+    # lab admin's).
+    assert "DICOM service through the plugin: token acquired, test study stored (STOW-RS)" in " ".join(done.stdout.split())
+    assert [p for m, p in sent if m == "POST" and p.startswith("/dicom/") and p.rstrip("/").endswith("/v2/studies")]
+    methods, principals, statuses = dicom_service_leg(quickstart_lab, done.stdout)
+    assert methods.get("GET", 0) >= 2 and methods.get("DELETE") == 1, methods
+    assert len(principals) == 1 and quickstart_lab.env["principal_id"] not in principals, principals
+    assert statuses and max(statuses) < 300, statuses
     # the test study is gone again
     request = urllib.request.Request(app["url"] + "/studies", headers={"Authorization": app["auth"]})
     with urllib.request.urlopen(request, timeout=10, context=app["tls"]) as answer:
