@@ -95,7 +95,7 @@ def plugin_orthanc(tmp_path_factory, plugin_database):
             process.stop()
 
 
-def wait_for_features(orthanc, timeout=20):
+def wait_for_features(orthanc, timeout=60):  # returns at once when settled; 60 s for a loaded machine
     """Until no feature is "starting" any more; their states."""
     import time
     deadline = time.monotonic() + timeout
