@@ -17,4 +17,6 @@ def run_collection_module(name, tmp_path, check=False, **args):
     module = "ansible_collections.medimaging.orthanc.plugins.modules." + name
     done = subprocess.run([sys.executable, "-m", module, str(args_file)], capture_output=True, text=True, env=env,
                           check=False)
+    # a module that dies before its JSON (an import error, a kill) must say why, not fail in json.loads
+    assert done.stdout.strip(), "%s printed nothing (rc=%s): %s" % (name, done.returncode, done.stderr[-3000:])
     return json.loads(done.stdout)
