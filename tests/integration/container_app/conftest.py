@@ -36,6 +36,17 @@ class QuickstartLab:
         with open(self.env["request_log"], encoding="utf-8") as handle:
             return [json.loads(line) for line in handle]
 
+    def dicom_service_leg(self, stdout):
+        """What test_deployment's leg through the plugin sent to the lab's DICOM service for its test study (the study
+        UID from the summary): ({method: count} of the calls naming the study, {principal: count}, status codes)."""
+        uid = re.search(r"test study ([0-9.]+) stored", " ".join(stdout.split())).group(1)
+        calls = [e for e in self.log_entries() if e.get("path", "").startswith("/dicom/") and uid in e.get("path", "")]
+        methods, principals = {}, {}
+        for entry in calls:
+            methods[entry["method"]] = methods.get(entry["method"], 0) + 1
+            principals[entry.get("principal")] = principals.get(entry.get("principal"), 0) + 1
+        return methods, principals, sorted({e["status"] for e in calls})
+
     def playbook(self, *args, label="run", timeout=600):
         """ansible-playbook -i inventories/azure_quickstart_lab playbooks/azure_quickstart.yml ARGS:
         (process, recap, the requests the emulator received meanwhile)."""
@@ -89,19 +100,6 @@ def _bench():
 def noop_requests(sent, subscription_id):
     """A run's requests as the bench counts them: ARM reads per resource, writes, long-running-operation polls."""
     return _bench().measure(sent, subscription_id)
-
-
-def dicom_service_leg(lab, stdout):
-    """What test_deployment's leg through the plugin sent to the lab's DICOM service for its test study (the study UID
-    from the summary): ({method: count} of the calls naming the study, {principal: count} of them, the status codes)."""
-    text = " ".join(stdout.split())
-    uid = re.search(r"test study ([0-9.]+) stored", text).group(1)
-    calls = [e for e in lab.log_entries() if e.get("path", "").startswith("/dicom/") and uid in e.get("path", "")]
-    methods, principals = {}, {}
-    for entry in calls:
-        methods[entry["method"]] = methods.get(entry["method"], 0) + 1
-        principals[entry.get("principal")] = principals.get(entry.get("principal"), 0) + 1
-    return methods, principals, sorted({e["status"] for e in calls})
 
 
 def recap(stdout):

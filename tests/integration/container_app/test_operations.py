@@ -18,8 +18,6 @@ from lab.app_registration import GRAPH_SCOPE, _graph, _token
 from lab.azure.container_apps import LAB_LABEL, lab_key
 from lab.containers.runtime import podman
 
-from .conftest import dicom_service_leg
-
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 GOOD = "localhost/medimaging/orthanc:ops-update-%d" % os.getpid()
 BROKEN = "localhost/medimaging/orthanc:ops-never-listens-%d" % os.getpid()
@@ -115,7 +113,7 @@ def test_test_deployment_passes_and_changes_nothing(app, quickstart_lab, reruns)
     # lab admin's).
     assert "DICOM service through the plugin: token acquired, test study stored (STOW-RS)" in " ".join(done.stdout.split())
     assert [p for m, p in sent if m == "POST" and p.startswith("/dicom/") and p.rstrip("/").endswith("/v2/studies")]
-    methods, principals, statuses = dicom_service_leg(quickstart_lab, done.stdout)
+    methods, principals, statuses = quickstart_lab.dicom_service_leg(done.stdout)
     assert methods.get("GET", 0) >= 2 and methods.get("DELETE") == 1, methods
     assert len(principals) == 1 and quickstart_lab.env["principal_id"] not in principals, principals
     assert statuses and max(statuses) < 300, statuses

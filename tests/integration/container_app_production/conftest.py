@@ -29,7 +29,6 @@ runner = _quickstart_module("container_app_runner", "conftest.py")
 runner.INVENTORY = os.path.join(REPO, "inventories", "azure_production_lab")  # this copy of the module only
 recap = runner.recap
 noop_requests = runner.noop_requests
-dicom_service_leg = runner.dicom_service_leg
 # The quickstart's counting client (every outcome kept), asking /statistics here: a question for the PostgreSQL
 # index (Orthanc answers /system from memory), so that a replica that lost its database login counts as a failure.
 clients = _quickstart_module("container_app_clients", "test_operations.py")

@@ -18,7 +18,7 @@ import pytest
 
 from lab.dicom_echo import c_echo
 
-from .conftest import BAD_INPUTS, dicom_service_leg, noop_requests, recap
+from .conftest import BAD_INPUTS, noop_requests, recap
 
 WRITES = ("PUT", "PATCH", "POST", "DELETE")
 READS = ("/sharedKeys", "/token", "/listSecrets")
@@ -190,7 +190,7 @@ def test_the_test_deployment_operation_passes(reruns, production_lab, arm):
     # of the app's managed identity.
     assert "DICOM service through the plugin: token acquired, test study stored (STOW-RS)" in " ".join(done.stdout.split())
     assert [p for m, p in sent if m == "POST" and p.startswith("/dicom/") and p.rstrip("/").endswith("/v2/studies")]
-    methods, principals, statuses = dicom_service_leg(production_lab, done.stdout)
+    methods, principals, statuses = production_lab.dicom_service_leg(done.stdout)
     assert methods.get("GET", 0) >= 2 and methods.get("DELETE") == 1, methods
     assert list(principals) == [arm.resource("identity")["properties"]["principalId"]], principals
     assert statuses and max(statuses) < 300, statuses
