@@ -163,7 +163,7 @@ class PluginLab:
     def oauth_status(self):
         return self.onprem.get_json("/medimaging/oauth/status")
 
-    def wait_for_token(self, name="cloud", timeout=20.0):
+    def wait_for_token(self, name="cloud", timeout=60.0):  # returns as soon as valid; generous for a loaded machine
         import time
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -185,7 +185,7 @@ def status_of(orthanc, server):
     return orthanc.get_json("/medimaging/oauth/status")["servers"][server]
 
 
-def wait_for_token(orthanc, server, timeout=20.0):
+def wait_for_token(orthanc, server, timeout=60.0):  # returns as soon as settled; generous for a loaded machine
     deadline = time.monotonic() + timeout
     status = None
     while time.monotonic() < deadline:

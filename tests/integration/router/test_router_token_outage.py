@@ -59,7 +59,7 @@ def start_lab(pg, orthanc_factory, tokens, tmp_path):
         "Servers": {"cloud": {"Url": cloud.url + "/dicom-web/", "TokenEndpoint": tokens.url + "/token",
                               "ClientId": CLIENT_ID, "ClientSecretFile": str(secret_file), "Scope": SCOPE}}}
     onprem = orthanc_factory("onprem", **kwargs)
-    wait_until(lambda: oauth(onprem)["token_valid"], 20, "first token")
+    wait_until(lambda: oauth(onprem)["token_valid"], 60, "first token")  # Orthanc, plugin and HTTPS: slow under load
     return cloud, onprem
 
 
