@@ -111,7 +111,7 @@ class PacsHost:
         podman("run", "-d", "--name", self.name, "--label", f"io.medimaging.lab={OWNER}", "--systemd=always",
                # Root's capability to see which process holds a port (ss -p), as on a real host.
                "--cap-add", "SYS_PTRACE", "--network", "host", "--hostname", self.name, "-v", f"{TLS_ROOT}:{TLS_ROOT}", tag)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # systemd's boot: ~15 s alone, much more when 3 parts share 2 cores
         state = ""
         while time.monotonic() < deadline:
             state = self.run("systemctl", "is-system-running", check=False).stdout.strip()
