@@ -14,6 +14,7 @@ class Forwarders:
         self._loop = asyncio.new_event_loop()
         self._servers = {}            # key -> asyncio server
         self._backends = {}           # key -> [(host, port)]
+        self._open = {}               # key -> the stream writers of its open connections (both sides)
         self._turn = itertools.count()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"forwarders-{name}", daemon=True)
         self._thread.start()
@@ -35,7 +36,7 @@ class Forwarders:
         server = self._servers.pop(key, None)
         self._backends.pop(key, None)
         if server is not None:
-            self._call(self._stop(server))
+            self._call(self._stop(server, self._open.pop(key, set())))
 
     def keys(self):
         return list(self._servers)
@@ -52,8 +53,12 @@ class Forwarders:
         return await asyncio.start_server(lambda r, w: self._forward(key, r, w), host, port, reuse_address=True)
 
     @staticmethod
-    async def _stop(server):
+    async def _stop(server, writers):
+        # Since Python 3.12 wait_closed() also waits for the open connections (a database client's can last for
+        # hours): end them first, as a removed Service's do.
         server.close()
+        for writer in list(writers):
+            writer.transport.abort()
         await server.wait_closed()
 
     async def _forward(self, key, reader, writer):
@@ -72,9 +77,14 @@ class Forwarders:
             writer.close()
             return
         up_reader, up_writer = upstream
-        await asyncio.gather(self._copy(reader, up_writer), self._copy(up_reader, writer))
-        writer.close()
-        up_writer.close()
+        open_ = self._open.setdefault(key, set())
+        open_.update((writer, up_writer))
+        try:
+            await asyncio.gather(self._copy(reader, up_writer), self._copy(up_reader, writer))
+        finally:
+            open_.difference_update((writer, up_writer))
+            writer.close()
+            up_writer.close()
 
     @staticmethod
     async def _copy(reader, writer):
