@@ -52,8 +52,10 @@ def problems(firewall):
         found.append('metadata.name: Invalid value: "%s": only one EgressFirewall per namespace, named "default"'
                      % firewall["metadata"].get("name"))
     rules = (firewall.get("spec") or {}).get("egress")
-    if not isinstance(rules, list) or not rules:
+    if not rules:
         return found + ["spec.egress: Required value"]
+    if not isinstance(rules, list):
+        return found + [f"spec.egress: Invalid value: {type(rules).__name__}: must be a list of rules"]
     for index, rule in enumerate(rules):
         at = f"spec.egress[{index}]"
         if rule.get("type") not in ("Allow", "Deny"):
