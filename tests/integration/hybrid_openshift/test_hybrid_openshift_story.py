@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import requests
-from hybrid_openshift_world import CLUSTER, HERE, PROJECT, REPO, running_world, wait_for
+from hybrid_openshift_world import CLUSTER, HERE, PROJECT, RELEASE, REPO, running_world, wait_for
 
 from lab.story.places import Archive, Cloud, OnPrem
 
@@ -162,47 +162,68 @@ def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, depl
     assert status["dead"] == 0, status
 
 
-def test_arc_workload_identity_a_pacs_service_account_token_is_exchanged_for_an_azure_token(world, deployed):
-    """The federated path the plugin's workload_identity provider takes: a token of the PACS's service account,
-    issued by the cluster Arc publishes as the connected cluster's OIDC issuer, is exchanged by Entra ID for an access
-    token of a user-assigned identity whose federated credential names that issuer and subject. (The lab's OpenShift
-    flavour has no workload-identity webhook to mount the token into the pod: the exchange is made here.)"""
+def test_the_plugin_in_the_pod_gets_its_token_by_federated_credential(world, deployed):
+    """Arc's workload identity, end to end: openshift_pacs made a user-assigned identity whose federated credential
+    names the connected cluster's OIDC issuer and the release's service account; the webhook Arc installs (the connected
+    cluster is Connected with workload identity on) gave the pod AZURE_* and the projected token; the plugin in the pod
+    exchanged that token at Entra ID (through the site link on the gateway) and every study it routed reached the cloud
+    with the identity's token. Another service account's token is refused."""
     import jwt
+    _done, places = deployed
+    identity = world.resource("Microsoft.ManagedIdentity/userAssignedIdentities/id-hospital-pacs").json()["properties"]
     issuer = world.resource("Microsoft.Kubernetes/connectedClusters/" + CLUSTER).json()[
         "properties"]["oidcIssuerProfile"]["issuerUrl"]
     pod = next(p for p in world.kube("/api/v1/namespaces/%s/pods" % PROJECT)["items"]
-               if p["status"].get("phase") == "Running")
-    account = pod["spec"].get("serviceAccountName") or "default"
-    identity = world.resource("Microsoft.ManagedIdentity/userAssignedIdentities/pacs-workload", "PUT",
-                              {"location": world.env["location"]})
-    assert identity.ok, identity.text
-    client_id = identity.json()["properties"]["clientId"]
-    audience = "api://AzureADTokenExchange"
+               if p["status"].get("phase") == "Running" and p["metadata"]["labels"].get("app.kubernetes.io/component")
+               == "pacs")
+    account = pod["spec"]["serviceAccountName"]
     subject = "system:serviceaccount:%s:%s" % (PROJECT, account)
-    credential = world.resource(
-        "Microsoft.ManagedIdentity/userAssignedIdentities/pacs-workload/federatedIdentityCredentials/pacs", "PUT",
-        {"properties": {"issuer": issuer, "subject": subject, "audiences": [audience]}})
-    assert credential.ok, credential.text
-    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-               "spec": {"audiences": [audience], "expirationSeconds": 3600}}
-    token = world.kube("/api/v1/namespaces/%s/serviceaccounts/%s/token" % (PROJECT, account), request)["status"][
-        "token"]
-    claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["iss"] == issuer and claims["sub"] == subject
+    credential = world.resource("Microsoft.ManagedIdentity/userAssignedIdentities/id-hospital-pacs/"
+                                "federatedIdentityCredentials/%s-%s" % (PROJECT, RELEASE)).json()["properties"]
+    assert (credential["issuer"], credential["subject"]) == (issuer, subject), credential
 
-    def exchange(assertion):
-        return requests.post("%s/%s/oauth2/v2.0/token" % (world.env["authority_host"].rstrip("/"),
-                                                          world.env["tenant_id"]), timeout=30,
-                             verify=world.env["ca_bundle"],
-                             data={"grant_type": "client_credentials", "client_id": client_id,
-                                   "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                                   "client_assertion": assertion,
-                                   "scope": "https://dicom.healthcareapis.azure.com/.default"})
-    answer = exchange(token)
-    assert answer.status_code == 200 and answer.json()["access_token"], answer.text
+    # The webhook's work, in the pod as the API admitted it (restricted-v2 still).
+    assert pod["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["AZURE_CLIENT_ID"] == identity["clientId"] and env["AZURE_TENANT_ID"] == world.env["tenant_id"]
+    assert env["AZURE_FEDERATED_TOKEN_FILE"] == "/var/run/secrets/azure/tokens/azure-identity-token"
+    assert env["AZURE_AUTHORITY_HOST"].startswith("https://%s:" % world.cluster.gateway)
+    volume = next(v for v in pod["spec"]["volumes"] if v["name"] == "azure-identity-token")
+    assert volume["projected"]["sources"][0]["serviceAccountToken"]["audience"] == "api://AzureADTokenExchange"
+    assert pod["metadata"]["annotations"]["openshift.io/scc"] == "restricted-v2"
+
+    # The plugin's own view: the workload identity provider holds a valid token for the identity.
+    onprem = places["onprem"]
+    oauth = requests.get(onprem.url + "/medimaging/oauth/status", auth=onprem.auth, timeout=30).json()
+    cloud = oauth["servers"]["cloud"]
+    assert cloud["provider"] == "workload_identity" and cloud["token_valid"], cloud
+    assert cloud["client_id"] == identity["clientId"] and cloud["token_endpoint"].startswith(
+        env["AZURE_AUTHORITY_HOST"].rstrip("/")), cloud
+
+    # Entra's and the DICOM service's log: tokens for the identity (a user-assigned identity has no secret: only a
+    # client assertion gets one) and the routed studies stored with them.
+    with open(world.env["request_log"], encoding="utf-8") as handle:
+        log = [json.loads(line) for line in handle if line.strip()]
+    mine = [line for line in log if line.get("principal") == identity["principalId"]]
+    assert [l for l in mine if l["method"] == "POST" and l["path"].endswith("/oauth2/v2.0/token")
+            and l["status"] == 200], "no token issued to the identity"
+    stored = [l for l in mine if l["method"] == "POST" and "/v2/studies" in l["path"] and l["status"] in (200, 202)]
+    assert stored, "no STOW-RS with the identity's token"
+    assert where(world, places)["missing_in_cloud"] == 0
+
     # Another service account of the same cluster is not the federated subject: refused.
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+               "spec": {"audiences": ["api://AzureADTokenExchange"], "expirationSeconds": 3600}}
     other = world.kube("/api/v1/namespaces/%s/serviceaccounts/default/token" % PROJECT, request)["status"]["token"]
-    assert exchange(other).status_code in (400, 401)
+    assert jwt.decode(other, options={"verify_signature": False})["iss"] == issuer
+    refused = requests.post("%s/%s/oauth2/v2.0/token" % (world.env["authority_host"].rstrip("/"),
+                                                         world.env["tenant_id"]), timeout=30,
+                            verify=world.env["ca_bundle"],
+                            data={"grant_type": "client_credentials", "client_id": identity["clientId"],
+                                  "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                  "client_assertion": other,
+                                  "scope": "https://dicom.healthcareapis.azure.com/.default"})
+    assert refused.status_code in (400, 401), refused.text
 
 
 def test_teardown_removes_the_pacs_then_offboards_then_the_cloud_side_keeping_the_claims(world, deployed):
