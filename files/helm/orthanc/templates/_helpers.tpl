@@ -197,7 +197,7 @@ tests/unit/helm_chart/test_three_forms.py proves the host JSON, the container en
 {{- $_ = set $pg "Host" (include "orthanc.postgresqlName" .) -}}
 {{- $_ = set $pg "Port" 5432 -}}
 {{- $_ = set $pg "Database" $v.database.inCluster.database -}}
-{{- $_ = set $pg "EnableSsl" false -}}
+{{- $_ = set $pg "EnableSsl" (not (empty $v.database.inCluster.tls.secretName)) -}}
 {{- end -}}
 {{- /* Replicas, rolling updates and the router's queue share the database: no exclusive lock. */ -}}
 {{- $_ = set $pg "Lock" false -}}
