@@ -17,7 +17,7 @@ description:
   - The triple is matched here, not trusted to the service's filter, so O(state=absent) deletes only an assignment of
     this principal, with this role, made at exactly this scope (not one inherited from above).
   - A run with nothing to change lists the scope's assignments once (one GET), also for several grants given as
-    O(assignments): each is matched in that one list, so a no-op converge costs one read per scope.
+    O(assignments), each matched in that one list; so a no-op converge costs one read per scope.
   - Built-in roles commonly used with Orthanc are known by name without a lookup; any other role name costs one
     more GET to resolve it.
 options:
