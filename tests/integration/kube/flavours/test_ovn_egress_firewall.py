@@ -90,21 +90,21 @@ def test_the_firewall_allows_the_listed_endpoint_and_drops_the_rest(cluster, end
     cluster.store.create(firewall(cluster, [
         {"type": "Allow", "to": {"cidrSelector": f"{gateway}/32"}, "ports": [{"protocol": "TCP", "port": allowed}]},
         {"type": "Deny", "to": {"cidrSelector": "0.0.0.0/0"}}]), ADMIN)
-    wait_until("the denied endpoint dropped", lambda: not connects("fw", "client", gateway, denied), timeout=30)
+    wait_until("the denied endpoint dropped", lambda: not connects("fw", "client", gateway, denied), timeout=120)
     assert connects("fw", "client", gateway, allowed)
     wait_until("another namespace's pod reached (inside the cluster)",
-               lambda: connects("fw", "client", web["status"]["podIP"], 8080), timeout=30)
+               lambda: connects("fw", "client", web["status"]["podIP"], 8080), timeout=120)
 
     # A pod started under the firewall has it before its first packet (the kubelet's sandbox hook).
     late = "trap 'exit 0' TERM 37; python3 -c \"import socket; socket.create_connection(('%s', %d), timeout=3)\" " \
            "&& echo REACHED > /tmp/first || echo HELD > /tmp/first; sleep infinity & wait" % (gateway, denied)
     run_pod(cluster, "fw", "late", late)
     first = wait_until("the late pod's first attempt", lambda: podman(
-        "exec", f"kube-{CLUSTER}_fw_late_main", "cat", "/tmp/first", check=False).stdout.decode().strip(), timeout=30)
+        "exec", f"kube-{CLUSTER}_fw_late_main", "cat", "/tmp/first", check=False).stdout.decode().strip(), timeout=120)
     assert first == "HELD"
 
     cluster.store.delete(API_VERSION, "egressfirewalls", "fw", "default", ADMIN)
-    wait_until("the denied endpoint reachable again", lambda: connects("fw", "client", gateway, denied), timeout=30)
+    wait_until("the denied endpoint reachable again", lambda: connects("fw", "client", gateway, denied), timeout=120)
 
 
 def test_a_firewall_ovn_refuses_is_refused(cluster):
