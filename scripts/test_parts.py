@@ -33,7 +33,7 @@ LOGS = os.path.join(REPO, "tests", "output", "logs")
 DEFAULT_SECONDS = 60
 TAIL_LINES = 120
 # Folders whose files are long enough to be parts of their own (each file then starts its own fixtures).
-SPLIT_BY_FILE = {"badinput", "router"}
+SPLIT_BY_FILE = {"badinput", "openshift_pacs", "router"}
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--durations=10"]
 
 

@@ -37,13 +37,18 @@ if ! getent passwd "$(id -u)" >/dev/null; then
     export LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$runtime/passwd" NSS_WRAPPER_GROUP=/etc/group
 fi
 
+# Kubernetes' fsGroup makes the claim group-writable at every pod start (recursively, unless fsGroupChangePolicy is
+# OnRootMismatch), which PostgreSQL refuses for its data folder: 0700 again, as the official image does.
+if [[ -d "$PGDATA" ]]; then
+    chmod 0700 "$PGDATA"
+fi
+
 quote_ident() { printf '"%s"' "${1//\"/\"\"}"; }
 quote_literal() { printf "'%s'" "${1//\'/\'\'}"; }
 
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
     echo "medimaging-postgres: initdb in $PGDATA"
-    mkdir -p "$PGDATA"
-    chmod 0700 "$PGDATA"
+    mkdir -p -m 0700 "$PGDATA"
     printf '%s\n' "$password" >"$runtime/pwfile"
     initdb -D "$PGDATA" -U "$user" --pwfile="$runtime/pwfile" -E UTF8 --locale=C.UTF-8 \
         --auth-local=trust --auth-host=scram-sha-256 >/dev/null

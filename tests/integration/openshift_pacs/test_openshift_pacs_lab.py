@@ -183,7 +183,8 @@ def test_route_certificate_from_a_tls_secret_and_an_ovn_egress_firewall(role_lab
     kubectl = ("kubectl", "--kubeconfig", role_lab.kubeconfig, "-n", PROJECT)
     subprocess.run((*kubectl, "create", "secret", "tls", "pacs-web-tls", "--cert", cert_file, "--key", key_file),
                    check=True, capture_output=True)
-    # OVN-Kubernetes' CRD, as an OVN cluster serves it (the lab stores EgressFirewalls; it does not enforce them).
+    # OVN-Kubernetes' CRD, as an OVN cluster serves it (the lab's OpenShift flavour installs and enforces it too:
+    # test_openshift_pacs_in_cluster_db.py proves the enforcement; applying it again changes nothing).
     subprocess.run(("kubectl", "--kubeconfig", role_lab.kubeconfig, "apply", "-f", "-"), input=json.dumps(EGRESS_CRD),
                    text=True, check=True, capture_output=True)
     cloud = [{"cidr": "192.0.2.0/24", "ports": [{"port": 443, "protocol": "TCP"}]}]
@@ -192,7 +193,8 @@ def test_route_certificate_from_a_tls_secret_and_an_ovn_egress_firewall(role_lab
                                          openshift_pacs_egress_firewall_dns_names=["login.microsoftonline.com"]))
     assert succeeded(done)["changed"] > 0
     firewall = role_lab.get("k8s.ovn.org/v1", "egressfirewalls", "default")["spec"]["egress"]
-    assert firewall == [{"type": "Allow", "to": {"cidrSelector": "192.0.2.0/24"}},
+    assert firewall == [{"type": "Allow", "to": {"cidrSelector": "192.0.2.0/24"},
+                         "ports": [{"port": 443, "protocol": "TCP"}]},
                         {"type": "Allow", "to": {"dnsName": "login.microsoftonline.com"}},
                         {"type": "Deny", "to": {"cidrSelector": "0.0.0.0/0"}}]
     egress = role_lab.get("networking.k8s.io/v1", "networkpolicies", RELEASE)["spec"]["egress"]

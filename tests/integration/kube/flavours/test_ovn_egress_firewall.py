@@ -5,8 +5,6 @@ and a denied cloud endpoint. A pod reaches both until its namespace gets an Egre
 endpoint's port, Deny 0.0.0.0/0); then only the allowed one, while another namespace's pod is still reached (inside
 the cluster, not subject to it) and a pod started afterwards is held from its first packet. Removing the firewall
 opens the way again; a firewall OVN would refuse is refused."""
-import socket
-import threading
 
 import pytest
 
@@ -15,6 +13,7 @@ from lab.containers.runtime import podman
 from lab.kube.api.errors import ApiError
 from lab.kube.cluster import running_cluster
 from lab.kube.flavours.egress_firewall import API_VERSION
+from lab.kube.tcp_endpoint import TcpEndpoint
 
 from flavour_helpers import ADMIN, wait_until
 
@@ -22,23 +21,6 @@ CLUSTER = "it-ovn-egress"
 IMAGE = "localhost/medimaging/host:trixie"        # python3 for the probes and a web server
 SLEEP = "trap 'exit 0' TERM 37; sleep infinity & wait"
 WEB = "cd /tmp && python3 -m http.server 8080 & trap 'kill $!; exit 0' TERM 37; wait"
-
-
-class Listener:
-    """A TCP server on the gateway that accepts and closes (a cloud endpoint the pods may or may not reach)."""
-
-    def __init__(self, address):
-        self.sock = socket.create_server((address, 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +32,10 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def endpoints(cluster):
-    allowed, denied = Listener(cluster.gateway), Listener(cluster.gateway)
+    allowed, denied = TcpEndpoint(cluster.gateway), TcpEndpoint(cluster.gateway)
     yield allowed.port, denied.port
-    allowed.sock.close()
-    denied.sock.close()
+    allowed.close()
+    denied.close()
 
 
 def run_pod(cluster, namespace, name, script):
