@@ -11,8 +11,9 @@
 
 Workload identity (option workload_identity): "arc" (default) installs the webhook AKS has (pod_identity.py) while
 the Azure Arc connected cluster backed by this cluster is Connected with workload identity on (arc_gate.py asks the
-lab's ARM), as Arc's agents install and remove it; "on" always; "off" never. workload_identity_relay=False: something
-else already offers the lab's Entra on the cluster gateway (the hybrid world's site link).
+lab's ARM), as Arc's agents install and remove it; "on" always; "off" never. Entra is offered on the cluster gateway
+when the webhook first mutates a pod (workload_identity_relay "on-use"); False: something else already offers it (the
+hybrid world's site link).
 
 Not emulated: OpenShift's RBAC for projects (self-provisioner), project templates, and Routes' alternateBackends.
 """
@@ -99,7 +100,7 @@ class OpenShiftExtension:
     name = "openshift"
 
     def __init__(self, apps_domain=None, http_port=None, https_port=None, sync_interval=0.5, workload_identity="arc",
-                 workload_identity_relay=True):
+                 workload_identity_relay="on-use"):
         self._apps_domain, self.http_port, self.https_port = apps_domain, http_port, https_port
         self.sync_interval = sync_interval
         if workload_identity not in ("arc", "on", "off"):
@@ -191,7 +192,10 @@ class OpenShiftExtension:
             return None                      # no lab, no Azure: no connected cluster turns the webhook on
 
     def _arc_workload_identity(self):
-        return bool(self.arc_gate and self.arc_gate())
+        if not (self.arc_gate and self.arc_gate()):
+            return False
+        self.identity.ensure_relay()         # Entra for the pods, now that one will call it
+        return True
 
     # ---- parts ------------------------------------------------------------------------------------------
     def _default_certificate(self, cluster, directory):
