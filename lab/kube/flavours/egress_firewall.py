@@ -10,7 +10,8 @@ The lab enforces it where the pods really send packets: an iptables filter table
 when the kubelet has made the pod's sandbox (before any container starts) and again whenever the namespace's
 firewall or a dnsName's addresses change. "Outside the cluster" is every address but the pods' and Services'
 (the cluster network without its gateway: the gateway is this machine, the node, where the lab's cloud stands in).
-Replies of connections made to the pod (ESTABLISHED) pass, as OVN's stateful ACLs let them.
+Replies of connections made to the pod (ESTABLISHED) pass, as OVN's stateful ACLs let them. Pods of a namespace
+without a firewall are never touched (their network namespace keeps its empty filter table).
 
 Denied packets are dropped (OVN's ACL action), so a denied connect times out. dnsName is resolved here with this
 machine's resolver (the lab has no cluster DNS) every DNS_REFRESH seconds; nodeSelector matches the lab's one node
@@ -136,6 +137,10 @@ def filter_table(rules, cluster_subnet, gateway, resolve, nodes=()):
     return "\n".join(lines + ["COMMIT", ""])
 
 
+# A pod's filter table once its namespace's firewall is gone: ours removed, everything accepted.
+OPEN_TABLE = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+
+
 def host_resolver(name):
     """This machine's answer for a name (IPv4), sorted; [] when it does not resolve."""
     try:
@@ -185,6 +190,12 @@ class EgressFirewalls:
         if self.store is not None:
             self._apply(sandbox, self._table(namespace))
 
+    def _wanted(self, sandbox, table):
+        """Whether the pod's table must be written: a namespace without a firewall leaves its pods untouched."""
+        if table is None:
+            return sandbox.applied not in (None, OPEN_TABLE)
+        return table != sandbox.applied
+
     def _loop(self):
         while not self._stop.wait(self.interval):
             try:
@@ -202,12 +213,14 @@ class EgressFirewalls:
         for sandbox in sandboxes:
             if sandbox.namespace not in tables:
                 tables[sandbox.namespace] = self._table(sandbox.namespace)
-            if tables[sandbox.namespace] != sandbox.applied:
-                self._apply(sandbox, tables[sandbox.namespace])
+            if self._wanted(sandbox, tables[sandbox.namespace]):
+                self._apply(sandbox, tables[sandbox.namespace] or OPEN_TABLE)
 
     def _table(self, namespace):
         firewall = self.store.get(API_VERSION, PLURAL, namespace, "default") if self._served() else None
         rules = (firewall or {}).get("spec", {}).get("egress") or []
+        if not rules:
+            return None
         nodes = [((n["metadata"].get("labels") or {}), self.cluster.gateway) for n in self.store.list("v1", "nodes")]
         return filter_table(rules, self.subnet, self.cluster.gateway, self._cached_resolve, nodes)
 
@@ -226,6 +239,8 @@ class EgressFirewalls:
         return addresses
 
     def _apply(self, sandbox, table):
+        if table is None:                               # no firewall for a new pod: nothing to write
+            return
         try:
             if os.readlink(f"/proc/{sandbox.pid}/ns/net") != sandbox.netns:   # the pod is gone, its pid reused
                 raise FileNotFoundError(sandbox.pid)
