@@ -103,65 +103,6 @@ def test_a_modality_sends_through_the_node_port_and_studies_reach_the_cloud(worl
     assert counts, where(world, places)                           # every instance routed to the cloud
 
 
-def test_the_oldest_studies_move_to_the_archive_verified_then_priors_come_back(world, deployed):
-    _done, places = deployed
-    user, password = world.orthanc_auth()
-    extra = {"archive_orthanc_url": places["onprem"].url, "archive_orthanc_user": user,
-             "archive_orthanc_password": password, "archive_account_url": places["account_url"],
-             "archive_container": "studies", "archive_identity": world.identity,
-             "archive_authority_host": world.env["authority_host"], "archive_ca_bundle": world.env["ca_bundle"],
-             "archive_counts_file": os.path.join(world.workdir, "archive-counts.json")}
-    done = run_local_playbook(os.path.join(HERE, "archive.yml"), extra, world.workdir, "archive", timeout=600)
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
-    with open(extra["archive_counts_file"], encoding="utf-8") as handle:
-        counts = json.load(handle)
-    old = {s for s, r in world.sent.items() if r["days_ago"] > 365}
-    recent = set(world.sent) - old
-    old_instances = sum(len(world.sent[s]["sop_uids"]) for s in old)
-    assert counts["studies"] == counts["studies_verified"] == len(old), counts
-    assert counts["uploaded"] == counts["deleted_local"] == old_instances and counts["studies_failed"] == 0, counts
-    archived = where(world, places, old)
-    assert archived["onprem"] == 0 and archived["archive"] == archived["instances"] == archived["cloud"], archived
-    kept = where(world, places, recent)
-    assert kept["onprem"] == kept["instances"], kept                # recent studies stay local
-
-    # The returning patient (past the 20 s priors window): the archived 500-day study is one of the two most recent
-    # priors, so it comes back from the cloud.
-    time.sleep(21)
-    prior = next(s for s, r in world.sent.items() if r["patient"] == "OCP00001" and r["days_ago"] == 500)
-    world.send("OCP00001", 0, seed=901)
-    # The priors job fetches a study instance by instance: wait for the whole study, not its first instance.
-    expected = set(world.sent[prior]["sop_uids"])
-    back = wait_for(lambda: (lambda got: got if got == expected else None)(places["onprem"].instances(prior)), 150)
-    assert back == expected, places["onprem"].instances(prior)
-
-
-def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, deployed):
-    _done, places = deployed
-    during = set()
-    world.link.cut("reject")                                      # the link refuses: TCP resets at once
-    try:
-        during.add(world.send("OCP00003", 3, seed=301))
-        during.add(world.send("OCP00004", 2, seed=302))
-        time.sleep(15)                                             # the router tries and fails fast for a while
-        world.link.cut("drop")                                     # then it goes silent: requests time out
-        during.add(world.send("OCP00005", 1, seed=303))
-        time.sleep(20)
-        cut = where(world, places, during)
-        assert cut["onprem"] == cut["instances"]                   # the site keeps working offline
-        assert cut["cloud"] == 0, cut                               # the cut is real
-        pending = router_status(places)["destinations"]["cloud"]
-        assert pending["pending"] + pending["inflight"] >= 1, pending
-    finally:
-        world.link.heal()
-    drained = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
-    final = where(world, places)
-    assert drained, final                                          # the backlog drained: all of it in the cloud
-    assert final["lost"] == 0, final
-    status = router_status(places)["destinations"]["cloud"]
-    assert status["dead"] == 0, status
-
-
 def test_the_plugin_in_the_pod_gets_its_token_by_federated_credential(world, deployed):
     """Arc's workload identity, end to end: openshift_pacs made a user-assigned identity whose federated credential
     names the connected cluster's OIDC issuer and the release's service account; the webhook Arc installs (the connected
@@ -226,6 +167,65 @@ def test_the_plugin_in_the_pod_gets_its_token_by_federated_credential(world, dep
     assert refused.status_code in (400, 401), refused.text
 
 
+def test_the_oldest_studies_move_to_the_archive_verified_then_priors_come_back(world, deployed):
+    _done, places = deployed
+    user, password = world.orthanc_auth()
+    extra = {"archive_orthanc_url": places["onprem"].url, "archive_orthanc_user": user,
+             "archive_orthanc_password": password, "archive_account_url": places["account_url"],
+             "archive_container": "studies", "archive_identity": world.identity,
+             "archive_authority_host": world.env["authority_host"], "archive_ca_bundle": world.env["ca_bundle"],
+             "archive_counts_file": os.path.join(world.workdir, "archive-counts.json")}
+    done = run_local_playbook(os.path.join(HERE, "archive.yml"), extra, world.workdir, "archive", timeout=600)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    with open(extra["archive_counts_file"], encoding="utf-8") as handle:
+        counts = json.load(handle)
+    old = {s for s, r in world.sent.items() if r["days_ago"] > 365}
+    recent = set(world.sent) - old
+    old_instances = sum(len(world.sent[s]["sop_uids"]) for s in old)
+    assert counts["studies"] == counts["studies_verified"] == len(old), counts
+    assert counts["uploaded"] == counts["deleted_local"] == old_instances and counts["studies_failed"] == 0, counts
+    archived = where(world, places, old)
+    assert archived["onprem"] == 0 and archived["archive"] == archived["instances"] == archived["cloud"], archived
+    kept = where(world, places, recent)
+    assert kept["onprem"] == kept["instances"], kept                # recent studies stay local
+
+    # The returning patient (past the 20 s priors window): the archived 500-day study is one of the two most recent
+    # priors, so it comes back from the cloud.
+    time.sleep(21)
+    prior = next(s for s, r in world.sent.items() if r["patient"] == "OCP00001" and r["days_ago"] == 500)
+    world.send("OCP00001", 0, seed=901)
+    # The priors job fetches a study instance by instance: wait for the whole study, not its first instance.
+    expected = set(world.sent[prior]["sop_uids"])
+    back = wait_for(lambda: (lambda got: got if got == expected else None)(places["onprem"].instances(prior)), 150)
+    assert back == expected, places["onprem"].instances(prior)
+
+
+def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, deployed):
+    _done, places = deployed
+    during = set()
+    world.link.cut("reject")                                      # the link refuses: TCP resets at once
+    try:
+        during.add(world.send("OCP00003", 3, seed=301))
+        during.add(world.send("OCP00004", 2, seed=302))
+        time.sleep(15)                                             # the router tries and fails fast for a while
+        world.link.cut("drop")                                     # then it goes silent: requests time out
+        during.add(world.send("OCP00005", 1, seed=303))
+        time.sleep(20)
+        cut = where(world, places, during)
+        assert cut["onprem"] == cut["instances"]                   # the site keeps working offline
+        assert cut["cloud"] == 0, cut                               # the cut is real
+        pending = router_status(places)["destinations"]["cloud"]
+        assert pending["pending"] + pending["inflight"] >= 1, pending
+    finally:
+        world.link.heal()
+    drained = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
+    final = where(world, places)
+    assert drained, final                                          # the backlog drained: all of it in the cloud
+    assert final["lost"] == 0, final
+    status = router_status(places)["destinations"]["cloud"]
+    assert status["dead"] == 0, status
+
+
 def test_teardown_removes_the_pacs_then_offboards_then_the_cloud_side_keeping_the_claims(world, deployed):
     """The same playbook with -e hybrid_state=absent: the PACS first (its claims kept), then the cluster offboarded,
     then the cloud side (the resource group kept: hybrid_remove_resource_group is false)."""
@@ -233,6 +233,8 @@ def test_teardown_removes_the_pacs_then_offboards_then_the_cloud_side_keeping_th
     assert world.resource("Microsoft.Kubernetes/connectedClusters/" + CLUSTER).status_code == 404
     assert world.kube("/api/v1/namespaces/azure-arc").get("code") == 404
     assert world.resource("Microsoft.HealthcareApis/workspaces/ocplabws/dicomservices/pacs").status_code == 404
+    # The PACS's identity (and with it its federated credential) went with the PACS.
+    assert world.resource("Microsoft.ManagedIdentity/userAssignedIdentities/id-hospital-pacs").status_code == 404
     assert world.arm.get("%s/subscriptions/%s/resourceGroups/rg-hybrid-ocp-lab" % (
         world.env["arm_endpoint"].rstrip("/"), world.env["subscription_id"]),
         params={"api-version": "2021-04-01"}).status_code == 200
