@@ -204,7 +204,8 @@ def arm_session(env):
 
 
 def free_node_port():
-    for port in random.sample(range(30000, 32768), 50):
+    # Above 30200: every lab cluster of the parts running beside this one hands out 30001, 30002 ... on 127.0.0.1.
+    for port in random.sample(range(30200, 32768), 50):
         if not port_in_use(port):
             return port
     raise RuntimeError("no free node port on 127.0.0.1")

@@ -88,6 +88,27 @@ def test_onboarded_to_arc_and_the_pacs_deployed_under_restricted_v2(world, deplo
     assert "cloud" in status["destinations"]
 
 
+def _recap(stdout):
+    """{host: {'ok': n, 'changed': n, ...}} of every host in the last PLAY RECAP."""
+    lines = [text for text in stdout.rsplit("PLAY RECAP", 1)[1].splitlines() if " ok=" in text]
+    return {line.split(":", 1)[0].strip(): {key: int(value) for key, value in
+                                            (item.split("=") for item in line.split(":", 1)[1].split())}
+            for line in lines}
+
+
+def test_a_second_converge_changes_nothing_and_keeps_the_pacs_pod(world, deployed):
+    """Idempotence of the whole story's converge, the PACS's workload identity (identity, federated credential, role
+    grants) included: nothing reported changed, and the running PACS pod is the same one (not rolled)."""
+    def pacs_pods():
+        return sorted(p["metadata"]["uid"] for p in world.kube("/api/v1/namespaces/%s/pods" % PROJECT)["items"]
+                      if p["status"].get("phase") == "Running")
+    before = pacs_pods()
+    again = world.playbook(label="second-converge")
+    recap = _recap(again.stdout)
+    assert recap and all(host["changed"] == 0 and host["failed"] == 0 for host in recap.values()), recap
+    assert pacs_pods() == before
+
+
 def test_a_modality_sends_through_the_node_port_and_studies_reach_the_cloud(world, deployed):
     _done, places = deployed
     for patient, ages in (("OCP00001", (900, 500, 20)), ("OCP00002", (700, 5))):
