@@ -108,9 +108,15 @@ def test_test_deployment_passes_and_changes_nothing(app, quickstart_lab, reruns)
     assert "test_deployment of orthanc at %s: passed" % app["url"] in done.stdout
     assert re.search(r"test study [0-9.]+ stored,\s+found\s+by\s+QIDO", done.stdout)
     assert arm_writes(sent) == []
-    # Through the plugin from the replica: a token acquired now and a QIDO-RS the lab's DICOM service answered.
-    assert "DICOM service through the plugin: token acquired, QIDO-RS answered" in " ".join(done.stdout.split())
-    assert [p for m, p in sent if m == "GET" and p.startswith("/dicom/") and "/v2/studies" in p], sent[-20:]
+    # Through the plugin from the replica: the DICOM service got the study (STOW) and answered its QIDO, metadata
+    # (WADO-RS) and retrieve, then deleted it; every call carried the plugin's token (the app registration's, not the
+    # lab admin's).
+    assert "DICOM service through the plugin: token acquired, test study stored (STOW-RS)" in " ".join(done.stdout.split())
+    assert [p for m, p in sent if m == "POST" and p.startswith("/dicom/") and p.rstrip("/").endswith("/v2/studies")]
+    methods, principals, statuses = quickstart_lab.dicom_service_leg(done.stdout)
+    assert methods.get("GET", 0) >= 2 and methods.get("DELETE") == 1, methods
+    assert len(principals) == 1 and quickstart_lab.env["principal_id"] not in principals, principals
+    assert statuses and max(statuses) < 300, statuses
     # the test study is gone again
     request = urllib.request.Request(app["url"] + "/studies", headers={"Authorization": app["auth"]})
     with urllib.request.urlopen(request, timeout=10, context=app["tls"]) as answer:

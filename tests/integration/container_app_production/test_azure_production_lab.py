@@ -185,7 +185,13 @@ def test_the_test_deployment_operation_passes(reruns, production_lab, arm):
     assert done.returncode == 0, done.stdout[-4000:]
     assert summary["changed"] == 0 and "test_deployment of orthanc" in done.stdout
     assert [r for r in sent if r[0] in WRITES and not r[1].endswith(READS) and not r[1].startswith("/dicom/")] == []
-    # Through the plugin from a replica (the workspace's private endpoint): a fresh token and a QIDO-RS answered.
-    assert "DICOM service through the plugin: token acquired, QIDO-RS answered" in " ".join(done.stdout.split())
-    assert [p for m, p in sent if m == "GET" and p.startswith("/dicom/") and "/v2/studies" in p], sent[-20:]
+    # Through the plugin from a replica, via the workspace's private endpoint: the DICOM service stored the test
+    # study (STOW) and answered its QIDO, metadata (WADO-RS) and retrieve, then deleted it, every call with the token
+    # of the app's managed identity.
+    assert "DICOM service through the plugin: token acquired, test study stored (STOW-RS)" in " ".join(done.stdout.split())
+    assert [p for m, p in sent if m == "POST" and p.startswith("/dicom/") and p.rstrip("/").endswith("/v2/studies")]
+    methods, principals, statuses = production_lab.dicom_service_leg(done.stdout)
+    assert methods.get("GET", 0) >= 2 and methods.get("DELETE") == 1, methods
+    assert list(principals) == [arm.resource("identity")["properties"]["principalId"]], principals
+    assert statuses and max(statuses) < 300, statuses
 
