@@ -23,7 +23,7 @@ from lab.dicom_factory import make_study
 from lab.kube.cluster import Cluster
 from lab.kube.kubelet import cluster_owner
 from lab.openshift_site import CloudLink, TcpRelay
-from lab.proc import port_in_use
+from lab.kube.node_ports import free_node_port
 from lab.throwaway import throwaway_lab
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -202,13 +202,6 @@ def arm_session(env):
     session.trust_env = False
     return session
 
-
-def free_node_port():
-    # Above 30200: every lab cluster of the parts running beside this one hands out 30001, 30002 ... on 127.0.0.1.
-    for port in random.sample(range(30200, 32768), 50):
-        if not port_in_use(port):
-            return port
-    raise RuntimeError("no free node port on 127.0.0.1")
 
 
 def wait_for(attempt, seconds, pause=2):

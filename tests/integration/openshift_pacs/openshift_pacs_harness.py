@@ -2,13 +2,12 @@
 cluster holds."""
 import json
 import os
-import random
 import subprocess
 import sys
 import time
 
 from lab.containers import images
-from lab.proc import port_in_use
+from lab.kube.node_ports import free_node_port
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,15 +93,6 @@ class RoleLab:
         found = self.get("v1", "services", service)
         return json.loads(found["metadata"]["annotations"]["lab.medimaging.io/host-ports"])[str(port)]
 
-
-def free_node_port():
-    """A node port (30200-32767) free on 127.0.0.1, where the lab's node listens for it. Not the bottom of the
-    range: every lab cluster of the parts running beside this one hands out 30001, 30002 ... to Services without
-    a nodePort, and binds them on the same 127.0.0.1 (lab/kube/api/defaults.py)."""
-    for port in random.sample(range(30200, 32768), 50):
-        if not port_in_use(port):
-            return port
-    raise RuntimeError("no free node port on 127.0.0.1")
 
 
 def eventually(attempt, done, seconds=60):
