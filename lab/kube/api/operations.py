@@ -52,6 +52,26 @@ def _first(query, key, default=""):
     return query.get(key, [default])[0]
 
 
+def _pins_version(kind, operations):
+    """True when a patch carries its own resourceVersion: then a conflict is the client's to see."""
+    if kind == "json":
+        return any(isinstance(op, dict) and str(op.get("path", "")).startswith("/metadata/resourceVersion")
+                   for op in operations or [])
+    return isinstance(operations, dict) and bool((operations.get("metadata") or {}).get("resourceVersion"))
+
+
+def _retry_unless_pinned(attempt, pinned, tries=5):
+    """Apply a read-modify-write again when another writer got in between, as kube-apiserver's
+    GuaranteedUpdate does for PATCH and apply: a client that sent no resourceVersion never sees a 409
+    because a controller wrote the object's status at the same moment."""
+    for left in range(tries, 0, -1):
+        try:
+            return attempt()
+        except errors.ConflictError:
+            if pinned or left == 1:
+                raise
+
+
 def _list_kind(rtype):
     return f"{rtype.kind}List"
 
@@ -256,18 +276,21 @@ class Operations:
             operations = json.loads(body or b"null")
         except ValueError as err:
             raise errors.ApiError(400, f"the patch could not be decoded: {err}") from err
-        current = self._current(target)
         if target.subresource == "scale":
-            scaled = self._apply_patch(kind, self._scale(current), operations, "Scale")
+            scaled = self._apply_patch(kind, self._scale(self._current(target)), operations, "Scale")
             return 200, self._set_scale(target, scaled.get("spec", {}).get("replicas"), user, query)
-        patched = self._apply_patch(kind, current, operations, target.rtype.kind)
-        if not isinstance(patched, dict):
-            raise errors.ApiError(422, "the patch did not produce an object")
-        patched["metadata"]["name"] = target.name
-        if patched.get("metadata", {}).get("resourceVersion") is None:
-            patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        return 200, self.store.update(patched, user, subresource="status" if target.subresource == "status" else "",
-                                      dry_run=dry_run)
+        sub = "status" if target.subresource == "status" else ""
+
+        def attempt():
+            current = self._current(target)
+            patched = self._apply_patch(kind, current, operations, target.rtype.kind)
+            if not isinstance(patched, dict):
+                raise errors.ApiError(422, "the patch did not produce an object")
+            patched["metadata"]["name"] = target.name
+            if patched.get("metadata", {}).get("resourceVersion") is None:
+                patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self.store.update(patched, user, subresource=sub, dry_run=dry_run)
+        return 200, _retry_unless_pinned(attempt, _pins_version(kind, operations))
 
     @staticmethod
     def _apply_patch(kind, current, operations, object_kind):
@@ -282,18 +305,23 @@ class Operations:
         if not manager:
             raise errors.ApiError(400, "PATCH, application/apply-patch+yaml requires fieldManager to be set")
         applied = self._object_in(target, body, "application/yaml")
-        current = self.store.get(target.rtype.api_version, target.rtype.plural, target.namespace, target.name)
-        if current is None:
+        previous = self.store.applied(target.rtype, target.namespace, target.name, manager)
+        sub = "status" if target.subresource == "status" else ""
+
+        def attempt():
+            current = self.store.get(target.rtype.api_version, target.rtype.plural, target.namespace, target.name)
+            if current is None:
+                return None
+            live = patch.remove_unapplied(copy.deepcopy(current), previous, applied, target.rtype.kind)
+            merged = patch.strategic_merge(live, applied, target.rtype.kind)
+            merged["metadata"].setdefault("resourceVersion", current["metadata"]["resourceVersion"])
+            return self.store.update(merged, user, subresource=sub, dry_run=dry_run)
+        result = _retry_unless_pinned(attempt, bool(applied.get("metadata", {}).get("resourceVersion")))
+        if result is None:
             created = self.store.create(applied, user, dry_run=dry_run)
             if not dry_run:
                 self.store.remember_applied(target.rtype, target.namespace, target.name, manager, applied)
             return 201, created
-        previous = self.store.applied(target.rtype, target.namespace, target.name, manager)
-        live = patch.remove_unapplied(copy.deepcopy(current), previous, applied, target.rtype.kind)
-        merged = patch.strategic_merge(live, applied, target.rtype.kind)
-        merged["metadata"].setdefault("resourceVersion", current["metadata"]["resourceVersion"])
-        sub = "status" if target.subresource == "status" else ""
-        result = self.store.update(merged, user, subresource=sub, dry_run=dry_run)
         if not dry_run:
             self.store.remember_applied(target.rtype, target.namespace, target.name, manager, applied)
         return 200, result
