@@ -1,4 +1,5 @@
 """Shared fixtures: import paths for every test folder, a session PostgreSQL, and an Orthanc factory."""
+import logging
 import os
 import secrets
 import shutil
@@ -45,6 +46,9 @@ def pg_database(postgres_cluster):
 
 
 def pytest_configure(config):
+    # The lab kubelet's few INFO records (a pod's readiness changing and why, a Service refusing a connection for
+    # want of a Ready endpoint, a probe killing a container) appear in a failing test's captured log.
+    logging.getLogger("lab.kube").setLevel(logging.INFO)
     config.addinivalue_line("markers", "orthanc_lines(*lines): run on these Orthanc lines (lab/orthanc_lines.py); "
                                        "unmarked tests run on %s only" % DEFAULT_LINE)
 

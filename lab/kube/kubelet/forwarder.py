@@ -74,6 +74,8 @@ class Forwarders:
                 except (OSError, asyncio.TimeoutError):
                     continue
         if upstream is None:          # no Ready endpoint: refuse, as a Service without endpoints does
+            LOG.info("lab forwarder %s: refused a connection: %s", key,
+                     "no Ready endpoint" if not backends else "no endpoint accepted within %ss" % CONNECT_TIMEOUT)
             writer.close()
             return
         up_reader, up_writer = upstream

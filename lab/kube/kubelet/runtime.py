@@ -389,6 +389,9 @@ class PodmanRuntime:
                 return
             if probe.kind == "readiness":
                 container.ready = verdict and container.started
+                # a Service stops sending to a pod that is not Ready: say when and why, as kubelet's events do
+                LOG.info("lab kubelet: %s/%s %s (readiness probe: %s)", entry.name, container.name,
+                         "Ready" if verdict else "not Ready", message or "ok")
             elif probe.kind == "startup" and verdict:
                 container.started = True
                 container.ready = "readiness" not in container.probes

@@ -66,6 +66,29 @@ def where(world, places, studies=None):
     return counts
 
 
+def until_drained(world, places, seconds=300):
+    """where() until nothing is missing in the cloud, polled every 2 s. A poll the PACS's Service refuses (its pod
+    briefly not Ready while it drains under CI's load: the lab kubelet logs why) counts as 'not yet', and the
+    refusals come back with the answer so that a failure shows them."""
+    refusals = []
+
+    def attempt():
+        try:
+            counts = where(world, places)
+        except requests.ConnectionError as err:
+            refusals.append(str(err))
+            return None
+        return counts if counts["missing_in_cloud"] == 0 else None
+    return wait_for(attempt, seconds), refusals
+
+
+def pacs_containers(world):
+    """Per PACS pod: (ready, restarts) of each container: what a failing drill shows beside its refusals."""
+    return {p["metadata"]["name"]: [(c.get("ready"), c.get("restartCount")) for c in
+                                    p["status"].get("containerStatuses", [])]
+            for p in world.kube("/api/v1/namespaces/%s/pods" % PROJECT)["items"]}
+
+
 def router_status(places):
     onprem = places["onprem"]
     return requests.get(onprem.url + "/medimaging/router/status", auth=onprem.auth, timeout=30).json()
@@ -120,8 +143,8 @@ def test_a_modality_sends_through_the_node_port_and_studies_reach_the_cloud(worl
     assert world.send("OCP09999", 1, seed=999, tls=[]).returncode != 0
     assert world.send("OCP09998", 1, seed=998, tls=["+tla", "+cf", world.modality_tls[-1]]).returncode != 0
     assert places["onprem"].study_count() == sent_before
-    counts = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
-    assert counts, where(world, places)                           # every instance routed to the cloud
+    counts, refusals = until_drained(world, places)
+    assert counts, (where(world, places), refusals)               # every instance routed to the cloud
 
 
 def test_the_plugin_in_the_pod_gets_its_token_by_federated_credential(world, deployed):
@@ -239,10 +262,9 @@ def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, depl
         assert pending["pending"] + pending["inflight"] >= 1, pending
     finally:
         world.link.heal()
-    drained = wait_for(lambda: (lambda c: c if c["missing_in_cloud"] == 0 else None)(where(world, places)), 300)
-    final = where(world, places)
-    assert drained, final                                          # the backlog drained: all of it in the cloud
-    assert final["lost"] == 0, final
+    drained, refusals = until_drained(world, places)
+    assert drained, (where(world, places), refusals, pacs_containers(world))  # drained: all of it in the cloud
+    assert drained["lost"] == 0, drained
     status = router_status(places)["destinations"]["cloud"]
     assert status["dead"] == 0, status
 
