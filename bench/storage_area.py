@@ -19,6 +19,9 @@ What is timed:
   it; --storage-cache-mb): with Orthanc's default 128 MB, files just stored would be served from RAM. The files just
   written are in the kernel's page cache, so the filesystem side reads from RAM: the object sides pay a request
   and TLS per read against that;
+- cold retrieve (retrieve_cold, wado_rs_cold): the same reads, one pass at a time, each pass (untimed) starting with
+  the stored files evicted from the kernel's page cache (posix_fadvise DONTNEED on Orthanc's storage directory, the
+  nginx sink's objects, Azurite's extents; moto keeps objects in memory): what reading a prior stored months ago costs;
 - CPU: seconds used by Orthanc, by the store and by this process (modality + reader) over ingest + retrieve, per
   instance;
 - memory: Orthanc's VmHWM (peak RSS) over both measurements and VmRSS after them, from /proc. "plugin_storage_off"
@@ -46,7 +49,7 @@ for path in (REPO_ROOT, os.path.join(REPO_ROOT, "tests", "integration", "storage
 
 from storage_lab import ADMIN, StorageLab, orthanc_config, plugin_site_packages  # noqa: E402
 from storage_area_clients import WADO_RS_ACCEPT, Reader, ingest, wado_rs_paths, write_files  # noqa: E402
-from storage_area_probes import cpu_seconds, memory_mib, pin  # noqa: E402
+from storage_area_probes import cpu_seconds, evict_page_cache, memory_mib, pin  # noqa: E402
 from lab.dicom_factory import make_study  # noqa: E402
 from lab import proc  # noqa: E402
 from lab.object_sink import ObjectSink  # noqa: E402
@@ -85,32 +88,50 @@ def place(mode, orthanc_pid, store_pids, cores):
     os.sched_setaffinity(0, outside)
 
 
-PHASES = ("ingest", "retrieve", "wado_rs")
+PHASES = ("ingest", "retrieve", "wado_rs", "retrieve_cold", "wado_rs_cold")
 
 
-def timed(work, operations, orthanc_pid, store_pids):
-    """Run work(); -> operations per second and the CPU ms per operation of Orthanc, the store and this process."""
-    cpu = cpu_seconds([orthanc_pid]), cpu_seconds(store_pids), time.process_time()
-    started = time.perf_counter()
-    work()
-    elapsed = time.perf_counter() - started
+def timed(work, operations, orthanc_pid, store_pids, before_each=None, passes=1):
+    """Run work() `passes` times, before_each() untimed ahead of each; -> operations per second and the CPU ms per
+    operation of Orthanc, the store and this process, over the timed parts only."""
+    elapsed, cpu = 0.0, [0.0, 0.0, 0.0]
+    for _ in range(passes):
+        if before_each is not None:
+            before_each()
+        start_cpu = cpu_seconds([orthanc_pid]), cpu_seconds(store_pids), time.process_time()
+        started = time.perf_counter()
+        work()
+        elapsed += time.perf_counter() - started
+        for i, now in enumerate((cpu_seconds([orthanc_pid]), cpu_seconds(store_pids), time.process_time())):
+            cpu[i] += now - start_cpu[i]
+    operations *= passes
     return {"per_s": operations / elapsed,
-            "orthanc_cpu_ms": 1000 * (cpu_seconds([orthanc_pid]) - cpu[0]) / operations,
-            "store_cpu_ms": 1000 * (cpu_seconds(store_pids) - cpu[1]) / operations,
-            "client_cpu_ms": 1000 * (time.process_time() - cpu[2]) / operations}
+            "orthanc_cpu_ms": 1000 * cpu[0] / operations,
+            "store_cpu_ms": 1000 * cpu[1] / operations,
+            "client_cpu_ms": 1000 * cpu[2] / operations}
 
 
-def measure(orthanc, paths, store_pids, associations, read_passes, read_threads):
-    """Ingest, then both retrieves, on an empty Orthanc (per phase: rate and CPU per instance stored or read); the
-    instances are deleted afterwards (untimed)."""
+def measure(orthanc, paths, store_pids, associations, read_passes, read_threads, stored_in):
+    """Ingest, then the retrieves, on an empty Orthanc (per phase: rate and CPU per instance stored or read); the
+    instances are deleted afterwards (untimed). Warm: the files just written, still in the page cache. Cold: each
+    pass starts with the files where they are stored (`stored_in`) evicted from the page cache, as a prior read
+    next year would find them."""
     reader = Reader(orthanc.http_port, ADMIN)
     result = {"ingest": timed(lambda: ingest(orthanc.dicom_port, paths, associations), len(paths), orthanc.pid,
                               store_pids)}
-    urls = ["/instances/%s/file" % i for i in orthanc.get_json("/instances")] * read_passes
-    result["retrieve"] = timed(lambda: reader.read_all(urls, read_threads), len(urls), orthanc.pid, store_pids)
-    wado = wado_rs_paths(orthanc) * read_passes
-    result["wado_rs"] = timed(lambda: reader.read_all(wado, read_threads, WADO_RS_ACCEPT), len(wado), orthanc.pid,
-                              store_pids)
+    files = ["/instances/%s/file" % i for i in orthanc.get_json("/instances")]
+    wado = wado_rs_paths(orthanc)
+    result["retrieve"] = timed(lambda: reader.read_all(files * read_passes, read_threads),
+                               len(files) * read_passes, orthanc.pid, store_pids)
+    result["wado_rs"] = timed(lambda: reader.read_all(wado * read_passes, read_threads, WADO_RS_ACCEPT),
+                              len(wado) * read_passes, orthanc.pid, store_pids)
+
+    def evict():
+        evict_page_cache(stored_in)
+    result["retrieve_cold"] = timed(lambda: reader.read_all(files, read_threads), len(files), orthanc.pid,
+                                    store_pids, evict, read_passes)
+    result["wado_rs_cold"] = timed(lambda: reader.read_all(wado, read_threads, WADO_RS_ACCEPT), len(wado),
+                                   orthanc.pid, store_pids, evict, read_passes)
     for patient in orthanc.get_json("/patients"):
         assert orthanc.request("DELETE", "/patients/%s" % patient).status_code == 200
     return result
@@ -171,13 +192,16 @@ def main():
         megabytes = sum(len(f) for f in files) / 1e6
         lab.container()
         sink = ObjectSink(os.path.join(workdir, "sink"), *lab.blob.ca.issue_server_cert("sink")).start()
-        sides = {"filesystem": (None, None, None), "plugin_storage_off": ({"Enabled": False}, None, None),
-                 "azure_blob": (lab.blob_section(RootPath="bench"), None, lab.blob.azurite.pid),
+        # per side: the plugin's section, its environment, the store's pid, where the stored bytes live (the
+        # Orthanc's own storage directory when None; moto keeps its objects in memory: nothing to evict)
+        sides = {"filesystem": (None, None, None, None), "plugin_storage_off": ({"Enabled": False}, None, None, None),
+                 "azure_blob": (lab.blob_section(RootPath="bench"), None, lab.blob.azurite.pid,
+                                [lab.blob.azurite.data_dir]),
                  "azure_blob_sink": (lab.blob_section(RootPath="bench", ContainerUrl=sink.url("account/orthanc")),
-                                     None, sink.process.pid),
+                                     None, sink.process.pid, [os.path.join(sink.work, "objects")]),
                  "s3": (lab.s3_section(RootPath="bench", KmsKeyId=None), lab.s3_env(),
-                        proc.read_pidfile(lab.moto.pidfile)),
-                 OPTIONAL_SIDE: (EMPTY_SCRIPT, None, None)}
+                        proc.read_pidfile(lab.moto.pidfile), []),
+                 OPTIONAL_SIDE: (EMPTY_SCRIPT, None, None, None)}
         sides = {name: value for name, value in sides.items() if name in wanted}
         results = {name: [] for name in sides}
         memory = {name: [] for name in sides}
@@ -186,10 +210,12 @@ def main():
             shift = round_number % len(order)
             modes = MODES if round_number % 2 == 0 else MODES[::-1]
             for name in order[shift:] + order[:shift]:
-                section, env, store_pid = sides[name]
+                section, env, store_pid, stored_in = sides[name]
                 store_pids = [store_pid] if store_pid else []
                 place("unpinned", 0, store_pids, cores)  # Orthanc inherits nothing narrower than the machine
                 orthanc = start(workdir, "%s-%d" % (name, round_number), section, env, args.storage_cache_mb)
+                if stored_in is None:
+                    stored_in = [os.path.join(orthanc.workdir, "storage")]
                 try:
                     ingest(orthanc.dicom_port, paths[:1], 1)  # warm-up: association, token, credentials, pool
                     orthanc.request("DELETE", "/instances/%s" % orthanc.get_json("/instances")[0])
@@ -197,7 +223,7 @@ def main():
                     for mode in modes:
                         place(mode, orthanc.pid, store_pids, cores)
                         measured[mode] = measure(orthanc, paths, store_pids, args.associations, args.read_passes,
-                                                 args.read_threads)
+                                                 args.read_threads, stored_in)
                     memory[name].append(memory_mib(orthanc.pid))
                 finally:
                     place("unpinned", orthanc.pid, store_pids, cores)
