@@ -1,8 +1,19 @@
-"""medimaging-probe live|ready: exit 0 when the plugin's health route answers 200 (an exec probe).
+"""medimaging-probe live|ready: exit 0 when Orthanc answers (an exec probe).
 
-With AuthenticationEnabled, Orthanc asks for credentials before any plugin route or filter, so an httpGet probe
-would need a password in the pod spec. This probe runs inside the container instead and reads the configuration
-the entrypoint wrote (ORTHANC_CONFIG_DIR, same UID): Orthanc's port and its first registered user.
+live:  GET /system answers 200: Orthanc's HTTP server is up.
+ready: GET /changes?limit=1 answers 200: Orthanc has started and its index database answers a query.
+
+Both are Orthanc's own routes, not the plugin's /medimaging/health/*: orthanc-python (4.0 in Debian 12, 5.0 in
+Debian 13; later lines only with Python.AllowThreads) holds its interpreter lock during every call a Python plugin
+makes into Orthanc, so while the plugin waits on a cloud that drops packets (a synchronous STOW-RS through the
+DICOMweb client, up to its timeout) every Python route waits too. A probe on a Python route would then mark the PACS
+not Ready, and kill it, for as long as the WAN is down, while Orthanc itself still takes C-STOREs and answers its API
+(measured: a plugin route answered after 7.0 s, /system at once, during an 8 s blocked call;
+tests/integration/containers/test_probe_during_blocked_plugin.py).
+
+With AuthenticationEnabled, Orthanc asks for credentials before any route, so an httpGet probe would need a password
+in the pod spec. This probe runs inside the container instead and reads the configuration the entrypoint wrote
+(ORTHANC_CONFIG_DIR, same UID): Orthanc's port and its first registered user. It prints one status word as JSON.
 """
 import base64
 import json
@@ -13,8 +24,12 @@ import urllib.error
 import urllib.request
 
 
+# kind -> (Orthanc's route, the word printed when it answers 200)
+ROUTES = {"live": ("/system", "alive"), "ready": ("/changes?limit=1", "ready")}
+
+
 def main(argv):
-    if len(argv) != 2 or argv[1] not in ("live", "ready"):
+    if len(argv) != 2 or argv[1] not in ROUTES:
         print("usage: medimaging-probe live|ready", file=sys.stderr)
         return 2
     path = os.path.join(os.environ.get("ORTHANC_CONFIG_DIR", "/tmp/orthanc"), "orthanc.json")
@@ -25,8 +40,8 @@ def main(argv):
         print("not started: %s unreadable (%s)" % (path, exc), file=sys.stderr)
         return 1
     scheme = "https" if config.get("SslEnabled") else "http"
-    request = urllib.request.Request("%s://127.0.0.1:%d/medimaging/health/%s" % (
-        scheme, int(config.get("HttpPort", 8042)), argv[1]))
+    request = urllib.request.Request("%s://127.0.0.1:%d%s" % (
+        scheme, int(config.get("HttpPort", 8042)), ROUTES[argv[1]][0]))
     users = config.get("RegisteredUsers") or {}
     if config.get("AuthenticationEnabled", True) and users:
         user, password = sorted(users.items())[0]
@@ -35,10 +50,11 @@ def main(argv):
     context = ssl._create_unverified_context() if scheme == "https" else None  # loopback to itself  # noqa: S323
     try:
         with urllib.request.urlopen(request, timeout=5, context=context) as answer:  # noqa: S310
-            print(answer.read().decode(errors="replace").strip())
+            answer.read()
+            print(json.dumps({"status": ROUTES[argv[1]][1]}))
             return 0
     except urllib.error.HTTPError as exc:
-        print("%s: %s" % (exc.code, exc.read().decode(errors="replace").strip()), file=sys.stderr)
+        print("%s from %s" % (exc.code, ROUTES[argv[1]][0]), file=sys.stderr)
     except OSError as exc:
         print("no answer: %s" % exc, file=sys.stderr)
     return 1

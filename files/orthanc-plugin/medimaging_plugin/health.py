@@ -3,6 +3,9 @@
 Probes may call them without credentials (AuthenticationEnabled off behind a gateway), so they answer one status
 word and nothing else: no version, no error text, no names. Live: Orthanc's HTTP server and the Python plugin
 answer. Ready: Orthanc has finished starting and its index database answers a query.
+Like every Python route they wait while another plugin thread is inside a call into Orthanc that waits on the
+network (orthanc-python holds its lock there): the image's exec probe asks Orthanc's own routes instead
+(images/orthanc/probe.py).
 """
 
 import threading
