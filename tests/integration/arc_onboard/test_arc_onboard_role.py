@@ -166,3 +166,20 @@ def test_onboard_connect_idempotent_offboard(world):
     assert kube(world, "/api/v1/namespaces/azure-arc").status_code == 404
     releases = kube(world, "/api/v1/secrets?labelSelector=owner%3Dhelm").json()["items"]
     assert [r for r in releases if r["metadata"]["namespace"] == "azure-arc"] == []
+
+
+def test_agents_that_never_report_stop_the_role_with_what_their_pods_do(world):
+    """Agents that cannot reach Azure (here: an endpoint where nothing listens) leave the cluster Connecting: the
+    role stops after arc_onboard_connect_timeout and names the agents' pods and their state, not just a timeout."""
+    silent = "https://%s:1" % urllib.parse.urlsplit(world["endpoint_from_pods"]).hostname
+    values = role_vars(world, arc_onboard_connect_timeout=10)
+    values["arc_onboard_agent_values"]["standin"]["endpoint"] = silent
+    try:
+        done = run_local_playbook(os.path.join(HERE, "converge.yml"), values, world["workdir"], "silent-agents",
+                                  timeout=420)
+        assert done.returncode != 0
+        assert "is still Connecting after 10 s" in done.stdout, done.stdout[-4000:]
+        assert "have not reported to Azure" in done.stdout and "azure-arc-agent-" in done.stdout, done.stdout[-4000:]
+        assert "PRIVATE KEY" not in done.stdout + done.stderr
+    finally:
+        play(world, "silent-agents-absent", arc_onboard_state="absent")

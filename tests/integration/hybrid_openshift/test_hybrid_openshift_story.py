@@ -67,9 +67,9 @@ def where(world, places, studies=None):
 
 
 def until_drained(world, places, seconds=300):
-    """where() until nothing is missing in the cloud, polled every 2 s. A poll the PACS's Service refuses (its pod
-    briefly not Ready while it drains under CI's load: the lab kubelet logs why) counts as 'not yet', and the
-    refusals come back with the answer so that a failure shows them."""
+    """where() until nothing is missing in the cloud, polled every 2 s, and the polls the PACS's Service refused
+    (its pod not Ready: the lab kubelet logs why). A refused poll counts as 'not yet', so that the drain's own
+    outcome is still seen; the callers then assert there was none."""
     refusals = []
 
     def attempt():
@@ -87,6 +87,19 @@ def pacs_containers(world):
     return {p["metadata"]["name"]: [(c.get("ready"), c.get("restartCount")) for c in
                                     p["status"].get("containerStatuses", [])]
             for p in world.kube("/api/v1/namespaces/%s/pods" % PROJECT)["items"]}
+
+
+def _watch(look, seconds, pause=2):
+    """look() every `pause` seconds for `seconds`: what it saw."""
+    seen, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen.append(look())
+        time.sleep(pause)
+    return seen
+
+
+def _restarts(containers):
+    return {pod: [restarts for _ready, restarts in values] for pod, values in containers.items()}
 
 
 def router_status(places):
@@ -145,6 +158,7 @@ def test_a_modality_sends_through_the_node_port_and_studies_reach_the_cloud(worl
     assert places["onprem"].study_count() == sent_before
     counts, refusals = until_drained(world, places)
     assert counts, (where(world, places), refusals)               # every instance routed to the cloud
+    assert refusals == [], refusals
 
 
 def test_the_plugin_in_the_pod_gets_its_token_by_federated_credential(world, deployed):
@@ -254,7 +268,13 @@ def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, depl
         time.sleep(15)                                             # the router tries and fails fast for a while
         world.link.cut("drop")                                     # then it goes silent: requests time out
         during.add(world.send("OCP00005", 1, seed=303))
-        time.sleep(20)
+        before = pacs_containers(world)
+        # Longer than the readiness probe's 3 x 10 s: a PACS whose probes waited on the plugin (itself waiting on
+        # the silent cloud) went not Ready here and its Service refused the hospital's connections.
+        unready = [seen for seen in _watch(lambda: pacs_containers(world), 40)
+                   if not all(ready for containers in seen.values() for ready, _restarts in containers)]
+        assert unready == [], unready                               # Ready all along: the site keeps working
+        assert _restarts(pacs_containers(world)) == _restarts(before)
         cut = where(world, places, during)
         assert cut["onprem"] == cut["instances"]                   # the site keeps working offline
         assert cut["cloud"] == 0, cut                               # the cut is real
@@ -265,6 +285,7 @@ def test_outage_drill_the_cluster_egress_cut_then_the_backlog_drains(world, depl
     drained, refusals = until_drained(world, places)
     assert drained, (where(world, places), refusals, pacs_containers(world))  # drained: all of it in the cloud
     assert drained["lost"] == 0, drained
+    assert refusals == [], refusals                                # the PACS answered the hospital throughout
     status = router_status(places)["destinations"]["cloud"]
     assert status["dead"] == 0, status
 
