@@ -1,7 +1,8 @@
 """medimaging-probe live|ready: exit 0 when Orthanc answers (an exec probe).
 
-live:  GET /system answers 200: Orthanc's HTTP server is up.
-ready: GET /changes?limit=1 answers 200: Orthanc has started and its index database answers a query.
+live and ready: GET /changes?limit=1 answers 200: Orthanc has started and its index database answers a query.
+Liveness asks the database too: a connection to a database server that went away (its pod restarted, its address
+gone) hangs every query until TCP gives up, minutes later, and only a restart reconnects Orthanc sooner.
 
 Both are Orthanc's own routes, not the plugin's /medimaging/health/*: orthanc-python (4.0 in Debian 12, 5.0 in
 Debian 13; later lines only with Python.AllowThreads) holds its interpreter lock during every call a Python plugin
@@ -25,7 +26,7 @@ import urllib.request
 
 
 # kind -> (Orthanc's route, the word printed when it answers 200)
-ROUTES = {"live": ("/system", "alive"), "ready": ("/changes?limit=1", "ready")}
+ROUTES = {"live": ("/changes?limit=1", "alive"), "ready": ("/changes?limit=1", "ready")}
 
 
 def main(argv):

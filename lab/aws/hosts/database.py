@@ -63,7 +63,8 @@ class Database:
         """What RDS does on ModifyDBInstance MasterUserPassword: the login's new password; open sessions stay."""
         self.psql(f"ALTER ROLE {_ident(login['username'])} PASSWORD {_sql_literal(login['password'])}")
 
-    def wait_ready(self, timeout=60):
+    def wait_ready(self, timeout=180):
+        # a systemd container's first PostgreSQL start took over 60 s beside CI's other parts (2 cores, load ~6)
         deadline = time.monotonic() + timeout
         while podman("exec", self.name, "pg_isready", "-q", "-h", "127.0.0.1", check=False).returncode != 0:
             if time.monotonic() > deadline:
