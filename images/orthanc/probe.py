@@ -4,12 +4,12 @@ live and ready: GET /changes?limit=1 answers 200: Orthanc has started and its in
 Liveness asks the database too: a connection to a database server that went away (its pod restarted, its address
 gone) hangs every query until TCP gives up, minutes later, and only a restart reconnects Orthanc sooner.
 
-Both are Orthanc's own routes, not the plugin's /medimaging/health/*: orthanc-python (4.0 in Debian 12, 5.0 in
-Debian 13; later lines only with Python.AllowThreads) holds its interpreter lock during every call a Python plugin
-makes into Orthanc, so while the plugin waits on a cloud that drops packets (a synchronous STOW-RS through the
-DICOMweb client, up to its timeout) every Python route waits too. A probe on a Python route would then mark the PACS
-not Ready, and kill it, for as long as the WAN is down, while Orthanc itself still takes C-STOREs and answers its API
-(measured: a plugin route answered after 7.0 s, /system at once, during an 8 s blocked call;
+An Orthanc route, not the plugin's /medimaging/health/*: orthanc-python (4.0 in Debian 12, 5.0 in Debian 13; later
+lines only with Python.AllowThreads) holds its interpreter lock during every call a Python plugin makes into Orthanc,
+so while the plugin waits on a cloud that drops packets (a synchronous STOW-RS through the DICOMweb client, up to its
+timeout) every Python route waits too. A probe on a Python route would then mark the PACS not Ready, and kill it, for
+as long as the WAN is down, while Orthanc itself still takes C-STOREs and answers its API (measured: a plugin route
+answered after 7.0 s, this probe at once, during an 8 s blocked call;
 tests/integration/containers/test_probe_during_blocked_plugin.py).
 
 With AuthenticationEnabled, Orthanc asks for credentials before any route, so an httpGet probe would need a password
