@@ -9,6 +9,9 @@ from lab.proc import LOOPBACK, LabError, free_port, port_in_use, read_pidfile, s
 
 ORTHANC_BINARY = "/usr/sbin/Orthanc"
 PLUGIN_DIR = "/usr/share/orthanc/plugins"
+# The collection's PROCESS_ENVIRONMENT (plugins/module_utils/orthanc_config.py), as the image and orthanc_host give
+# it: the lab's Orthancs must run as the product's do (tests/unit/containers/test_process_environment.py).
+PROCESS_ENVIRONMENT = {"TCP_NODELAY": "1", "MALLOC_MMAP_THRESHOLD_": "4194304", "MALLOC_TRIM_THRESHOLD_": "8388608"}
 
 
 def plugin_path(name):
@@ -72,7 +75,9 @@ class OrthancProcess:
         return [ORTHANC_BINARY, self.config_path]
 
     def process_env(self):
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TCP_NODELAY": "1", **self.env}
+        """The environment Orthanc starts with; a None in `env` removes that variable (glibc's defaults, say)."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **PROCESS_ENVIRONMENT, **self.env}
+        return {name: value for name, value in env.items() if value is not None}
 
     def stop(self, timeout=20):
         stop_pid(self.pid, timeout=timeout)
