@@ -6,6 +6,9 @@ Run it with the Python that orthanc-python embeds (Debian's python3.11), from th
 Prints JSON: CPU ms per create (the attachment and its 2 KB head, as Orthanc 1.10 stores them), per read, per
 bare PUT, GET and HEAD of the HTTP client, and per MD5 of the body; --profile adds cProfile's top functions of
 create and read. CPU is this process's (time.process_time): the sink's work is not in it.
+`native_client_floor`: the same GET and PUT by curl (libcurl and OpenSSL in C, as native object-storage clients are),
+one process and one kept-alive connection for all (its start-up cost subtracted): what any HTTPS client pays per
+object on this machine, below which no storage area can read or write.
 """
 import argparse
 import cProfile
@@ -14,7 +17,9 @@ import io
 import json
 import os
 import pstats
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +52,22 @@ def cpu_ms(work, operations):
     for _ in range(operations):
         work()
     return round(1000 * (time.process_time() - started) / operations, 3)
+
+
+def curl_cpu_ms(urls, ca_path, workdir, upload=None):
+    """CPU ms per request of one curl process doing every URL over one connection, start-up subtracted."""
+    def run(count):
+        config = os.path.join(workdir, "curl.cfg")
+        with open(config, "w", encoding="ascii") as handle:
+            for url in urls[:count]:
+                handle.write('url = "%s"\noutput = "/dev/null"\n' % url)
+                if upload:
+                    handle.write('upload-file = "%s"\n' % upload)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(["curl", "--silent", "--fail", "--cacert", ca_path, "--config", config], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return round(1000 * (run(len(urls)) - run(1)) / (len(urls) - 1), 3)
 
 
 def main():
@@ -84,7 +105,16 @@ def main():
                           "PUT", "%s/%s.dcm" % (store.container_url, uuid.uuid4()), data=body), args.operations),
                       "http_get": cpu_ms(lambda: store.http.request("GET", url), args.operations),
                       "http_head": cpu_ms(lambda: store.http.request("HEAD", url), args.operations),
-                      "md5_of_body": cpu_ms(lambda: hashlib.md5(body).digest(), args.operations)}}  # noqa: S324
+                      "md5_of_body": cpu_ms(lambda: hashlib.md5(body).digest(), args.operations)},  # noqa: S324
+                  "native_client_floor": {}}
+        if shutil.which("curl"):
+            source = os.path.join(work, "body")
+            with open(source, "wb") as handle:
+                handle.write(body)
+            puts = ["%s/curl-%d.dcm" % (store.container_url, n) for n in range(args.operations + 1)]
+            result["native_client_floor"] = {
+                "curl_put_cpu_ms": curl_cpu_ms(puts, ca.cert_path, work, upload=source),
+                "curl_get_cpu_ms": curl_cpu_ms([url] * (args.operations + 1), ca.cert_path, work)}
         if args.profile:
             for name, operation in (("create", create), ("read", read)):
                 profile = cProfile.Profile()
