@@ -107,6 +107,12 @@ def of_revision(ctx, revision_id):
     return sorted(out, key=lambda r: r["name"])
 
 
+def log_tail(name, lines=12):
+    """The last lines a replica printed (stdout and stderr), for the lab's own failure messages."""
+    done = podman("logs", "--tail", str(lines), name, check=False)
+    return ((done.stdout or b"") + (done.stderr or b"")).decode(errors="replace").strip()
+
+
 def stop(ctx, revision_id):
     names = [r["name"] for r in of_revision(ctx, revision_id)]
     if names:

@@ -97,7 +97,10 @@ def _start(ctx, app, rev_name):
             return
         reason = next((why for ok, why in checks if not ok), reason)
         time.sleep(0.5)
-    raise RevisionFailed(f"the replicas did not become ready in time: probe {reason}.")
+    # Azure points at Log Analytics here; the lab says what the replicas printed, so a failed test shows why.
+    printed = "; ".join("%s printed: %s" % (r["name"], replicas.log_tail(r["name"]).replace("\n", " | ") or "nothing")
+                        for r in replicas.of_revision(ctx, rev_id))
+    raise RevisionFailed(f"the replicas did not become ready in time: probe {reason}. Lab: {printed or 'no replica'}.")
 
 
 def watch(ctx, period=3.0):

@@ -22,7 +22,8 @@ WRITES = ("PUT", "PATCH", "POST", "DELETE")
 GOOD = "localhost/medimaging/orthanc:ops-update-%d" % os.getpid()
 BROKEN = "localhost/medimaging/orthanc:ops-never-listens-%d" % os.getpid()
 # The project's image whose Orthanc never starts: the revision's replica runs but never passes its readiness probe.
-NEVER_LISTENS = "FROM localhost/medimaging/orthanc:trixie\nENTRYPOINT [\"sleep\", \"infinity\"]\n"
+NEVER_LISTENS = ("FROM localhost/medimaging/orthanc:trixie\n"
+                 "ENTRYPOINT [\"sh\", \"-c\", \"echo this Orthanc will never listen; exec sleep infinity\"]\n")
 
 
 def arm_writes(sent):
@@ -149,6 +150,8 @@ def test_a_broken_image_rolls_back_and_the_old_revision_keeps_answering(app, qui
                         " ".join(done.stdout.split()))
     assert message and message.group(2) == BROKEN, done.stdout[-5000:]
     assert "did not become ready" in message.group(3) or "probe" in message.group(3), message.group(3)
+    # the lab says what the replica printed (Azure would point at Log Analytics)
+    assert "printed: this Orthanc will never listen" in message.group(3), message.group(3)
     assert "(image %s, the last good one) took over" % GOOD in " ".join(done.stdout.split())
     # The old revision answered while the broken one failed its probe, and through the rollback's switch.
     assert client.outcomes[:1] == [True] and client.failed == 0, client.errors
