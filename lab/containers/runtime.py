@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 from lab.proc import LabError, pid_alive
 
@@ -107,3 +108,14 @@ def container_state(name):
 def container_ip(name, network):
     data = podman_json("container", "inspect", name)
     return data[0]["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+
+def wait_for_postgresql(name, timeout=180):
+    """Until the PostgreSQL of systemd container `name` accepts connections. A first start took over 60 s beside CI's
+    other parts (2 cores, load ~6)."""
+    deadline = time.monotonic() + timeout
+    while podman("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise ContainerError(f"PostgreSQL in {name} did not start in {timeout} s; "
+                                 f"see `podman exec {name} journalctl -u postgresql@15-main`")
+        time.sleep(0.5)

@@ -14,7 +14,8 @@ import time
 
 from lab.azure.config import REPO_ROOT, LabLayout, write_private_json
 from lab.containers import images
-from lab.containers.runtime import ContainerError, container_state, owner_label, podman, podman_json, remove_labelled
+from lab.containers.runtime import (ContainerError, container_state, owner_label, podman, podman_json, remove_labelled,
+                                    wait_for_postgresql)
 from lab.proc import LabError, pid_alive, read_pidfile, start_daemon, stop_pid
 from lab.site.plan import HYBRID_LAB, SITE_IMAGE
 
@@ -97,13 +98,7 @@ class Site:
 
     def ensure_database(self, database="orthanc", user="orthanc"):
         """The site DBA's work: a login role and a database for Orthanc in the host's own PostgreSQL."""
-        deadline = time.monotonic() + 180   # a systemd container's first start can take over 60 s under CI's load
-        while podman("exec", self.plan.pacs_container, "pg_isready", "-q", "-h", "127.0.0.1",
-                     check=False).returncode != 0:
-            if time.monotonic() > deadline:
-                raise ContainerError(f"PostgreSQL in {self.plan.pacs_container} did not start in 180 s; "
-                                     f"see `podman exec {self.plan.pacs_container} journalctl -u postgresql@15-main`")
-            time.sleep(0.5)
+        wait_for_postgresql(self.plan.pacs_container)
         password = secrets.token_urlsafe(18)
         self.psql(f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN "
                    f"CREATE ROLE {user} LOGIN; END IF; END$$; ALTER ROLE {user} PASSWORD '{password}'")

@@ -45,6 +45,7 @@ PER_NAME_SECTIONS = frozenset([("DicomWebOAuth", "Servers"), ("MedimagingRouter"
 # the next instance's buffers page-fault again (~350 faults per 513 KiB WADO-RS read); with these two fixed,
 # buffers up to 4 MiB come from the heap and up to 8 MiB of free heap per arena is kept (bench/orthanc_malloc.py).
 PROCESS_ENVIRONMENT = {"TCP_NODELAY": "1", "MALLOC_MMAP_THRESHOLD_": "4194304", "MALLOC_TRIM_THRESHOLD_": "8388608"}
+
 DICOM_AET_PATTERN = re.compile(r"[A-Za-z0-9 _.\-]{1,16}\Z")  # \Z: `$` would accept a trailing newline
 
 

@@ -8,7 +8,7 @@ connection without TLS is refused (pg_hba hostnossl reject).
 import time
 
 from lab.containers import images
-from lab.containers.runtime import ContainerError, owner_label, podman
+from lab.containers.runtime import ContainerError, owner_label, podman, wait_for_postgresql
 
 IMAGE = "site-bookworm"
 CLUSTER = "/etc/postgresql/15/main"
@@ -64,13 +64,7 @@ class Database:
         self.psql(f"ALTER ROLE {_ident(login['username'])} PASSWORD {_sql_literal(login['password'])}")
 
     def wait_ready(self, timeout=180):
-        # a systemd container's first PostgreSQL start took over 60 s beside CI's other parts (2 cores, load ~6)
-        deadline = time.monotonic() + timeout
-        while podman("exec", self.name, "pg_isready", "-q", "-h", "127.0.0.1", check=False).returncode != 0:
-            if time.monotonic() > deadline:
-                raise ContainerError(f"PostgreSQL in {self.name} did not start in {timeout} s; "
-                                     f"see `podman exec {self.name} journalctl -u postgresql@15-main`")
-            time.sleep(0.5)
+        wait_for_postgresql(self.name, timeout)
 
     def psql(self, sql, database="postgres"):
         """Run SQL as the superuser over the local socket; the rows, '|'-separated."""

@@ -83,7 +83,7 @@ def _start(ctx, app, rev_name):
     probes = [health.probe_of(c, target_port) for c in template.get("containers") or []]
     deadline = time.monotonic() + max(health.start_deadline_seconds(c, target_port)
                                       for c in template.get("containers") or [])
-    reason = "not ready"
+    reason, running = "not ready", []
     while time.monotonic() < deadline:
         running = replicas.of_revision(ctx, rev_id)
         stopped = [r for r in running if r["state"] not in ("running", "created", "configured")]
@@ -99,7 +99,7 @@ def _start(ctx, app, rev_name):
         time.sleep(0.5)
     # Azure points at Log Analytics here; the lab says what the replicas printed, so a failed test shows why.
     printed = "; ".join("%s printed: %s" % (r["name"], replicas.log_tail(r["name"]).replace("\n", " | ") or "nothing")
-                        for r in replicas.of_revision(ctx, rev_id))
+                        for r in running)
     raise RevisionFailed(f"the replicas did not become ready in time: probe {reason}. Lab: {printed or 'no replica'}.")
 
 
